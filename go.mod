@@ -1,0 +1,3 @@
+module github.com/rfc6455/ws
+
+go 1.26
