@@ -1,0 +1,221 @@
+package ws
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/rfc6455/ws/closecode"
+	"github.com/rfc6455/ws/frame"
+)
+
+// ErrCloseTimeout is returned by Close when the peer did not answer the close
+// frame within Options.CloseTimeout; the connection was then closed anyway.
+var ErrCloseTimeout = errors.New("ws: close handshake timed out")
+
+// errCloseSent is returned internally when a close frame was already sent.
+var errCloseSent = errors.New("ws: close frame already sent")
+
+// Close starts the close handshake (RFC 6455 §7.1.2): it sends a close frame
+// with code and reason, waits up to Options.CloseTimeout for the peer's close
+// frame, then closes the TCP connection (a client gives the server the
+// chance to close it first, §7.1.1). It returns nil when the peer answered in
+// time.
+//
+// If another goroutine is reading, that reader receives the peer's close and
+// returns a *CloseError; otherwise Close reads, discarding data messages that
+// arrive before the peer's close. A code of 0 sends a close frame with no
+// status; codes that must not be sent (1005, 1006, 1015, reserved ranges) and
+// reasons over 123 bytes or not valid UTF-8 are rejected before anything is
+// sent. Calling Close again, or while the peer's close is being handled,
+// waits for the connection to end.
+func (c *Conn) Close(code CloseCode, reason string) error {
+	var payload [frame.MaxControlPayload]byte
+	p, err := closecode.Append(payload[:0], code, reason)
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(c.opts.CloseTimeout)
+	err = c.sendClose(p, deadline)
+	switch {
+	case err == errCloseSent:
+		// Someone else is closing: wait for them to finish.
+		select {
+		case <-c.closed:
+		case <-time.After(time.Until(deadline)):
+			c.closeTransport()
+		}
+		return nil
+	case err != nil:
+		c.closeTransport()
+		return err
+	}
+	c.setState(StateClosing)
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	select {
+	case c.readSem <- struct{}{}:
+		// Nobody is reading: wait for the peer's close here.
+		err = c.awaitPeerClose(deadline)
+		release(c.readSem)
+		return err
+	case <-c.closed:
+	case <-timer.C:
+		c.closeTransport()
+	}
+	select {
+	case <-c.peerClosed:
+		return nil
+	default:
+		return ErrCloseTimeout
+	}
+}
+
+// awaitPeerClose reads until the peer's close frame, dropping data messages;
+// readSem must be held.
+func (c *Conn) awaitPeerClose(deadline time.Time) error {
+	if c.readErr == nil {
+		c.nc.SetReadDeadline(deadline)
+		for c.readErr == nil {
+			if err := c.beginMessage(); err == nil {
+				c.discardMessage()
+			}
+		}
+	}
+	c.closeTransport()
+	select {
+	case <-c.peerClosed:
+		return nil
+	default:
+	}
+	var fe *failError
+	if errors.As(c.readErr, &fe) {
+		return c.readErr
+	}
+	return ErrCloseTimeout
+}
+
+// sendClose writes a close frame with the encoded payload p unless one was
+// sent already, waiting no later than deadline for the writer.
+func (c *Conn) sendClose(p []byte, deadline time.Time) error {
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	if err := c.acquire(ctx, c.frameSem); err != nil {
+		return err
+	}
+	defer release(c.frameSem)
+	if c.closeSent {
+		return errCloseSent
+	}
+	c.closeSent = true
+	c.setState(StateClosing)
+	if c.writeErr != nil {
+		return c.writeErr
+	}
+	c.nc.SetWriteDeadline(deadline)
+	err := c.writeFrameLocked(true, frame.OpClose, p)
+	c.dlMu.Lock()
+	c.nc.SetWriteDeadline(c.writeDeadline)
+	c.dlMu.Unlock()
+	if err != nil {
+		c.writeErr = err
+	}
+	return err
+}
+
+// gotClose handles the peer's close frame (RFC 6455 §5.5.1, §7.1.5): it
+// validates it, echoes it if this side had not sent a close yet, finishes
+// the TCP close, and ends reads with a *CloseError.
+func (c *Conn) gotClose(payload []byte) error {
+	code, reason, err := closecode.Parse(payload)
+	if err != nil {
+		cc, _ := closecode.Of(err)
+		return c.fail(cc, "", err)
+	}
+	ce := &CloseError{Code: code, Reason: reason}
+	c.peerClose = ce
+	c.peerCloseOnce.Do(func() { close(c.peerClosed) })
+	c.setState(StateClosing)
+	// RFC 6455 §5.5.1: an endpoint that receives a close frame and has not
+	// sent one sends one in response, typically echoing the status code.
+	// A close without a status is answered with 1000.
+	echo := code
+	if code == closecode.NoStatus {
+		echo = closecode.Normal
+	}
+	var buf [2]byte
+	p, _ := closecode.Append(buf[:0], echo, "")
+	c.sendClose(p, time.Now().Add(c.opts.CloseTimeout))
+	c.readErr = ce
+	c.finishClose()
+	return ce
+}
+
+// finishClose ends the TCP connection once both close frames were exchanged.
+// RFC 6455 §7.1.1: the server closes the TCP connection first; the client
+// waits for that, up to CloseTimeout, before closing its side.
+func (c *Conn) finishClose() {
+	if c.role == RoleClient {
+		c.drain(time.Now().Add(c.opts.CloseTimeout))
+	}
+	c.releaseReadBuf()
+	c.closeTransport()
+}
+
+// drain reads and drops input until EOF, an error or deadline.
+func (c *Conn) drain(deadline time.Time) {
+	c.nc.SetReadDeadline(deadline)
+	for {
+		if _, err := c.nc.Read(c.small[:]); err != nil {
+			return
+		}
+	}
+}
+
+// fail fails the connection (RFC 6455 §7.1.7): it sends a close frame with
+// code, half-closes TCP and drains the input until the peer closes (so that
+// the close frame is not lost to a reset), bounded by CloseTimeout, then
+// closes. Reads return the error from then on.
+func (c *Conn) fail(code CloseCode, reason string, cause error) error {
+	if c.readErr != nil {
+		return c.readErr
+	}
+	if code == 0 {
+		code = closecode.ProtocolError
+	}
+	err := &failError{code: code, cause: cause}
+	c.readErr = err
+	if reason == "" {
+		reason = closeReason(cause)
+	}
+	var buf [frame.MaxControlPayload]byte
+	p, perr := closecode.Append(buf[:0], code, reason)
+	if perr != nil {
+		p, _ = closecode.Append(buf[:0], code, "")
+	}
+	deadline := time.Now().Add(c.opts.CloseTimeout)
+	if c.sendClose(p, deadline) == nil {
+		if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+			cw.CloseWrite()
+		}
+	}
+	c.drain(deadline)
+	c.releaseReadBuf()
+	c.closeTransport()
+	return err
+}
+
+// closeReason derives a short close reason from an error: its text without
+// the package prefix, cut to fit a close frame.
+func closeReason(err error) string {
+	s := err.Error()
+	s = strings.TrimPrefix(s, "websocket: ")
+	if i := strings.Index(s, " (RFC"); i > 0 {
+		s = s[:i]
+	}
+	if len(s) > closecode.MaxReasonLen {
+		s = strings.ToValidUTF8(s[:closecode.MaxReasonLen], "")
+	}
+	return s
+}

@@ -1,0 +1,59 @@
+package ws
+
+import (
+	"context"
+	"encoding/binary"
+
+	"github.com/rfc6455/ws/frame"
+)
+
+// Ping sends a ping and waits for the pong that answers it (RFC 6455
+// §5.5.2, §5.5.3). Pongs are seen by the goroutine that reads, so Ping needs
+// one: a loop calling ReadMessage, NextReader or Serve. A pong answering a
+// later ping also answers earlier ones, since a peer may answer only the
+// most recent ping.
+func (c *Conn) Ping(ctx context.Context) error {
+	ch := make(chan struct{})
+	c.pingMu.Lock()
+	c.pingSeq++
+	id := c.pingSeq
+	if c.pings == nil {
+		c.pings = make(map[uint64]chan struct{})
+	}
+	c.pings[id] = ch
+	c.pingMu.Unlock()
+	defer func() {
+		c.pingMu.Lock()
+		delete(c.pings, id)
+		c.pingMu.Unlock()
+	}()
+	var payload [8]byte
+	binary.BigEndian.PutUint64(payload[:], id)
+	if err := c.writeControl(ctx, frame.OpPing, payload[:]); err != nil {
+		return err
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.closed:
+		return ErrClosed
+	}
+}
+
+// gotPong wakes the Ping calls answered by a pong.
+func (c *Conn) gotPong(payload []byte) {
+	if len(payload) != 8 {
+		return
+	}
+	id := binary.BigEndian.Uint64(payload)
+	c.pingMu.Lock()
+	for k, ch := range c.pings {
+		if k <= id {
+			close(ch)
+			delete(c.pings, k)
+		}
+	}
+	c.pingMu.Unlock()
+}

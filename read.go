@@ -1,0 +1,329 @@
+package ws
+
+import (
+	"context"
+	"errors"
+	"io"
+	"slices"
+
+	"github.com/rfc6455/ws/closecode"
+	"github.com/rfc6455/ws/frame"
+	"github.com/rfc6455/ws/mask"
+)
+
+// failError is the error reads return after this endpoint failed the
+// connection (RFC 6455 §7.1.7). It carries the close code that was sent and
+// wraps the rule that was broken.
+type failError struct {
+	code  CloseCode
+	cause error
+}
+
+func (e *failError) Error() string {
+	return "ws: connection failed with close " + e.code.String() + ": " + e.cause.Error()
+}
+
+func (e *failError) Unwrap() error { return e.cause }
+
+// CloseCode returns the close code that was sent to the peer.
+func (e *failError) CloseCode() uint16 { return uint16(e.code) }
+
+// Errors for rules the Conn enforces itself.
+var (
+	errInvalidUTF8 = &closecode.Error{Code: closecode.InvalidPayload,
+		Rule: "text message is not valid UTF-8 (RFC 6455 §8.1)"}
+)
+
+// ReadMessage reads the next data message whole. Its payload is appended to
+// buf[:0], so a caller that passes back the returned slice reads without
+// allocating once the buffer is large enough. Pings, pongs and the close
+// frame that arrive before or between the message's fragments are handled on
+// the way (see the package documentation).
+//
+// When the peer closes the connection, ReadMessage returns a *CloseError with
+// the peer's code and reason. When the peer breaks the protocol, the
+// connection is failed with the matching close code (1002, 1007 or 1009) and
+// the error says which rule was broken; closecode.Of finds its code. Messages
+// that arrived whole before the error are returned first. After an error,
+// every read returns the same error.
+//
+// ctx bounds the read; if it ends first, the connection is closed, since part
+// of a frame may have been consumed.
+func (c *Conn) ReadMessage(ctx context.Context, buf []byte) (MessageType, []byte, error) {
+	if err := c.acquire(ctx, c.readSem); err != nil {
+		return 0, buf[:0], err
+	}
+	defer release(c.readSem)
+	if c.readErr != nil {
+		return 0, buf[:0], c.readErr
+	}
+	stop := c.watch(ctx, false)
+	typ, buf, err := c.readMessage(buf[:0])
+	err = c.stopWatch(ctx, stop, err)
+	return typ, buf, err
+}
+
+// readMessage reads one whole message; readSem must be held.
+func (c *Conn) readMessage(buf []byte) (MessageType, []byte, error) {
+	if err := c.beginMessage(); err != nil {
+		return 0, buf, err
+	}
+	typ := c.msgType
+	for {
+		n := int(c.p.Remaining())
+		start := len(buf)
+		buf = slices.Grow(buf, n)[:start+n]
+		if err := c.readPayload(buf[start:]); err != nil {
+			return 0, buf[:start], err
+		}
+		if c.hdr.Fin {
+			break
+		}
+		if err := c.nextDataFrame(); err != nil {
+			return 0, buf, err
+		}
+	}
+	if err := c.endMessage(); err != nil {
+		return 0, buf, err
+	}
+	return typ, buf, nil
+}
+
+// beginMessage skips what is left of a partly read message and reads up to
+// the first frame of the next one.
+func (c *Conn) beginMessage() error {
+	if c.inMsg {
+		if err := c.discardMessage(); err != nil {
+			return err
+		}
+	}
+	if err := c.nextDataFrame(); err != nil {
+		return err
+	}
+	c.readGen++
+	c.inMsg = true
+	c.msgType = MessageType(c.hdr.Opcode)
+	c.utf8v.Reset()
+	return nil
+}
+
+// endMessage checks a message whose last payload byte was read.
+func (c *Conn) endMessage() error {
+	c.inMsg = false
+	// RFC 6455 §8.1: a text message must be valid UTF-8 as a whole; a
+	// code point cut off at its end is invalid.
+	if c.msgType == Text && !c.utf8v.Complete() {
+		return c.fail(closecode.InvalidPayload, "invalid UTF-8", errInvalidUTF8)
+	}
+	return nil
+}
+
+// discardMessage reads and drops the rest of the current message.
+func (c *Conn) discardMessage() error {
+	for {
+		if err := c.discardPayload(); err != nil {
+			return err
+		}
+		if c.hdr.Fin {
+			return c.endMessage()
+		}
+		if err := c.nextDataFrame(); err != nil {
+			return err
+		}
+	}
+}
+
+// discardPayload reads and drops the rest of the current frame's payload,
+// still validating text.
+func (c *Conn) discardPayload() error {
+	var scratch [512]byte
+	for c.p.Remaining() > 0 {
+		n := int(min(c.p.Remaining(), int64(len(scratch))))
+		if err := c.readPayload(scratch[:n]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// nextDataFrame reads frames until a data frame's header, handling the
+// control frames on the way.
+func (c *Conn) nextDataFrame() error {
+	for {
+		if err := c.readHeader(); err != nil {
+			return err
+		}
+		if !c.hdr.Opcode.IsControl() {
+			return nil
+		}
+		if err := c.handleControl(); err != nil {
+			return err
+		}
+	}
+}
+
+// readHeader feeds buffered input to the parser until it completes a header.
+func (c *Conn) readHeader() error {
+	for {
+		if c.rpos < c.rend {
+			ev, n, err := c.p.Feed(c.rbuf[c.rpos:c.rend])
+			c.rpos += n
+			if err != nil {
+				code, _ := closecode.Of(err)
+				return c.fail(code, "", err)
+			}
+			if ev.Kind == frame.HeaderEvent {
+				c.hdr = c.p.Header()
+				return nil
+			}
+			continue
+		}
+		if err := c.fill(); err != nil {
+			return c.readFailed(err)
+		}
+	}
+}
+
+// fill reads more input into the buffer, which is empty when it is called.
+// An idle connection reads into the small inline buffer and holds no pooled
+// one; a pooled buffer is taken when a read filled the small one, and given
+// back once a read no longer fills it.
+func (c *Conn) fill() error {
+	c.rpos, c.rend = 0, 0
+	if c.lastFull {
+		if c.rpooled == nil {
+			c.rpooled = readBufPool.Get().(*[]byte)
+			c.rbuf = *c.rpooled
+		}
+	} else {
+		if c.rpooled != nil {
+			readBufPool.Put(c.rpooled)
+			c.rpooled = nil
+		}
+		c.rbuf = c.small[:]
+	}
+	for {
+		n, err := c.nc.Read(c.rbuf)
+		c.rend = n
+		c.lastFull = n == len(c.rbuf)
+		if n > 0 {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// readPayload reads the next len(dst) payload bytes of the current frame into
+// dst, unmasks them and validates text. Large reads go straight from the
+// network into dst.
+func (c *Conn) readPayload(dst []byte) error {
+	for len(dst) > 0 {
+		var n int
+		if c.rpos < c.rend {
+			n = copy(dst, c.rbuf[c.rpos:c.rend])
+			c.rpos += n
+		} else if len(dst) >= directThreshold {
+			var err error
+			n, err = c.nc.Read(dst)
+			if n == 0 {
+				if err == nil {
+					continue
+				}
+				return c.readFailed(err)
+			}
+		} else {
+			if err := c.fill(); err != nil {
+				return c.readFailed(err)
+			}
+			continue
+		}
+		pos, _ := c.p.Consume(n)
+		if c.hdr.Masked {
+			mask.Apply(c.hdr.Key, pos, dst[:n])
+		}
+		// RFC 6455 §8.1: fail fast on invalid UTF-8, frame by frame.
+		if c.inMsg && c.msgType == Text && !c.hdr.Opcode.IsControl() && !c.utf8v.Write(dst[:n]) {
+			return c.fail(closecode.InvalidPayload, "invalid UTF-8", errInvalidUTF8)
+		}
+		dst = dst[n:]
+	}
+	return nil
+}
+
+// readFailed records an I/O error: the stream position is lost, so the
+// connection is closed and the error sticks.
+func (c *Conn) readFailed(err error) error {
+	if c.readErr != nil {
+		return c.readErr
+	}
+	if errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
+	}
+	select {
+	case <-c.peerClosed:
+		// The close handshake already finished; report it as such.
+		err = c.peerClose
+	default:
+		err = &closeErrorAbnormal{err}
+	}
+	c.readErr = err
+	c.releaseReadBuf()
+	c.closeTransport()
+	return err
+}
+
+// closeErrorAbnormal reports a connection that ended without a close frame
+// (close code 1006, RFC 6455 §7.1.5).
+type closeErrorAbnormal struct{ err error }
+
+func (e *closeErrorAbnormal) Error() string {
+	return "ws: connection closed abnormally (1006): " + e.err.Error()
+}
+func (e *closeErrorAbnormal) Unwrap() error     { return e.err }
+func (e *closeErrorAbnormal) CloseCode() uint16 { return uint16(closecode.Abnormal) }
+
+func (c *Conn) releaseReadBuf() {
+	if c.rpooled != nil {
+		readBufPool.Put(c.rpooled)
+		c.rpooled = nil
+	}
+	c.rbuf = c.small[:]
+	c.rpos, c.rend = 0, 0
+}
+
+// handleControl reads a control frame's payload and acts on it (RFC 6455
+// §5.5).
+func (c *Conn) handleControl() error {
+	payload := c.ctrl[:c.hdr.Length]
+	if err := c.readPayload(payload); err != nil {
+		return err
+	}
+	switch c.hdr.Opcode {
+	case frame.OpPing:
+		// RFC 6455 §5.5.2, §5.5.3: answer a ping with a pong carrying the
+		// same payload, unless a close frame was already sent.
+		if err := c.writeControl(context.Background(), frame.OpPong, payload); err != nil && !errors.Is(err, ErrClosed) {
+			return c.readFailed(err)
+		}
+		if c.hooks.OnPing != nil {
+			c.hooks.OnPing(payload)
+		}
+		if c.opts.OnPing != nil {
+			c.opts.OnPing(payload)
+		}
+	case frame.OpPong:
+		// RFC 6455 §5.5.3: an unsolicited pong needs no answer.
+		c.gotPong(payload)
+		if c.hooks.OnPong != nil {
+			c.hooks.OnPong(payload)
+		}
+		if c.opts.OnPong != nil {
+			c.opts.OnPong(payload)
+		}
+	case frame.OpClose:
+		return c.gotClose(payload)
+	}
+	return nil
+}

@@ -1,0 +1,89 @@
+package ws
+
+import (
+	"context"
+	"io"
+)
+
+// NextReader waits for the next data message and returns its type and a
+// reader for its payload, which streams the payload as its frames arrive
+// (RFC 6455 §5.4). The reader returns io.EOF at the message's end. Control
+// frames between fragments are handled as they come. Asking for the next
+// message discards whatever is left of this one; the old reader then
+// returns ErrStaleReader.
+//
+// ctx bounds the wait for the message and every Read of its payload.
+func (c *Conn) NextReader(ctx context.Context) (MessageType, io.Reader, error) {
+	if err := c.acquire(ctx, c.readSem); err != nil {
+		return 0, nil, err
+	}
+	defer release(c.readSem)
+	if c.readErr != nil {
+		return 0, nil, c.readErr
+	}
+	stop := c.watch(ctx, false)
+	err := c.beginMessage()
+	err = c.stopWatch(ctx, stop, err)
+	if err != nil {
+		return 0, nil, err
+	}
+	return c.msgType, &messageReader{c: c, ctx: ctx, gen: c.readGen}, nil
+}
+
+// messageReader is the io.Reader NextReader returns.
+type messageReader struct {
+	c   *Conn
+	ctx context.Context
+	gen uint64
+	eof bool
+}
+
+// Read reads payload bytes of the message.
+func (r *messageReader) Read(p []byte) (int, error) {
+	if r.eof {
+		return 0, io.EOF
+	}
+	c := r.c
+	if err := c.acquire(r.ctx, c.readSem); err != nil {
+		return 0, err
+	}
+	defer release(c.readSem)
+	if r.gen != c.readGen {
+		return 0, ErrStaleReader
+	}
+	if c.readErr != nil {
+		return 0, c.readErr
+	}
+	stop := c.watch(r.ctx, false)
+	n, err := r.read(p)
+	if err != io.EOF {
+		err = c.stopWatch(r.ctx, stop, err)
+	} else if stop != nil {
+		stop()
+	}
+	return n, err
+}
+
+func (r *messageReader) read(p []byte) (int, error) {
+	c := r.c
+	for c.p.Remaining() == 0 {
+		if c.hdr.Fin {
+			r.eof = true
+			if err := c.endMessage(); err != nil {
+				return 0, err
+			}
+			return 0, io.EOF
+		}
+		if err := c.nextDataFrame(); err != nil {
+			return 0, err
+		}
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n := int(min(int64(len(p)), c.p.Remaining()))
+	if err := c.readPayload(p[:n]); err != nil {
+		return 0, err
+	}
+	return n, nil
+}

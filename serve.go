@@ -1,0 +1,65 @@
+package ws
+
+import (
+	"context"
+	"errors"
+)
+
+// Handler holds the callbacks Serve dispatches to. Nil fields are skipped.
+// Every callback runs on the goroutine that called Serve; byte slices passed
+// to them are valid only until the callback returns.
+type Handler struct {
+	// OnMessage is called with each data message.
+	OnMessage func(typ MessageType, data []byte)
+	// OnPing is called with each ping's payload, after it was answered.
+	OnPing func(payload []byte)
+	// OnPong is called with each pong's payload.
+	OnPong func(payload []byte)
+	// OnClose is called once with the peer's close code and reason when
+	// the peer closes the connection.
+	OnClose func(code CloseCode, reason string)
+}
+
+// Serve runs a read loop that dispatches messages, pings, pongs and the
+// peer's close to h, in the style of an event emitter, until the connection
+// ends. It returns the error that ended it: a *CloseError when the peer
+// closed, the protocol error when the peer broke the rules, or the I/O
+// error. An application that only writes (a ticker, a dashboard) still needs
+// a reader for pings to be answered and the peer's close to be seen; Serve
+// with an empty Handler is that reader.
+//
+// Serve is the connection's reader while it runs: do not call ReadMessage or
+// NextReader concurrently, nor from a callback. To end it, call Close from
+// another goroutine; if ctx ends first, the connection is closed at once.
+func (c *Conn) Serve(ctx context.Context, h Handler) error {
+	if err := c.acquire(ctx, c.readSem); err != nil {
+		return err
+	}
+	defer release(c.readSem)
+	c.hooks = h
+	defer func() { c.hooks = Handler{} }()
+	stop := c.watch(ctx, false)
+	var buf []byte
+	var err error
+	for c.readErr == nil {
+		var typ MessageType
+		var msg []byte
+		typ, msg, err = c.readMessage(buf[:0])
+		if err != nil {
+			break
+		}
+		if h.OnMessage != nil {
+			h.OnMessage(typ, msg)
+		}
+		buf = msg
+	}
+	if err == nil {
+		err = c.readErr
+	}
+	err = c.stopWatch(ctx, stop, err)
+	var ce *CloseError
+	if h.OnClose != nil && errors.As(err, &ce) {
+		h.OnClose(ce.Code, ce.Reason)
+	}
+	return err
+}

@@ -1,0 +1,201 @@
+package ws
+
+import (
+	"context"
+	"io"
+	"net"
+
+	"github.com/rfc6455/ws/frame"
+	"github.com/rfc6455/ws/mask"
+)
+
+// WriteMessage sends p as one message of type typ (Text or Binary), in a
+// single frame. It is safe to call from any number of goroutines: each
+// message goes out whole, never interleaved with another. The caller may
+// reuse p when WriteMessage returns; p is never modified.
+//
+// ctx bounds the wait for other writers and the write itself. A write that
+// fails or is interrupted part way leaves a partial frame on the wire, so the
+// connection is closed and every later write returns the same error.
+func (c *Conn) WriteMessage(ctx context.Context, typ MessageType, p []byte) error {
+	if typ != Text && typ != Binary {
+		return ErrInvalidMessageType
+	}
+	if err := c.acquire(ctx, c.msgSem); err != nil {
+		return err
+	}
+	err := c.writeFrame(ctx, true, frame.Opcode(typ), p)
+	release(c.msgSem)
+	return err
+}
+
+// writeFrame writes one frame under frameSem.
+func (c *Conn) writeFrame(ctx context.Context, fin bool, op frame.Opcode, payload []byte) error {
+	if err := c.acquire(ctx, c.frameSem); err != nil {
+		return err
+	}
+	defer release(c.frameSem)
+	if c.writeErr != nil {
+		return c.writeErr
+	}
+	// RFC 6455 §5.5.1: after sending a close frame, no more data frames.
+	if c.closeSent {
+		return ErrClosed
+	}
+	stop := c.watch(ctx, true)
+	err := c.writeFrameLocked(fin, op, payload)
+	if stop != nil && stop() && err != nil {
+		err = ctxError(ctx, err)
+	}
+	if err != nil {
+		c.writeErr = err
+		c.closeTransport()
+	}
+	return err
+}
+
+// writeControl sends a control frame (ping or pong) unless a close frame was
+// already sent. It waits for a data frame being written to finish, so it can
+// go out between the fragments of a streamed message.
+func (c *Conn) writeControl(ctx context.Context, op frame.Opcode, payload []byte) error {
+	return c.writeFrame(ctx, true, op, payload)
+}
+
+// writeFrameLocked encodes and writes one frame; frameSem must be held.
+//
+// A small frame's header and payload go out in one write. On the server a
+// large payload is written straight from the caller's slice together with
+// the header (one writev on TCP), without copying it. A client must mask,
+// which it does in a pooled buffer, never in the caller's slice.
+func (c *Conn) writeFrameLocked(fin bool, op frame.Opcode, payload []byte) error {
+	h := frame.Header{Fin: fin, Opcode: op, Length: int64(len(payload))}
+	if c.role == RoleClient {
+		// RFC 6455 §5.3: a client masks every frame with a fresh key.
+		h.Masked = true
+		h.Key = c.newMaskKey()
+	}
+	if c.writev && !h.Masked && len(payload) >= directThreshold {
+		c.iov[0] = frame.AppendHeader(c.hbuf[:0], h)
+		c.iov[1] = payload
+		c.bufs = c.iov[:]
+		_, err := c.bufs.WriteTo(c.nc)
+		c.iov[1] = nil
+		c.bufs = nil
+		return err
+	}
+	bp := writeBufPool.Get().(*[]byte)
+	buf := *bp
+	b := frame.AppendHeader(buf[:0], h)
+	pos := 0
+	var err error
+	for {
+		n := min(len(payload), cap(b)-len(b))
+		start := len(b)
+		b = append(b, payload[:n]...)
+		if h.Masked {
+			pos = mask.Apply(h.Key, pos, b[start:])
+		}
+		payload = payload[n:]
+		if _, err = c.nc.Write(b); err != nil || len(payload) == 0 {
+			break
+		}
+		b = buf[:0]
+	}
+	writeBufPool.Put(bp)
+	return err
+}
+
+// NextWriter starts a message of type typ and returns a writer for its
+// payload. The message is sent in fragments of Options.FragmentSize bytes as
+// it is written (RFC 6455 §5.4); Close sends the last fragment. Until then,
+// other messages wait, while pings, pongs and a close frame may still go out
+// between the fragments. The writer must be closed.
+//
+// ctx bounds every write of the message.
+func (c *Conn) NextWriter(ctx context.Context, typ MessageType) (io.WriteCloser, error) {
+	if typ != Text && typ != Binary {
+		return nil, ErrInvalidMessageType
+	}
+	if err := c.acquire(ctx, c.msgSem); err != nil {
+		return nil, err
+	}
+	return &messageWriter{c: c, ctx: ctx, op: frame.Opcode(typ)}, nil
+}
+
+// messageWriter is the io.WriteCloser NextWriter returns.
+type messageWriter struct {
+	c    *Conn
+	ctx  context.Context
+	op   frame.Opcode // opcode of the next fragment
+	buf  []byte
+	done bool
+	err  error
+}
+
+// Write buffers p and sends every full fragment.
+func (w *messageWriter) Write(p []byte) (int, error) {
+	if w.done {
+		return 0, ErrWriterClosed
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	size := w.c.opts.FragmentSize
+	written := 0
+	for len(p) > 0 {
+		if len(w.buf) == 0 && len(p) >= size {
+			// Nothing buffered: send a full fragment from p directly.
+			if err := w.send(p[:size], false); err != nil {
+				return written, err
+			}
+			p = p[size:]
+			written += size
+			continue
+		}
+		if w.buf == nil {
+			w.buf = make([]byte, 0, size)
+		}
+		n := copy(w.buf[len(w.buf):size], p)
+		w.buf = w.buf[:len(w.buf)+n]
+		p = p[n:]
+		written += n
+		if len(w.buf) == size {
+			if err := w.send(w.buf, false); err != nil {
+				return written, err
+			}
+			w.buf = w.buf[:0]
+		}
+	}
+	return written, nil
+}
+
+func (w *messageWriter) send(payload []byte, fin bool) error {
+	err := w.c.writeFrame(w.ctx, fin, w.op, payload)
+	w.op = frame.OpContinuation
+	if err != nil {
+		w.err = err
+	}
+	return err
+}
+
+// Close sends the final fragment and lets the next message go.
+func (w *messageWriter) Close() error {
+	if w.done {
+		return ErrWriterClosed
+	}
+	w.done = true
+	defer release(w.c.msgSem)
+	if w.err != nil {
+		return w.err
+	}
+	return w.send(w.buf, true)
+}
+
+// isWritev reports whether nc writes a net.Buffers with one system call.
+func isWritev(nc net.Conn) bool {
+	switch nc.(type) {
+	case *net.TCPConn, *net.UnixConn:
+		return true
+	}
+	return false
+}
