@@ -52,16 +52,18 @@ func (c *Conn) Close(code CloseCode, reason string) error {
 		return err
 	}
 	c.setState(StateClosing)
-	timer := time.NewTimer(time.Until(deadline))
-	defer timer.Stop()
-	select {
-	case c.readSem <- struct{}{}:
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	if c.readSem.lock(ctx, c.closed) == nil {
 		// Nobody is reading: wait for the peer's close here.
 		err = c.awaitPeerClose(deadline)
-		release(c.readSem)
+		c.readSem.unlock()
 		return err
+	}
+	// A reader is handling the close, or the deadline passed.
+	select {
 	case <-c.closed:
-	case <-timer.C:
+	case <-ctx.Done():
 		c.closeTransport()
 	}
 	select {
@@ -101,10 +103,10 @@ func (c *Conn) awaitPeerClose(deadline time.Time) error {
 func (c *Conn) sendClose(p []byte, deadline time.Time) error {
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	if err := c.acquire(ctx, c.frameSem); err != nil {
+	if err := c.acquire(ctx, &c.frameSem); err != nil {
 		return err
 	}
-	defer release(c.frameSem)
+	defer c.frameSem.unlock()
 	if c.closeSent {
 		return errCloseSent
 	}

@@ -192,7 +192,7 @@ type Conn struct {
 	state atomic.Int32
 
 	// Read side: owned by the holder of readSem.
-	readSem  chan struct{}
+	readSem  sem
 	p        frame.Parser
 	rbuf     []byte // buffered input: small[:], a pooled buffer, or handshake leftovers
 	rpooled  *[]byte
@@ -211,8 +211,8 @@ type Conn struct {
 	reader   messageReader
 
 	// Write side.
-	msgSem   chan struct{} // held by a data message for its whole duration
-	frameSem chan struct{} // held while one frame is written
+	msgSem   sem // held by a data message for its whole duration
+	frameSem sem // held while one frame is written
 	// The fields below are guarded by frameSem.
 	writeErr  error
 	closeSent bool
@@ -252,9 +252,6 @@ func NewConn(nc net.Conn, buffered []byte, role Role, opts *Options) *Conn {
 	c := &Conn{
 		nc:         nc,
 		role:       role,
-		readSem:    make(chan struct{}, 1),
-		msgSem:     make(chan struct{}, 1),
-		frameSem:   make(chan struct{}, 1),
 		closed:     make(chan struct{}),
 		peerClosed: make(chan struct{}),
 	}
@@ -343,25 +340,17 @@ func (c *Conn) SetDeadline(t time.Time) error {
 	return c.SetWriteDeadline(t)
 }
 
-// acquire takes a one-slot semaphore, giving up when ctx is done or the
-// connection is closed.
-func (c *Conn) acquire(ctx context.Context, sem chan struct{}) error {
-	select {
-	case sem <- struct{}{}:
-		return nil
-	default:
-	}
-	select {
-	case sem <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-c.closed:
-		return ErrClosed
-	}
+// acquire takes s, giving up when ctx is done or the connection is closed.
+func (c *Conn) acquire(ctx context.Context, s *sem) error {
+	return s.lock(ctx, c.closed)
 }
 
-func release(sem chan struct{}) { <-sem }
+// acquireRead takes readSem. Unlike acquire it keeps waiting after the
+// connection closed: the holder always lets go soon, and the next reader
+// must see the error that ended the connection.
+func (c *Conn) acquireRead(ctx context.Context) error {
+	return c.readSem.lock(ctx, nil)
+}
 
 // setState moves the state forward, never back.
 func (c *Conn) setState(s State) {
@@ -410,6 +399,7 @@ func (c *Conn) watch(ctx context.Context, write bool) (stop func() bool) {
 	if d, ok := ctx.Deadline(); ok && (user.IsZero() || d.Before(user)) {
 		set(d)
 	}
+	d, hasDeadline := ctx.Deadline()
 	var fired atomic.Bool
 	unregister := context.AfterFunc(ctx, func() {
 		fired.Store(true)
@@ -418,7 +408,8 @@ func (c *Conn) watch(ctx context.Context, write bool) (stop func() bool) {
 	return func() bool {
 		unregister()
 		set(user)
-		return fired.Load() || ctx.Err() != nil
+		// The network deadline can expire a moment before ctx notices.
+		return fired.Load() || ctx.Err() != nil || (hasDeadline && !time.Now().Before(d))
 	}
 }
 
@@ -430,16 +421,16 @@ func (c *Conn) stopWatch(ctx context.Context, stop func() bool, err error) error
 		return err
 	}
 	c.closeTransport()
-	if cerr := ctx.Err(); cerr != nil {
-		return cerr
-	}
-	return err
+	return ctxError(ctx, err)
 }
 
 // ctxError turns an I/O error caused by ctx into ctx's error.
 func ctxError(ctx context.Context, err error) error {
 	if cerr := ctx.Err(); cerr != nil {
 		return cerr
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return context.DeadlineExceeded
 	}
 	return err
 }

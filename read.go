@@ -50,10 +50,10 @@ var (
 // ctx bounds the read; if it ends first, the connection is closed, since part
 // of a frame may have been consumed.
 func (c *Conn) ReadMessage(ctx context.Context, buf []byte) (MessageType, []byte, error) {
-	if err := c.acquire(ctx, c.readSem); err != nil {
+	if err := c.acquireRead(ctx); err != nil {
 		return 0, buf[:0], err
 	}
-	defer release(c.readSem)
+	defer c.readSem.unlock()
 	if c.readErr != nil {
 		return 0, buf[:0], c.readErr
 	}
@@ -110,6 +110,11 @@ func (c *Conn) beginMessage() error {
 // endMessage checks a message whose last payload byte was read.
 func (c *Conn) endMessage() error {
 	c.inMsg = false
+	if c.rpos == c.rend && !c.lastFull {
+		// Nothing more is waiting: give the pooled buffer back before
+		// the connection goes idle.
+		c.releaseReadBuf()
+	}
 	// RFC 6455 §8.1: a text message must be valid UTF-8 as a whole; a
 	// code point cut off at its end is invalid.
 	if c.msgType == Text && !c.utf8v.Complete() {

@@ -14,10 +14,10 @@ import (
 //
 // ctx bounds the wait for the message and every Read of its payload.
 func (c *Conn) NextReader(ctx context.Context) (MessageType, io.Reader, error) {
-	if err := c.acquire(ctx, c.readSem); err != nil {
+	if err := c.acquireRead(ctx); err != nil {
 		return 0, nil, err
 	}
-	defer release(c.readSem)
+	defer c.readSem.unlock()
 	if c.readErr != nil {
 		return 0, nil, c.readErr
 	}
@@ -44,10 +44,10 @@ func (r *messageReader) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	c := r.c
-	if err := c.acquire(r.ctx, c.readSem); err != nil {
+	if err := c.acquireRead(r.ctx); err != nil {
 		return 0, err
 	}
-	defer release(c.readSem)
+	defer c.readSem.unlock()
 	if r.gen != c.readGen {
 		return 0, ErrStaleReader
 	}

@@ -32,10 +32,10 @@ type Handler struct {
 // NextReader concurrently, nor from a callback. To end it, call Close from
 // another goroutine; if ctx ends first, the connection is closed at once.
 func (c *Conn) Serve(ctx context.Context, h Handler) error {
-	if err := c.acquire(ctx, c.readSem); err != nil {
+	if err := c.acquireRead(ctx); err != nil {
 		return err
 	}
-	defer release(c.readSem)
+	defer c.readSem.unlock()
 	c.hooks = h
 	defer func() { c.hooks = Handler{} }()
 	stop := c.watch(ctx, false)

@@ -21,20 +21,20 @@ func (c *Conn) WriteMessage(ctx context.Context, typ MessageType, p []byte) erro
 	if typ != Text && typ != Binary {
 		return ErrInvalidMessageType
 	}
-	if err := c.acquire(ctx, c.msgSem); err != nil {
+	if err := c.acquire(ctx, &c.msgSem); err != nil {
 		return err
 	}
 	err := c.writeFrame(ctx, true, frame.Opcode(typ), p)
-	release(c.msgSem)
+	c.msgSem.unlock()
 	return err
 }
 
 // writeFrame writes one frame under frameSem.
 func (c *Conn) writeFrame(ctx context.Context, fin bool, op frame.Opcode, payload []byte) error {
-	if err := c.acquire(ctx, c.frameSem); err != nil {
+	if err := c.acquire(ctx, &c.frameSem); err != nil {
 		return err
 	}
-	defer release(c.frameSem)
+	defer c.frameSem.unlock()
 	if c.writeErr != nil {
 		return c.writeErr
 	}
@@ -116,7 +116,7 @@ func (c *Conn) NextWriter(ctx context.Context, typ MessageType) (io.WriteCloser,
 	if typ != Text && typ != Binary {
 		return nil, ErrInvalidMessageType
 	}
-	if err := c.acquire(ctx, c.msgSem); err != nil {
+	if err := c.acquire(ctx, &c.msgSem); err != nil {
 		return nil, err
 	}
 	return &messageWriter{c: c, ctx: ctx, op: frame.Opcode(typ)}, nil
@@ -184,7 +184,7 @@ func (w *messageWriter) Close() error {
 		return ErrWriterClosed
 	}
 	w.done = true
-	defer release(w.c.msgSem)
+	defer w.c.msgSem.unlock()
 	if w.err != nil {
 		return w.err
 	}

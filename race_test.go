@@ -1,0 +1,7 @@
+//go:build race
+
+package ws
+
+// raceEnabled: the race detector makes sync.Pool drop items at random, so
+// allocation counts are only meaningful without it.
+const raceEnabled = true
