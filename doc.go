@@ -1,0 +1,85 @@
+// Package ws implements the WebSocket protocol of RFC 6455 over any
+// net.Conn: framing, masking, fragmentation, UTF-8 validation, control
+// frames and the close handshake.
+//
+// A Conn starts past the opening handshake. Package server accepts one from
+// a net/http handler and package client dials one; NewConn wraps a net.Conn
+// whose handshake was done some other way. The packages beneath, frame,
+// mask, utf8 and closecode, are the public low-level layer for people who
+// build their own servers.
+//
+// # Messages
+//
+// ReadMessage reads a whole message into a buffer the caller can reuse, and
+// WriteMessage writes one. In steady state neither allocates. NextReader
+// streams a message as its frames arrive; NextWriter sends one in fragments
+// as it is written. Every blocking call takes a context.Context; the
+// SetReadDeadline and SetWriteDeadline methods work as on net.Conn.
+//
+// # Events
+//
+// Serve runs a read loop that dispatches messages, pings, pongs and the
+// peer's close to the callbacks of a Handler, for code written in the style
+// of an event emitter:
+//
+//	err := c.Serve(ctx, ws.Handler{
+//		OnMessage: func(typ ws.MessageType, data []byte) { ... },
+//		OnClose:   func(code ws.CloseCode, reason string) { ... },
+//	})
+//
+// # Concurrency
+//
+// Any number of goroutines may write at once: each message goes out whole,
+// never interleaved with another, and a message being streamed by
+// NextWriter makes the others wait until its writer is closed. Pings, pongs
+// and the close frame are written between the fragments of a streamed
+// message rather than after it. Reads are serialised: one goroutine reads
+// at a time (ReadMessage, NextReader, Serve). Close, CloseNow, Ping, State
+// and the deadline setters may be called from any goroutine.
+//
+// # Control frames and who reads them
+//
+// Pings are answered, pongs delivered and the peer's close handled by the
+// goroutine that reads, as part of reading. An application that only writes
+// (a ticker, a dashboard) must still read, or the peer's pings go
+// unanswered, Ping never sees its pong, and the peer's close is not noticed
+// until a write fails: run Serve with an empty Handler on a goroutine of its
+// own. If nobody reads, control frames wait in the socket buffer, and after
+// it fills, the peer's writes block.
+//
+// # Closing
+//
+// Close sends a close frame with a status code and reason, waits up to
+// Options.CloseTimeout (5 s by default) for the peer's close frame, then
+// closes TCP; a client waits for the server to close TCP first (RFC 6455
+// §7.1.1). When the peer closes, its close frame is echoed (with 1000 if it
+// had no status) and reads return a *CloseError carrying the peer's code and
+// reason. CloseNow closes TCP at once. State reports open, closing or
+// closed.
+//
+// # Errors and limits
+//
+// A peer that breaks the protocol gets a close frame with the code for the
+// rule it broke, and reads return an error naming the rule, whose code
+// closecode.Of finds: 1002 for framing and fragmentation errors, 1007 for
+// text or a close reason that is not valid UTF-8 (checked frame by frame,
+// so a bad message is rejected at its first bad frame), 1009 for a message
+// over Options.ReadLimit (32 MiB by default, checked on frame headers before
+// anything is allocated). Messages that arrived whole before the error are
+// returned first.
+//
+// # Buffers and memory
+//
+// A connection waiting for its next message holds no pooled buffer: it
+// reads into a 256-byte buffer inside the Conn, takes a pooled 16 KiB buffer
+// only while data arrives faster than that, and gives it back when the
+// burst is over. Large payloads are read straight into the destination, and
+// on the server written from the caller's slice with one vectored write; a
+// client masks through a pooled buffer and never modifies the caller's
+// slice.
+//
+// # Compression
+//
+// permessage-deflate (RFC 7692) is not implemented yet; a Conn sends and
+// accepts no reserved bits.
+package ws
