@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"runtime"
 	"strings"
 	"sync"
@@ -680,5 +681,48 @@ func TestInvalidMessageTypeRejected(t *testing.T) {
 	}
 	if _, err := c.NextWriter(bg, 0); !errors.Is(err, ErrInvalidMessageType) {
 		t.Fatal(err)
+	}
+}
+
+// The same exchange over net.Pipe, which has no kernel buffer: every write
+// waits for the other side to read, so any read/write ordering bug in the
+// close handshake deadlocks here.
+func TestEndToEndPipe(t *testing.T) {
+	a, b := net.Pipe()
+	srv := NewConn(a, nil, RoleServer, &Options{CloseTimeout: 2 * time.Second})
+	cli := NewConn(b, nil, RoleClient, &Options{CloseTimeout: 2 * time.Second})
+	defer srv.CloseNow()
+	defer cli.CloseNow()
+	srvErr := make(chan error, 1)
+	go func() {
+		var buf []byte
+		for {
+			typ, msg, err := srv.ReadMessage(bg, buf)
+			if err != nil {
+				srvErr <- err
+				return
+			}
+			if err := srv.WriteMessage(bg, typ, msg); err != nil {
+				srvErr <- err
+				return
+			}
+			buf = msg
+		}
+	}()
+	for _, n := range []int{0, 125, 126, 65536, 1 << 20} {
+		p := bytes.Repeat([]byte("é"), n/2)
+		if err := cli.WriteMessage(bg, Text, p); err != nil {
+			t.Fatal(err)
+		}
+		if _, got, err := cli.ReadMessage(bg, nil); err != nil || !bytes.Equal(got, p) {
+			t.Fatalf("size %d: %v", n, err)
+		}
+	}
+	if err := cli.Close(CloseNormal, "pipe done"); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	var ce *CloseError
+	if err := <-srvErr; !errors.As(err, &ce) || ce.Reason != "pipe done" {
+		t.Fatalf("server saw %v", err)
 	}
 }

@@ -154,18 +154,7 @@ func run(s uint64, p []byte) uint64 {
 	// sequence, go through the automaton.
 	i, n := 0, len(p)
 	for i < n-3 {
-		// ASCII: 64 and then 32 bytes per iteration.
-		for i < n-63 {
-			q := p[i : i+64 : i+64]
-			w := binary.LittleEndian.Uint64(q[0:8]) | binary.LittleEndian.Uint64(q[8:16]) |
-				binary.LittleEndian.Uint64(q[16:24]) | binary.LittleEndian.Uint64(q[24:32]) |
-				binary.LittleEndian.Uint64(q[32:40]) | binary.LittleEndian.Uint64(q[40:48]) |
-				binary.LittleEndian.Uint64(q[48:56]) | binary.LittleEndian.Uint64(q[56:64])
-			if w&hiBits64 != 0 {
-				break
-			}
-			i += 64
-		}
+		// ASCII: 32 bytes per iteration, then 64 once a run is established.
 		for i < n-31 {
 			q := p[i : i+32 : i+32]
 			w := binary.LittleEndian.Uint64(q[0:8]) | binary.LittleEndian.Uint64(q[8:16]) |
@@ -174,6 +163,17 @@ func run(s uint64, p []byte) uint64 {
 				break
 			}
 			i += 32
+			for i < n-63 {
+				q := p[i : i+64 : i+64]
+				w := binary.LittleEndian.Uint64(q[0:8]) | binary.LittleEndian.Uint64(q[8:16]) |
+					binary.LittleEndian.Uint64(q[16:24]) | binary.LittleEndian.Uint64(q[24:32]) |
+					binary.LittleEndian.Uint64(q[32:40]) | binary.LittleEndian.Uint64(q[40:48]) |
+					binary.LittleEndian.Uint64(q[48:56]) | binary.LittleEndian.Uint64(q[56:64])
+				if w&hiBits64 != 0 {
+					break
+				}
+				i += 64
+			}
 		}
 		// Mixed text: one character per iteration, with a branch on the
 		// sequence length so that the position does not wait on the
