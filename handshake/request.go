@@ -1,0 +1,132 @@
+package handshake
+
+import (
+	"fmt"
+	"net/http"
+)
+
+// Request is what CheckRequest found in a valid opening handshake.
+type Request struct {
+	// Key is the client's Sec-WebSocket-Key, to be answered with
+	// AcceptKey(Key). It is empty over HTTP/2, which has no key.
+	Key string
+	// HTTP2 reports an RFC 8441 extended CONNECT request: WebSocket on an
+	// HTTP/2 stream (or HTTP/3, RFC 9220), answered with 200 OK instead of
+	// 101 Switching Protocols.
+	HTTP2 bool
+	// Subprotocols are the subprotocols the client offers, in its order of
+	// preference (Sec-WebSocket-Protocol).
+	Subprotocols []string
+	// Extensions are the client's extension offers, in its order of
+	// preference (Sec-WebSocket-Extensions).
+	Extensions []Extension
+}
+
+// CheckRequest checks that r is a WebSocket opening handshake that this
+// package can accept (RFC 6455 §4.2.1) and returns what the client offered.
+// The checks are made in this order, and the first that fails is reported
+// with an error wrapping its sentinel:
+//
+//	HTTP/1.1 or later                           ErrHTTPVersion  400
+//	method GET                                  ErrMethod       405
+//	Host header present                         ErrHost         400
+//	Upgrade holds the token "websocket"         ErrUpgrade      426
+//	Connection holds the token "upgrade"        ErrConnection   426
+//	Sec-WebSocket-Version is 13                 ErrVersion      426
+//	Sec-WebSocket-Key: base64 of 16 bytes, once ErrKey          400
+//	Sec-WebSocket-Protocol: list of tokens      ErrProtocolHeader   400
+//	Sec-WebSocket-Extensions: RFC 6455 grammar  ErrExtensionsHeader 400
+//
+// Over HTTP/2 and later the request must instead be an extended CONNECT
+// whose :protocol is "websocket" (RFC 8441 §4, §5); Upgrade, Connection
+// and the key do not exist there. The origin is not checked here: see
+// CheckOrigin.
+func CheckRequest(r *http.Request) (*Request, error) {
+	if r.ProtoMajor >= 2 {
+		return checkRequest2(r)
+	}
+	// RFC 6455 §4.2.1 item 1: "An HTTP/1.1 or higher GET request".
+	if !r.ProtoAtLeast(1, 1) {
+		return nil, fmt.Errorf("%w: got %s", ErrHTTPVersion, r.Proto)
+	}
+	if r.Method != http.MethodGet {
+		return nil, fmt.Errorf("%w: got %s", ErrMethod, r.Method)
+	}
+	// RFC 6455 §4.2.1 item 2: a |Host| header field.
+	if r.Host == "" {
+		return nil, ErrHost
+	}
+	// RFC 6455 §4.2.1 item 3: |Upgrade| contains "websocket", compared
+	// case-insensitively.
+	if !headerHasToken(r.Header, "Upgrade", "websocket") {
+		return nil, fmt.Errorf("%w: got %q", ErrUpgrade, r.Header.Values("Upgrade"))
+	}
+	// RFC 6455 §4.2.1 item 4: |Connection| includes the token "Upgrade",
+	// compared case-insensitively.
+	if !headerHasToken(r.Header, "Connection", "upgrade") {
+		return nil, fmt.Errorf("%w: got %q", ErrConnection, r.Header.Values("Connection"))
+	}
+	if err := checkVersion(r.Header); err != nil {
+		return nil, err
+	}
+	// RFC 6455 §4.2.1 item 5: |Sec-WebSocket-Key|, base64 of 16 bytes;
+	// §11.3.1: it must not appear more than once.
+	keys := r.Header.Values("Sec-WebSocket-Key")
+	if len(keys) != 1 {
+		return nil, fmt.Errorf("%w: found %d headers", ErrKey, len(keys))
+	}
+	if !ValidKey(keys[0]) {
+		return nil, fmt.Errorf("%w: got %q", ErrKey, keys[0])
+	}
+	req := &Request{Key: keys[0]}
+	if err := parseOffers(r.Header, req); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// checkRequest2 checks an HTTP/2 (or HTTP/3) request.
+func checkRequest2(r *http.Request) (*Request, error) {
+	// RFC 8441 §4: the :method is CONNECT and the :protocol pseudo-header
+	// names the protocol; net/http hands :protocol over in the header map.
+	if r.Method != http.MethodConnect {
+		return nil, fmt.Errorf("%w: got %s over %s; WebSocket over HTTP/2 uses an extended CONNECT (RFC 8441)", ErrMethod, r.Method, r.Proto)
+	}
+	if p := r.Header.Get(":protocol"); p != "websocket" {
+		return nil, fmt.Errorf("%w: got %q", ErrProtocol2, p)
+	}
+	// RFC 8441 §5: :authority carries what Host carried.
+	if r.Host == "" {
+		return nil, ErrHost
+	}
+	if err := checkVersion(r.Header); err != nil {
+		return nil, err
+	}
+	req := &Request{HTTP2: true}
+	if err := parseOffers(r.Header, req); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// checkVersion enforces RFC 6455 §4.2.1 item 6: |Sec-WebSocket-Version|
+// is 13. A failure is answered with 426 and the versions we speak
+// (§4.2.2, §4.4); WriteError adds that header.
+func checkVersion(h http.Header) error {
+	vs := h.Values("Sec-WebSocket-Version")
+	if len(vs) != 1 || vs[0] != Version {
+		return fmt.Errorf("%w: got %q", ErrVersion, vs)
+	}
+	return nil
+}
+
+// parseOffers reads the optional |Sec-WebSocket-Protocol| and
+// |Sec-WebSocket-Extensions| (RFC 6455 §4.2.1 items 8 and 9).
+func parseOffers(h http.Header, req *Request) error {
+	var err error
+	if req.Subprotocols, err = ParseSubprotocols(h); err != nil {
+		return err
+	}
+	req.Extensions, err = ParseExtensions(h)
+	return err
+}

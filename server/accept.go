@@ -1,0 +1,233 @@
+package server
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/rfc6455/ws"
+	"github.com/rfc6455/ws/handshake"
+)
+
+// DefaultHandshakeTimeout is the handshake timeout used when
+// Options.HandshakeTimeout is zero.
+const DefaultHandshakeTimeout = 10 * time.Second
+
+// Options configure Accept. The zero value (or a nil *Options) is ready to
+// use: same-origin and non-browser clients admitted, no subprotocol, no
+// extension, the Conn's own defaults.
+type Options struct {
+	// Conn configures the connections Accept returns. Accept copies it
+	// and sets Subprotocol to the negotiated one.
+	Conn ws.Options
+
+	// Subprotocols lists the subprotocols the server speaks, most preferred
+	// first. The first of them that the client offers is chosen (the
+	// server's preference wins; see handshake.SelectSubprotocol). If none
+	// matches, the connection is accepted without a subprotocol and
+	// Conn.Subprotocol returns "": the handler decides whether that will
+	// do.
+	Subprotocols []string
+
+	// OriginPatterns lists the origins admitted besides those of the same
+	// host as the request, as patterns such as "app.example.com",
+	// "*.example.com" or "https://localhost:*" (see handshake.CheckOrigin
+	// for the syntax). Ignored when CheckOrigin is set.
+	OriginPatterns []string
+
+	// CheckOrigin, if set, replaces the default origin policy: it returns
+	// whether to admit the request, and a request it refuses is answered
+	// with 403 Forbidden. A function that admits every request makes the
+	// server open to cross-site WebSocket hijacking if it relies on
+	// cookies; see the package documentation.
+	CheckOrigin func(r *http.Request) bool
+
+	// HandshakeTimeout bounds the handshake work that Accept does itself:
+	// writing the response (and, in AcceptConn, reading the request). Zero
+	// means DefaultHandshakeTimeout; it does not limit the connection once
+	// accepted.
+	HandshakeTimeout time.Duration
+
+	// ResponseHeader, if set, is called before the response is written,
+	// to add headers to it (Set-Cookie, for example). Headers already set
+	// on the http.ResponseWriter, as by middleware, are sent as well.
+	// Headers that belong to the handshake itself (Upgrade, Connection,
+	// Sec-WebSocket-*) and framing headers are ignored.
+	ResponseHeader func(r *http.Request, h http.Header)
+
+	// NegotiateExtensions, if set, negotiates extensions (RFC 6455 §9.1).
+	// It is called with the client's offers, in the client's order, when
+	// there are any, and returns the extensions accepted with the
+	// parameters of the response. It may change conn, the options of the
+	// connection being accepted, to configure the Conn for them. Every
+	// name it returns must have been offered. An error rejects the
+	// handshake with 400 Bad Request. Without it, offers are ignored and
+	// no extension is used.
+	NegotiateExtensions func(r *http.Request, offers []handshake.Extension, conn *ws.Options) ([]handshake.Extension, error)
+}
+
+// ErrExtensionRejected is wrapped by the error returned when the
+// NegotiateExtensions hook fails; the client is answered with 400.
+var ErrExtensionRejected = &handshake.Error{Status: http.StatusBadRequest, Reason: "extension offer rejected"}
+
+// plan is the outcome of a successful negotiation.
+type plan struct {
+	req  *handshake.Request
+	conn ws.Options
+	// header holds the response headers other than the status line and
+	// the framing ones.
+	header http.Header
+}
+
+// negotiate runs the checks and negotiations shared by Accept and
+// AcceptConn. extra holds headers already set by the caller (middleware).
+func negotiate(r *http.Request, opts *Options, extra http.Header) (*plan, error) {
+	req, err := handshake.CheckRequest(r)
+	if err != nil {
+		return nil, err
+	}
+	// RFC 6455 §4.2.2 item 4 and §10.2: the origin policy; 403 on refusal.
+	if opts.CheckOrigin != nil {
+		if !opts.CheckOrigin(r) {
+			return nil, fmt.Errorf("%w: %q refused by CheckOrigin", handshake.ErrOrigin, r.Header.Get("Origin"))
+		}
+	} else if err := handshake.CheckOrigin(r, opts.OriginPatterns); err != nil {
+		return nil, err
+	}
+	p := &plan{req: req, conn: opts.Conn, header: make(http.Header)}
+	// RFC 6455 §4.2.2 item 5, /subprotocol/: one of the client's offers,
+	// or none.
+	p.conn.Subprotocol = handshake.SelectSubprotocol(req.Subprotocols, opts.Subprotocols)
+	var exts string
+	if opts.NegotiateExtensions != nil && len(req.Extensions) > 0 {
+		accepted, err := opts.NegotiateExtensions(r, req.Extensions, &p.conn)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrExtensionRejected, err)
+		}
+		// RFC 6455 §9.1: the server accepts only extensions the client
+		// offered; answering with others would make the client fail.
+		for i, e := range accepted {
+			if !slices.ContainsFunc(req.Extensions, func(o handshake.Extension) bool { return o.Name == e.Name }) ||
+				slices.ContainsFunc(accepted[:i], func(o handshake.Extension) bool { return o.Name == e.Name }) {
+				return nil, fmt.Errorf("server: NegotiateExtensions accepted %q, which was not offered or is accepted twice", e.Name)
+			}
+		}
+		if exts, err = handshake.FormatExtensions(accepted); err != nil {
+			return nil, fmt.Errorf("server: NegotiateExtensions: %w", err)
+		}
+	}
+	for k, vs := range extra {
+		p.header[k] = slices.Clone(vs)
+	}
+	if opts.ResponseHeader != nil {
+		opts.ResponseHeader(r, p.header)
+	}
+	for k := range p.header {
+		if reservedHeader(k) || !handshake.IsToken(k) {
+			delete(p.header, k)
+		}
+	}
+	if p.conn.Subprotocol != "" {
+		p.header.Set("Sec-WebSocket-Protocol", p.conn.Subprotocol)
+	}
+	if exts != "" {
+		p.header.Set("Sec-WebSocket-Extensions", exts)
+	}
+	return p, nil
+}
+
+// reservedHeader reports headers that Accept writes itself or that make no
+// sense on a 101 response.
+func reservedHeader(k string) bool {
+	k = http.CanonicalHeaderKey(k)
+	switch k {
+	case "Upgrade", "Connection", "Content-Length", "Transfer-Encoding", "Keep-Alive", "Trailer", "Te":
+		return true
+	}
+	return strings.HasPrefix(k, "Sec-Websocket-")
+}
+
+// Accept performs the server side of the opening handshake for r (RFC 6455
+// §4.2) and returns the WebSocket connection. opts may be nil.
+//
+// Over HTTP/1.1 it takes the connection over with http.ResponseController,
+// so ResponseWriters wrapped by middleware work as long as they implement
+// Unwrap. After Accept returns, w and r must not be used, and the handler
+// may return while the Conn lives on.
+//
+// On failure Accept returns an error that wraps the failed rule's sentinel
+// error from package handshake (or ErrExtensionRejected). If the request
+// itself was at fault, the client has been answered with the rule's HTTP
+// status and a one-line explanation and the connection was not taken over;
+// if writing the 101 failed, the connection has been closed.
+func Accept(w http.ResponseWriter, r *http.Request, opts *Options) (*ws.Conn, error) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	p, err := negotiate(r, opts, w.Header())
+	if err != nil {
+		handshake.WriteError(w, r, err)
+		return nil, err
+	}
+	if p.req.HTTP2 {
+		return accept2(w, r, p)
+	}
+	rc := http.NewResponseController(w)
+	nc, brw, err := rc.Hijack()
+	if err != nil {
+		err = fmt.Errorf("server: cannot take over the connection: %w", err)
+		handshake.WriteError(w, r, err)
+		return nil, err
+	}
+	// net/http may have set deadlines (ReadTimeout, WriteTimeout) meant
+	// for one request; a WebSocket outlives them.
+	nc.SetDeadline(time.Time{})
+	// The client may have sent frames right behind its request; they are
+	// in net/http's read buffer and belong to the Conn.
+	buffered := bufferedBytes(brw.Reader)
+	if err := writeResponse(nc, p, opts.HandshakeTimeout); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return ws.NewConn(nc, buffered, ws.RoleServer, &p.conn), nil
+}
+
+// writeResponse writes the 101 response (RFC 6455 §4.2.2 item 5) in one
+// write, bounded by the handshake timeout.
+func writeResponse(nc net.Conn, p *plan, timeout time.Duration) error {
+	if timeout <= 0 {
+		timeout = DefaultHandshakeTimeout
+	}
+	var b strings.Builder
+	b.WriteString("HTTP/1.1 101 Switching Protocols\r\n" +
+		"Upgrade: websocket\r\n" +
+		"Connection: Upgrade\r\n" +
+		"Sec-WebSocket-Accept: ")
+	b.WriteString(handshake.AcceptKey(p.req.Key))
+	b.WriteString("\r\n")
+	// Header.Write turns CR and LF in values into spaces: no header
+	// injection through a hook.
+	if err := p.header.Write(&b); err != nil {
+		return err
+	}
+	b.WriteString("\r\n")
+	nc.SetWriteDeadline(time.Now().Add(timeout))
+	if _, err := nc.Write([]byte(b.String())); err != nil {
+		return fmt.Errorf("server: writing the handshake response: %w", err)
+	}
+	return nc.SetWriteDeadline(time.Time{})
+}
+
+// bufferedBytes returns a copy of what br holds.
+func bufferedBytes(br *bufio.Reader) []byte {
+	n := br.Buffered()
+	if n == 0 {
+		return nil
+	}
+	b, _ := br.Peek(n)
+	return slices.Clone(b)
+}

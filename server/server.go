@@ -1,0 +1,121 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"sync"
+
+	"github.com/rfc6455/ws"
+)
+
+// Server is an http.Handler that accepts WebSocket connections and runs
+// Handle for each on the request's goroutine. It keeps track of the
+// connections so that Shutdown can close them all. Set its fields before
+// first use and do not change them afterwards.
+type Server struct {
+	// Options configure Accept.
+	Options Options
+
+	// Handle is called with each accepted connection and the request it
+	// came from. When it returns, the connection is closed with 1000
+	// (normal closure) if it is still open.
+	Handle func(c *ws.Conn, r *http.Request)
+
+	mu      sync.Mutex
+	conns   map[*ws.Conn]struct{}
+	closing bool
+	wg      sync.WaitGroup
+}
+
+// Handler returns a Server that runs fn for each WebSocket connection, with
+// default options:
+//
+//	http.Handle("/ws", server.Handler(func(c *ws.Conn) { ... }))
+func Handler(fn func(c *ws.Conn)) *Server {
+	return &Server{Handle: func(c *ws.Conn, _ *http.Request) { fn(c) }}
+}
+
+// ServeHTTP accepts the request with s.Options and runs s.Handle. Once
+// Shutdown has been called it answers 503 Service Unavailable.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		w.Header().Set("Connection", "close")
+		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer s.wg.Done()
+
+	c, err := Accept(w, r, &s.Options)
+	if err != nil {
+		return // Accept answered the request.
+	}
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		c.Close(ws.CloseGoingAway, shutdownReason)
+		return
+	}
+	if s.conns == nil {
+		s.conns = make(map[*ws.Conn]struct{})
+	}
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+	}()
+	defer c.Close(ws.CloseNormal, "")
+	if s.Handle != nil {
+		s.Handle(c, r)
+	}
+}
+
+const shutdownReason = "server shutting down"
+
+// Shutdown stops accepting connections and closes every open one with 1001
+// (going away) and the reason "server shutting down" (RFC 6455 §7.4.1),
+// then waits for the handlers to return. If ctx ends first, the remaining
+// connections are closed at once and ctx's error is returned.
+//
+// http.Server.Shutdown does not know about connections taken over from it;
+// call both, or register this one with http.Server.RegisterOnShutdown.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	conns := make([]*ws.Conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		go c.Close(ws.CloseGoingAway, shutdownReason)
+	}
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.mu.Lock()
+		for c := range s.conns {
+			c.CloseNow()
+		}
+		s.mu.Unlock()
+		return ctx.Err()
+	}
+}
+
+// Len returns the number of connections open.
+func (s *Server) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
