@@ -24,8 +24,10 @@ var errCloseSent = errors.New("ws: close frame already sent")
 // time.
 //
 // If another goroutine is reading, that reader receives the peer's close and
-// returns a *CloseError; otherwise Close reads, discarding data messages that
-// arrive before the peer's close. A code of 0 sends a close frame with no
+// returns a *CloseError. Otherwise Close reads until the peer's close
+// itself, and keeps the data messages that arrive before it (up to
+// ReadLimit bytes in all), so that later reads still return them, then the
+// *CloseError: no message that was received is lost. A code of 0 sends a close frame with no
 // status; codes that must not be sent (1005, 1006, 1015, reserved ranges) and
 // reasons over 123 bytes or not valid UTF-8 are rejected before anything is
 // sent. Calling Close again, or while the peer's close is being handled,
@@ -80,8 +82,17 @@ func (c *Conn) awaitPeerClose(deadline time.Time) error {
 	if c.readErr == nil {
 		c.nc.SetReadDeadline(deadline)
 		for c.readErr == nil {
-			if err := c.beginMessage(); err == nil {
-				c.discardMessage()
+			typ, msg, err := c.readMessage(nil)
+			if err != nil {
+				break
+			}
+			limit := c.opts.ReadLimit
+			if limit <= 0 {
+				limit = DefaultReadLimit
+			}
+			if c.pendingN+int64(len(msg)) <= limit {
+				c.pending = append(c.pending, pendingMessage{typ, msg})
+				c.pendingN += int64(len(msg))
 			}
 		}
 	}
@@ -220,4 +231,24 @@ func closeReason(err error) string {
 		s = strings.ToValidUTF8(s[:closecode.MaxReasonLen], "")
 	}
 	return s
+}
+
+// pendingMessage is a message that Close read while waiting for the peer's
+// close, kept for the application's next reads.
+type pendingMessage struct {
+	typ  MessageType
+	data []byte
+}
+
+// popPending returns the oldest message Close kept, appended to buf;
+// readSem must be held.
+func (c *Conn) popPending(buf []byte) (MessageType, []byte, bool) {
+	if len(c.pending) == 0 {
+		return 0, buf, false
+	}
+	m := c.pending[0]
+	c.pending[0] = pendingMessage{}
+	c.pending = c.pending[1:]
+	c.pendingN -= int64(len(m.data))
+	return m.typ, append(buf, m.data...), true
 }

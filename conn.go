@@ -206,6 +206,8 @@ type Conn struct {
 	inMsg    bool        // a data message is partly read
 	readGen  uint64      // counts messages started; stale readers check it
 	readErr  error       // sticky: reads after it fail with it
+	pending  []pendingMessage // read by Close, not yet returned to the application
+	pendingN int64            // bytes in pending
 	ctrl     [frame.MaxControlPayload]byte
 	hooks    Handler // set by Serve for its duration
 	reader   messageReader

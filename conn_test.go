@@ -726,3 +726,31 @@ func TestEndToEndPipe(t *testing.T) {
 		t.Fatalf("server saw %v", err)
 	}
 }
+
+// Close reading on its own (nobody else reads) keeps the messages that
+// arrive before the peer's close for the application's next reads.
+func TestCloseKeepsMessagesReceivedBeforePeerClose(t *testing.T) {
+	c, peer := newRawPair(t, RoleServer, nil)
+	go func() {
+		peer.expectClose(1000)
+		peer.send(true, frame.OpText, []byte("late one"))
+		peer.send(false, frame.OpBinary, []byte("late "))
+		peer.send(true, frame.OpContinuation, []byte("two"))
+		peer.send(true, frame.OpClose, []byte{0x03, 0xe8})
+	}()
+	if err := c.Close(CloseNormal, ""); err != nil {
+		t.Fatal(err)
+	}
+	_, m1, err1 := c.ReadMessage(bg, nil)
+	typ, r, err2 := c.NextReader(bg)
+	if err1 != nil || err2 != nil || string(m1) != "late one" || typ != Binary {
+		t.Fatalf("%q %v %v %v", m1, err1, typ, err2)
+	}
+	if m2, _ := io.ReadAll(r); string(m2) != "late two" {
+		t.Fatalf("second message %q", m2)
+	}
+	var ce *CloseError
+	if _, _, err := c.ReadMessage(bg, nil); !errors.As(err, &ce) || ce.Code != 1000 {
+		t.Fatalf("then %v", err)
+	}
+}

@@ -54,6 +54,9 @@ func (c *Conn) ReadMessage(ctx context.Context, buf []byte) (MessageType, []byte
 		return 0, buf[:0], err
 	}
 	defer c.readSem.unlock()
+	if typ, msg, ok := c.popPending(buf[:0]); ok {
+		return typ, msg, nil
+	}
 	if c.readErr != nil {
 		return 0, buf[:0], c.readErr
 	}

@@ -1,6 +1,7 @@
 package ws
 
 import (
+	"bytes"
 	"context"
 	"io"
 )
@@ -18,6 +19,10 @@ func (c *Conn) NextReader(ctx context.Context) (MessageType, io.Reader, error) {
 		return 0, nil, err
 	}
 	defer c.readSem.unlock()
+	if typ, msg, ok := c.popPending(nil); ok {
+		c.readGen++
+		return typ, bytes.NewReader(msg), nil
+	}
 	if c.readErr != nil {
 		return 0, nil, c.readErr
 	}

@@ -41,10 +41,14 @@ func (c *Conn) Serve(ctx context.Context, h Handler) error {
 	stop := c.watch(ctx, false)
 	var buf []byte
 	var err error
-	for c.readErr == nil {
-		var typ MessageType
-		var msg []byte
-		typ, msg, err = c.readMessage(buf[:0])
+	for {
+		typ, msg, ok := c.popPending(buf[:0])
+		if !ok {
+			if c.readErr != nil {
+				break
+			}
+			typ, msg, err = c.readMessage(buf[:0])
+		}
 		if err != nil {
 			break
 		}
