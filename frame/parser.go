@@ -144,6 +144,25 @@ func (p *Parser) Feed(b []byte) (Event, int, error) {
 	case stateError:
 		return Event{}, 0, p.err
 	}
+	if p.hn == 0 && len(b) >= 2 {
+		// Fast path: a whole header at the start of b is decoded in place.
+		p.hbuf[0], p.hbuf[1] = b[0], b[1]
+		if err := p.checkStart(); err != nil {
+			return Event{}, 2, p.fail(err)
+		}
+		if len(b) >= p.hneed {
+			n := p.hneed
+			if err := p.finishHeader(b[:n]); err != nil {
+				return Event{}, n, p.fail(err)
+			}
+			return Event{Kind: HeaderEvent, FrameEnd: p.state == stateHeader}, n, nil
+		}
+		p.hn = 2
+		b = b[2:]
+		k := copy(p.hbuf[2:p.hneed], b)
+		p.hn += k
+		return Event{}, 2 + k, nil
+	}
 	consumed := 0
 	for consumed < len(b) {
 		if p.hneed == 0 {
@@ -169,7 +188,7 @@ func (p *Parser) Feed(b []byte) (Event, int, error) {
 			}
 		}
 		// Header complete.
-		if err := p.finishHeader(); err != nil {
+		if err := p.finishHeader(p.hbuf[:p.hneed]); err != nil {
 			return Event{}, consumed, p.fail(err)
 		}
 		return Event{Kind: HeaderEvent, FrameEnd: p.state == stateHeader}, consumed, nil
@@ -272,9 +291,9 @@ func (p *Parser) checkStart() error {
 	return nil
 }
 
-// finishHeader decodes a complete header and applies the length rules.
-func (p *Parser) finishHeader() error {
-	b0, b1 := p.hbuf[0], p.hbuf[1]
+// finishHeader decodes the complete header hb and applies the length rules.
+func (p *Parser) finishHeader(hb []byte) error {
+	b0, b1 := hb[0], hb[1]
 	h := Header{
 		Fin:    b0&0x80 != 0,
 		Rsv:    (b0 >> 4) & 0x7,
@@ -284,13 +303,13 @@ func (p *Parser) finishHeader() error {
 	i := 2
 	switch len7 := int64(b1 & 0x7F); len7 {
 	case 126:
-		h.Length = int64(binary.BigEndian.Uint16(p.hbuf[2:4]))
+		h.Length = int64(binary.BigEndian.Uint16(hb[2:4]))
 		i = 4
 		if p.StrictLength && h.Length <= 125 {
 			return ErrNonMinimalLength
 		}
 	case 127:
-		u := binary.BigEndian.Uint64(p.hbuf[2:10])
+		u := binary.BigEndian.Uint64(hb[2:10])
 		i = 10
 		// RFC 6455 §5.2: the most significant bit MUST be 0.
 		if u>>63 != 0 {
@@ -304,7 +323,7 @@ func (p *Parser) finishHeader() error {
 		h.Length = len7
 	}
 	if h.Masked {
-		copy(h.Key[:], p.hbuf[i:i+4])
+		copy(h.Key[:], hb[i:i+4])
 	}
 	if h.Opcode.IsData() {
 		// The message limit is checked against the sum of the fragments'
