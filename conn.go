@@ -202,10 +202,10 @@ type Conn struct {
 	small    [smallReadSize]byte
 	hdr      frame.Header // header of the frame being read
 	utf8v    utf8.Validator
-	msgType  MessageType // type of the data message being read
-	inMsg    bool        // a data message is partly read
-	readGen  uint64      // counts messages started; stale readers check it
-	readErr  error       // sticky: reads after it fail with it
+	msgType  MessageType      // type of the data message being read
+	inMsg    bool             // a data message is partly read
+	readGen  uint64           // counts messages started; stale readers check it
+	readErr  error            // sticky: reads after it fail with it
 	pending  []pendingMessage // read by Close, not yet returned to the application
 	pendingN int64            // bytes in pending
 	ctrl     [frame.MaxControlPayload]byte

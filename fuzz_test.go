@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -43,9 +44,10 @@ import (
 // Inputs are (data, sizes, mode): data is the byte stream; sizes gives the
 // sizes of the successive reads the transport returns (each byte b is a read
 // of at most b+1 bytes, cycling; empty means reads as large as asked); mode
-// bit 0 reads with NextReader instead of ReadMessage, bit 1 hands the first
-// part of data to NewConn as bytes buffered past the handshake, and the
-// remaining bits choose that split and the NextReader read size.
+// bits 0-1 choose the read API (ReadMessage, NextReader, NextReader reading
+// only the start of each message, Serve), bit 2 hands the first part of data
+// to NewConn as bytes buffered past the handshake, and bits 3-7 choose that
+// split and the size of NextReader's reads.
 
 // Limits of the fuzzed Conn: a small read limit keeps allocations bounded.
 const (
@@ -302,14 +304,24 @@ var fzAbnormalOrFailed = map[closecode.Code]bool{
 	1007: true, 1008: true, 1009: true, 1010: true, 1011: true,
 }
 
+// The read APIs a run drives, chosen by the low two bits of mode.
+const (
+	fzReadMessage = iota // ReadMessage, reusing the returned buffer
+	fzNextReader         // NextReader, reading each message to io.EOF
+	fzAbandon            // NextReader, reading one chunk of each message and moving on
+	fzServe              // Serve with a Handler
+)
+
 // fzCheck runs one input through a Conn and checks it against the model.
 func fzCheck(t *testing.T, role Role, data, sizes []byte, mode uint8) {
 	want := fzExpect(role, data)
 
+	api := mode & 3
+	param := int(mode >> 3)
 	in := data
 	var buffered []byte
-	if mode&2 != 0 {
-		split := int(mode>>2) % (len(data) + 1)
+	if mode&4 != 0 {
+		split := param * 7 % (len(data) + 1)
 		buffered, in = bytes.Clone(data[:split]), data[split:]
 	}
 	nc := &fzConn{in: in, sizes: sizes}
@@ -320,20 +332,26 @@ func fzCheck(t *testing.T, role Role, data, sizes []byte, mode uint8) {
 		OnPing:       func(p []byte) { pinged = append(pinged, bytes.Clone(p)) },
 	})
 
-	got, err := fzReadLoop(t, c, mode, len(data))
+	got, err := fzReadLoop(t, c, api, 1+param*3%97, len(data), want)
 
 	// Messages: a prefix of the model's (none invented, text valid), and in
-	// fact all of them (none lost).
+	// fact all of them (none lost). A run that abandons messages part way
+	// sees a prefix of each.
 	for i, m := range got {
-		if m.typ == Text && !utf8.Valid(m.data) {
+		if m.typ == Text && !utf8.Valid(m.data) && api != fzAbandon {
 			t.Errorf("message %d: text is not valid UTF-8: %q", i, m.data)
 		}
 		if i >= len(want.msgs) {
 			t.Errorf("message %d (%v, %d bytes) is not in the input, which holds %d valid messages", i, m.typ, len(m.data), len(want.msgs))
 			continue
 		}
-		if m.typ != want.msgs[i].typ || !bytes.Equal(m.data, want.msgs[i].data) {
-			t.Errorf("message %d: got %v %q, want %v %q", i, m.typ, fzShort(m.data), want.msgs[i].typ, fzShort(want.msgs[i].data))
+		w := want.msgs[i]
+		ok := m.typ == w.typ && bytes.Equal(m.data, w.data)
+		if api == fzAbandon {
+			ok = m.typ == w.typ && bytes.HasPrefix(w.data, m.data)
+		}
+		if !ok {
+			t.Errorf("message %d: got %v %q, want %v %q", i, m.typ, fzShort(m.data), w.typ, fzShort(w.data))
 		}
 	}
 	if len(got) < len(want.msgs) {
@@ -390,20 +408,46 @@ func fzCode(err error) closecode.Code {
 	return code
 }
 
-// fzReadLoop reads messages until an error. A run that returns more messages
-// than the input could hold, or a reader that does not end, fails the test.
-func fzReadLoop(t *testing.T, c *Conn, mode uint8, inputLen int) ([]fzMsg, error) {
+// fzReadLoop reads messages with the chosen API until an error. A run that
+// returns more messages than the input could hold, or a reader that does not
+// end, fails the test.
+func fzReadLoop(t *testing.T, c *Conn, api uint8, chunkSize, inputLen int, want fzWant) ([]fzMsg, error) {
 	ctx := context.Background()
-	stream := mode&1 != 0
-	chunk := make([]byte, 1+int(mode>>2)*3%97)
+	chunk := make([]byte, chunkSize)
+	// Every message needs at least a 2-byte frame header.
+	maxMsgs := inputLen/2 + 1
 	var msgs []fzMsg
-	var buf []byte
-	for {
-		// Every message needs at least a 2-byte frame header.
-		if len(msgs) > inputLen/2+1 {
+	tooMany := func() {
+		if len(msgs) > maxMsgs {
 			t.Fatalf("read %d messages from %d bytes of input", len(msgs), inputLen)
 		}
-		if !stream {
+	}
+	switch api {
+	case fzServe:
+		var hookPings [][]byte
+		var closes []CloseError
+		err := c.Serve(ctx, Handler{
+			OnMessage: func(typ MessageType, data []byte) {
+				msgs = append(msgs, fzMsg{typ, bytes.Clone(data)})
+				tooMany()
+			},
+			OnPing:  func(p []byte) { hookPings = append(hookPings, bytes.Clone(p)) },
+			OnClose: func(code CloseCode, reason string) { closes = append(closes, CloseError{Code: code, Reason: reason}) },
+		})
+		if !fzEqualPayloads(hookPings, want.pings) {
+			t.Errorf("Handler.OnPing saw %q, want %q", hookPings, want.pings)
+		}
+		switch {
+		case want.peer && (len(closes) != 1 || closes[0] != CloseError{Code: want.code, Reason: want.reason}):
+			t.Errorf("Handler.OnClose saw %v, want one call with %d %q", closes, want.code, want.reason)
+		case !want.peer && len(closes) != 0:
+			t.Errorf("Handler.OnClose saw %v, want no call: the peer did not close", closes)
+		}
+		return msgs, err
+
+	case fzReadMessage:
+		var buf []byte
+		for {
 			typ, msg, err := c.ReadMessage(ctx, buf)
 			if err != nil {
 				// On error the slice is only handed back for its
@@ -414,14 +458,33 @@ func fzReadLoop(t *testing.T, c *Conn, mode uint8, inputLen int) ([]fzMsg, error
 				return msgs, err
 			}
 			msgs = append(msgs, fzMsg{typ, bytes.Clone(msg)})
+			tooMany()
 			buf = msg
-			continue
 		}
+	}
+
+	// NextReader. When messages are abandoned, a message counts once the
+	// next NextReader succeeded: that call read (and validated) its rest.
+	// A message read to io.EOF counts at once.
+	var pending *fzMsg
+	for {
 		typ, r, err := c.NextReader(ctx)
 		if err != nil {
+			// The pending message was complete if its rest was
+			// discarded before the error, which the model knows: then
+			// it holds a message at this index.
+			if pending != nil && len(msgs) < len(want.msgs) {
+				msgs = append(msgs, *pending)
+			}
 			return msgs, err
 		}
+		if pending != nil {
+			msgs = append(msgs, *pending)
+			tooMany()
+			pending = nil
+		}
 		var m []byte
+		eof := false
 		for reads := 0; ; reads++ {
 			if reads > inputLen+1 {
 				t.Fatalf("message reader did not end after %d reads of %d bytes of input", reads, inputLen)
@@ -429,6 +492,7 @@ func fzReadLoop(t *testing.T, c *Conn, mode uint8, inputLen int) ([]fzMsg, error
 			n, err := r.Read(chunk)
 			m = append(m, chunk[:n]...)
 			if err == io.EOF {
+				eof = true
 				break
 			}
 			if err != nil {
@@ -437,8 +501,16 @@ func fzReadLoop(t *testing.T, c *Conn, mode uint8, inputLen int) ([]fzMsg, error
 			if n == 0 {
 				t.Fatalf("message reader returned 0 bytes and no error")
 			}
+			if api == fzAbandon {
+				break
+			}
+		}
+		if !eof {
+			pending = &fzMsg{typ, m}
+			continue
 		}
 		msgs = append(msgs, fzMsg{typ, m})
+		tooMany()
 	}
 }
 
@@ -640,7 +712,7 @@ func fzSeeds(role Role) []fzSeed {
 		{name: "close_4000_private", data: cat(
 			fzFrame(true, frame.OpBinary, m, []byte{0, 1, 2, 0xff}),
 			fzFrame(true, frame.OpClose, m, fzClosePayload(4000, "private"))),
-			mode: 1, code: 4000, peer: true, msgs: 1, closeW: true},
+			mode: fzNextReader, code: 4000, peer: true, msgs: 1, closeW: true},
 		{name: "close_invalid_code_1005", data: fzFrame(true, frame.OpClose, m, fzClosePayload(1005, "")),
 			code: 1002, closeW: true},
 		{name: "close_invalid_code_999", data: fzFrame(true, frame.OpClose, m, fzClosePayload(999, "x")),
@@ -662,7 +734,7 @@ func fzSeeds(role Role) []fzSeed {
 			fzFrame(false, frame.OpContinuation, m, []byte("\x98")),
 			fzFrame(true, frame.OpContinuation, m, []byte("\x80!")),
 			closeOK),
-			sizes: []byte{0}, mode: 1 | 4<<2, code: 1000, peer: true, msgs: 1, closeW: true},
+			sizes: []byte{0}, mode: fzNextReader | 4<<3, code: 1000, peer: true, msgs: 1, closeW: true},
 		{name: "text_truncated_utf8_at_message_end", data: fzFrame(true, frame.OpText, m, []byte("euro \xe2\x82")),
 			code: 1007, closeW: true},
 		{name: "reserved_opcode", data: cat(
@@ -699,12 +771,12 @@ func fzSeeds(role Role) []fzSeed {
 			fzFrame(true, frame.OpPing, m, bytes.Repeat([]byte{0xAB}, 125)),
 			fzFrame(true, frame.OpBinary, m, big),
 			fzFrame(true, frame.OpText, m, []byte("cut short"))[:7]),
-			sizes: []byte{255, 3, 200}, mode: 2 | 9<<2, code: 1006, msgs: 1, pongs: 2},
+			sizes: []byte{255, 3, 200}, mode: fzAbandon | 4 | 9<<3, code: 1006, msgs: 1, pongs: 2},
 		{name: "large_binary_then_close", data: cat(
 			fzFrame(true, frame.OpBinary, m, big),
 			fzFrame(true, frame.OpText, m, nil),
 			closeOK),
-			mode: 2 | 40<<2, code: 1000, peer: true, msgs: 2, closeW: true},
+			mode: fzServe | 4 | 30<<3, code: 1000, peer: true, msgs: 2, closeW: true},
 	}
 }
 
@@ -810,4 +882,43 @@ func (t *fzT) Errorf(format string, args ...any) {
 func (t *fzT) Fatalf(format string, args ...any) {
 	t.Errorf(format, args...)
 	panic(fzStop{})
+}
+
+// TestNoLimitHugeLengthDoesNotPanic: with ReadLimit < 0 ("no limit"), a
+// 14-byte frame header announcing a huge length once made ReadMessage panic
+// growing the buffer by the whole announced length. A peer must never be
+// able to panic the process; the buffer grows as the payload arrives.
+func TestNoLimitHugeLengthDoesNotPanic(t *testing.T) {
+	in := []byte{0x82, 0xFF, 0x3F, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4} // masked binary, length 0x3F00000000000000
+	c := NewConn(&fzConn{in: in}, nil, RoleServer, &Options{ReadLimit: -1, CloseTimeout: fzCloseTimeout})
+	var err error
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				t.Fatalf("ReadMessage panicked: %v", r)
+			}
+		}()
+		_, _, err = c.ReadMessage(context.Background(), nil)
+	}()
+	if code := fzCode(err); code != closecode.Abnormal {
+		t.Fatalf("ReadMessage: %v, want a 1006 error (the input ends inside the frame)", err)
+	}
+}
+
+// TestAnnouncedLengthIsNotPreallocated: a peer that sends only a header
+// announcing a frame of DefaultReadLimit bytes must not make ReadMessage
+// allocate 32 MiB: memory follows what peers send, not what they announce.
+func TestAnnouncedLengthIsNotPreallocated(t *testing.T) {
+	in := []byte{0x82, 0xFF, 0, 0, 0, 0, 0x02, 0, 0, 0, 1, 2, 3, 4} // masked binary, 32 MiB, no payload
+	c := NewConn(&fzConn{in: in}, nil, RoleServer, &Options{CloseTimeout: fzCloseTimeout})
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, _, err := c.ReadMessage(context.Background(), nil)
+	runtime.ReadMemStats(&after)
+	if code := fzCode(err); code != closecode.Abnormal {
+		t.Fatalf("ReadMessage: %v, want a 1006 error", err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+		t.Fatalf("ReadMessage allocated %d bytes for a 14-byte input", n)
+	}
 }

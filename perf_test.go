@@ -73,11 +73,21 @@ func TestLargePayloadIsReadDirectly(t *testing.T) {
 	const n = 1 << 20
 	rc := &recConn{in: clientFrames(n, 1)}
 	c := NewConn(rc, nil, RoleServer, nil)
-	_, msg, err := c.ReadMessage(bg, nil)
+	_, msg, err := c.ReadMessage(bg, make([]byte, 0, n))
 	if err != nil || len(msg) != n {
 		t.Fatal(err)
 	}
 	if len(rc.reads) > 3 {
+		t.Fatalf("%d reads for a 1 MiB message into a buffer with room: %v", len(rc.reads), rc.reads)
+	}
+	// Without a buffer, the destination grows (at most doubling) as the
+	// payload arrives, and each read fills what was added.
+	rc = &recConn{in: clientFrames(n, 1)}
+	c = NewConn(rc, nil, RoleServer, nil)
+	if _, msg, err = c.ReadMessage(bg, nil); err != nil || len(msg) != n {
+		t.Fatal(err)
+	}
+	if len(rc.reads) > 7 {
 		t.Fatalf("%d reads for a 1 MiB message: %v", len(rc.reads), rc.reads)
 	}
 	// A peer whose data arrives in 64 KiB segments still gets reads the

@@ -73,21 +73,26 @@ func (c *Conn) readMessage(buf []byte) (MessageType, []byte, error) {
 	}
 	typ := c.msgType
 	for {
-		n := int(c.p.Remaining())
-		start := len(buf)
-		buf = slices.Grow(buf, n)[:start+n]
-		if err := c.readPayload(buf[start:]); err != nil {
-			return 0, buf[:start], err
+		for rem := c.p.Remaining(); rem > 0; rem = c.p.Remaining() {
+			// Memory follows what the peer sends, not what its header
+			// announces: beyond 64 KiB the buffer at most doubles per
+			// step, unless the caller's buffer has room already.
+			step := min(rem, max(64<<10, int64(len(buf)), int64(cap(buf)-len(buf))))
+			start := len(buf)
+			buf = slices.Grow(buf, int(step))[:start+int(step)]
+			if err := c.readPayload(buf[start:]); err != nil {
+				return 0, buf[:0], err
+			}
 		}
 		if c.hdr.Fin {
 			break
 		}
 		if err := c.nextDataFrame(); err != nil {
-			return 0, buf, err
+			return 0, buf[:0], err
 		}
 	}
 	if err := c.endMessage(); err != nil {
-		return 0, buf, err
+		return 0, buf[:0], err
 	}
 	return typ, buf, nil
 }
