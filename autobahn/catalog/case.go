@@ -61,6 +61,11 @@ type ExpectedClose struct {
 	// RequireClean: the close handshake must complete and TCP be closed
 	// by the right side in time.
 	RequireClean bool
+	// ClosedByWrongEndpointIsFatal turns the behaviour verdict FAILED when
+	// the wrong endpoint started the close (the suite's UTF-8 cases: a
+	// peer that lets the fuzzer fail the connection did not detect the
+	// invalid text itself).
+	ClosedByWrongEndpointIsFatal bool
 }
 
 // FrameSpec describes one frame for Session.SendFrame, like the suite's
@@ -77,8 +82,9 @@ type FrameSpec struct {
 	PayloadLen int
 	// Chop, when > 0, writes the frame's bytes in chunks of this size.
 	Chop int
-	// Sync waits until the bytes were written to the socket before the
-	// case goes on (the suite's sync=True), so frames are not coalesced.
+	// Sync writes the frame's bytes with a socket write of their own,
+	// after everything sent before, so frames are not coalesced (the
+	// suite's sync=True). The case does not block on it.
 	Sync bool
 }
 

@@ -1,0 +1,116 @@
+// Command echoserver is the server agent for the Autobahn TestSuite's
+// fuzzingclient mode (and for this project's Go catalog): a WebSocket echo
+// server built on this library that sends every text and binary message
+// back as it was received, with the same type.
+//
+//	go run ./autobahn/echoserver -addr 127.0.0.1:9001
+//
+// It accepts WebSocket connections on every path, reads messages of up to
+// 32 MiB (the suite's largest is 16 MiB) and runs until SIGINT or SIGTERM,
+// when it closes every connection with 1001 (going away) and exits.
+//
+// The server offers no extension: permessage-deflate is not implemented in
+// this library yet, so the suite's compression sections (12 and 13) report
+// UNIMPLEMENTED against it. Once the library supports the extension, this
+// agent is where it gets turned on.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/rfc6455/ws"
+	"github.com/rfc6455/ws/server"
+)
+
+// readLimit is the largest message accepted: twice the suite's largest.
+const readLimit = 32 << 20
+
+func main() {
+	log.SetFlags(0)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		log.Fatal("echoserver: ", err)
+	}
+}
+
+// run is main without the process: it serves until ctx ends, then shuts
+// down gracefully.
+func run(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("echoserver", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:9001", "address to listen on")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, ln, out)
+}
+
+// serve runs the echo server on ln until ctx ends.
+func serve(ctx context.Context, ln net.Listener, out io.Writer) error {
+	wsSrv := newHandler()
+	httpSrv := &http.Server{
+		Handler:           wsSrv,
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- httpSrv.Serve(ln) }()
+	fmt.Fprintf(out, "echo server listening on ws://%s\n", ln.Addr())
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	fmt.Fprintf(out, "shutting down: closing %d connection(s) with 1001\n", wsSrv.Len())
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := errors.Join(httpSrv.Shutdown(sctx), wsSrv.Shutdown(sctx))
+	if serveErr := <-errc; !errors.Is(serveErr, http.ErrServerClosed) {
+		err = errors.Join(err, serveErr)
+	}
+	return err
+}
+
+// newHandler returns the WebSocket endpoint: every request path is accepted,
+// and each connection is served by echo.
+func newHandler() *server.Server {
+	srv := server.Handler(echo)
+	srv.Options.Conn.ReadLimit = readLimit
+	// A conformance peer may send any Origin. This server has no pages and
+	// no cookies to protect from cross-site use, so it admits every origin.
+	srv.Options.CheckOrigin = func(*http.Request) bool { return true }
+	return srv
+}
+
+// echo sends every message back as received until the connection ends. The
+// library answers pings, echoes the peer's close and fails the connection on
+// protocol errors by itself.
+func echo(c *ws.Conn) {
+	ctx := context.Background()
+	var buf []byte
+	for {
+		typ, msg, err := c.ReadMessage(ctx, buf[:0])
+		if err != nil {
+			return
+		}
+		if err := c.WriteMessage(ctx, typ, msg); err != nil {
+			return
+		}
+		buf = msg
+	}
+}
