@@ -1,0 +1,73 @@
+// Package hub is what WebSocket servers build on: the registry of live
+// connections, broadcast to all, to all but the sender, to namespaces,
+// rooms and users, with backpressure, a heartbeat, rate limits, metrics,
+// panic recovery and graceful shutdown.
+//
+// Serve adds a connection to a Hub as a Client and runs it until it ends:
+//
+//	h := hub.New(&hub.Options{
+//		OnMessage: func(c *hub.Client, typ ws.MessageType, data []byte) {
+//			pm, _ := ws.NewPreparedMessage(typ, bytes.Clone(data))
+//			c.Namespace().Room("lobby").Broadcast(pm, c) // all but the sender
+//		},
+//	})
+//	srv := &server.Server{Handle: func(c *ws.Conn, r *http.Request) {
+//		h.Serve(r.Context(), c, hub.Info{User: userOf(r)})
+//	}}
+//	http.Handle("/ws", srv)
+//	http.Handle("/metrics", h.MetricsHandler(""))
+//
+// # Broadcast
+//
+// Broadcasts take a *ws.PreparedMessage, whose frame is encoded once and
+// written as is to every receiver. Broadcast, Namespace.Broadcast and
+// Room.Broadcast send to everyone in their scope except the clients
+// listed; SendToUser reaches every connection of one user. Namespaces
+// partition the clients (a client belongs to the one in its Info), and
+// rooms, which clients join and leave, live in namespaces.
+//
+// # Backpressure
+//
+// Sending never blocks the sender. Each client has a bounded queue
+// (Options.QueueSize messages, Options.QueueBytes bytes) and a writer
+// goroutine of its own, so one slow reader never delays the others.
+// Client.BufferedAmount reports the bytes not yet written, like the
+// browser's bufferedAmount. When a queue is full, Options.Overflow decides:
+// Drop drops the message for that client and counts it; CloseSlow closes
+// the client with 1013 (try again later) or, if configured, 1008.
+//
+// # Heartbeat
+//
+// Every Options.PingInterval (30 s) each client is pinged; the hub's read
+// loop sees the pong. A client whose pong does not come within
+// Options.PongTimeout (10 s) is terminated: its TCP connection is closed
+// without a close frame, since a peer that does not read would never see
+// one, and it leaves the hub with ErrPongTimeout. The peer, if alive at
+// all, sees 1006 (abnormal closure).
+//
+// # Rate limits, errors, shutdown
+//
+// Options.RateLimit applies a ratelimit.Limiter per client or per user; a
+// client over the limit is answered with an error event or closed with
+// 1008. A panic in a callback is recovered and logged with its stack, and
+// the client is closed with 1011 (or answered with Options.PanicReply);
+// the server goes on. Shutdown closes every client with 1001 "server
+// shutting down" and waits, bounded by its context; server.Server's own
+// Shutdown does the same for the connections it accepted.
+//
+// # Monitoring
+//
+// Stats counts live connections, messages and bytes in and out, queued
+// bytes, drops, slow, dead and limited clients, panics and errors;
+// MetricsHandler serves them as JSON or in the Prometheus text format, and
+// Expvar publishes them with package expvar. Connects and disconnects are
+// logged with log/slog at Debug, clients ended by the hub at Warn, panics
+// at Error.
+//
+// # Concurrency
+//
+// A Client's messages are handled one at a time on its read loop, while
+// different clients run in parallel: OnMessage must be safe for concurrent
+// use across clients. Every method of Hub, Client, Namespace and Room is
+// safe for concurrent use.
+package hub
