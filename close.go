@@ -54,6 +54,11 @@ func (c *Conn) Close(code CloseCode, reason string) error {
 		return err
 	}
 	c.setState(StateClosing)
+	if c.inHook.Load() {
+		// Called from a Serve callback: the Serve loop, which this
+		// goroutine is running, finishes the handshake after it returns.
+		return nil
+	}
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	if c.readSem.lock(ctx, c.closed) == nil {
@@ -130,6 +135,13 @@ func (c *Conn) sendClose(p []byte, deadline time.Time) error {
 	err := c.writeFrameLocked(true, frame.OpClose, p)
 	c.dlMu.Lock()
 	c.nc.SetWriteDeadline(c.writeDeadline)
+	// RFC 6455 §7.1.1: once the close frame is out, the peer has
+	// CloseTimeout to answer; a reader does not wait longer than that.
+	c.closeBy = deadline
+	if c.readDeadline.IsZero() || deadline.Before(c.readDeadline) {
+		c.readDeadline = deadline
+		c.nc.SetReadDeadline(deadline)
+	}
 	c.dlMu.Unlock()
 	if err != nil {
 		c.writeErr = err

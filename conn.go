@@ -132,6 +132,11 @@ type Options struct {
 	// (NextWriter) sends. Zero means 32 KiB.
 	FragmentSize int
 
+	// WriteTimeout, if positive, bounds each frame write. A write that
+	// times out fails the connection, as any failed write does. A context
+	// deadline on the write applies as well; the earlier one wins.
+	WriteTimeout time.Duration
+
 	// Subprotocol is the subprotocol negotiated in the opening handshake;
 	// Conn.Subprotocol reports it. The server and client packages set it.
 	Subprotocol string
@@ -207,6 +212,8 @@ type Conn struct {
 	readGen  uint64           // counts messages started; stale readers check it
 	readErr  error            // sticky: reads after it fail with it
 	pending  []pendingMessage // read by Close, not yet returned to the application
+	readLim  atomic.Int64     // ReadLimit as set now; applied at each message start
+	inHook   atomic.Bool      // a Serve callback is running
 	pendingN int64            // bytes in pending
 	ctrl     [frame.MaxControlPayload]byte
 	hooks    Handler // set by Serve for its duration
@@ -228,6 +235,7 @@ type Conn struct {
 	dlMu          sync.Mutex
 	readDeadline  time.Time
 	writeDeadline time.Time
+	closeBy       time.Time // reads end by then once a close frame was sent
 
 	// Close.
 	closeOnce     sync.Once
@@ -279,9 +287,7 @@ func NewConn(nc net.Conn, buffered []byte, role Role, opts *Options) *Conn {
 		crand.Read(seed[:])
 		c.rng = rand.NewChaCha8(seed)
 	}
-	if c.opts.ReadLimit > 0 {
-		c.p.MaxMessage = c.opts.ReadLimit
-	}
+	c.SetReadLimit(c.opts.ReadLimit)
 	if len(buffered) > 0 {
 		c.rbuf = buffered
 		c.rend = len(buffered)
@@ -292,6 +298,23 @@ func NewConn(nc net.Conn, buffered []byte, role Role, opts *Options) *Conn {
 	c.writev = isWritev(nc)
 	c.state.Store(int32(StateOpen))
 	return c
+}
+
+// SetReadLimit changes the largest message reads accept (see
+// Options.ReadLimit; a negative value means no limit, zero the default). It
+// may be called at any time; it applies from the next message on.
+func (c *Conn) SetReadLimit(n int64) {
+	if n == 0 {
+		n = DefaultReadLimit
+	}
+	c.readLim.Store(n)
+	if n < 0 {
+		n = 0
+	}
+	if c.readSem.tryLock() {
+		c.p.MaxMessage = n
+		c.readSem.unlock()
+	}
 }
 
 // Role returns the side of the connection this Conn is.
@@ -320,8 +343,11 @@ func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
 // applies as well; the earlier one wins.
 func (c *Conn) SetReadDeadline(t time.Time) error {
 	c.dlMu.Lock()
+	defer c.dlMu.Unlock()
+	if !c.closeBy.IsZero() && (t.IsZero() || c.closeBy.Before(t)) {
+		t = c.closeBy
+	}
 	c.readDeadline = t
-	c.dlMu.Unlock()
 	return c.nc.SetReadDeadline(t)
 }
 

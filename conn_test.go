@@ -754,3 +754,78 @@ func TestCloseKeepsMessagesReceivedBeforePeerClose(t *testing.T) {
 		t.Fatalf("then %v", err)
 	}
 }
+
+func TestSetReadLimitAppliesFromNextMessage(t *testing.T) {
+	c, peer := newRawPair(t, RoleServer, &Options{ReadLimit: 10})
+	peer.send(true, frame.OpText, []byte("short"))
+	if _, _, err := c.ReadMessage(bg, nil); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadLimit(4)
+	peer.send(true, frame.OpText, []byte("short"))
+	errc := readAsync(c)
+	peer.expectClose(1009)
+	peer.nc.Close()
+	if err := <-errc; closeCodeOf(err) != 1009 {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestWriteTimeoutFailsStalledWrite(t *testing.T) {
+	c, _ := newRawPair(t, RoleServer, &Options{WriteTimeout: 50 * time.Millisecond})
+	// The peer never reads: the socket buffers fill and a write stalls.
+	big := make([]byte, 1<<20)
+	var err error
+	for i := 0; i < 64 && err == nil; i++ {
+		err = c.WriteMessage(bg, Binary, big)
+	}
+	if err == nil {
+		t.Fatal("64 MiB written to a peer that never reads")
+	}
+	if c.State() != StateClosed {
+		t.Fatalf("state %v after a timed-out write", c.State())
+	}
+}
+
+func TestWritePingDoesNotWait(t *testing.T) {
+	var got []string
+	c, peer := newRawPair(t, RoleServer, &Options{OnPong: func(p []byte) { got = append(got, string(p)) }})
+	if err := c.WritePing(bg, []byte("hb-1")); err != nil {
+		t.Fatal(err)
+	}
+	_, p := peer.expectFrame(frame.OpPing)
+	peer.send(true, frame.OpPong, p)
+	peer.send(true, frame.OpText, []byte("x"))
+	c.ReadMessage(bg, nil)
+	if fmt.Sprint(got) != "[hb-1]" {
+		t.Fatalf("pongs %v", got)
+	}
+	if err := c.WritePing(bg, make([]byte, 126)); err == nil {
+		t.Fatal("126-byte ping accepted")
+	}
+}
+
+// Close called from a Serve callback returns at once; Serve then completes
+// the close handshake.
+func TestCloseFromServeCallback(t *testing.T) {
+	c, peer := newRawPair(t, RoleServer, &Options{CloseTimeout: 5 * time.Second})
+	c.opts.CloseTimeout = 300 * time.Millisecond
+	peer.send(true, frame.OpText, []byte("please close"))
+	closeReturned := make(chan struct{})
+	go func() {
+		peer.expectClose(4000)
+		// The peer answers only once Close has returned: a Close that
+		// waited for the answer would time out instead.
+		<-closeReturned
+		peer.send(true, frame.OpClose, []byte{0x0f, 0xa0})
+	}()
+	var closeErr error
+	err := c.Serve(bg, Handler{OnMessage: func(MessageType, []byte) {
+		closeErr = c.Close(4000, "bye")
+		close(closeReturned)
+	}})
+	var ce *CloseError
+	if closeErr != nil || !errors.As(err, &ce) || ce.Code != 4000 {
+		t.Fatalf("Close = %v, Serve = %v", closeErr, err)
+	}
+}

@@ -3,6 +3,7 @@ package ws
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 
 	"github.com/rfc6455/ws/frame"
 )
@@ -41,6 +42,19 @@ func (c *Conn) Ping(ctx context.Context) error {
 		return ErrClosed
 	}
 }
+
+// WritePing sends a ping with payload (at most 125 bytes) without waiting
+// for its pong; the pong reaches Options.OnPong and Handler.OnPong on the
+// goroutine that reads. It suits heartbeats that watch many connections
+// from one goroutine.
+func (c *Conn) WritePing(ctx context.Context, payload []byte) error {
+	if len(payload) > frame.MaxControlPayload {
+		return errPingTooLong
+	}
+	return c.writeControl(ctx, frame.OpPing, payload)
+}
+
+var errPingTooLong = errors.New("ws: ping payload over 125 bytes (RFC 6455 §5.5)")
 
 // gotPong wakes the Ping calls answered by a pong.
 func (c *Conn) gotPong(payload []byte) {

@@ -68,7 +68,9 @@ func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
 		return ErrClosed
 	}
 	stop := c.watch(ctx, true)
+	c.startWriteTimeout()
 	_, err := c.nc.Write(pm.wire())
+	c.endWriteTimeout()
 	if stop != nil && stop() && err != nil {
 		err = ctxError(ctx, err)
 	}

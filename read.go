@@ -105,6 +105,11 @@ func (c *Conn) beginMessage() error {
 			return err
 		}
 	}
+	if lim := c.readLim.Load(); lim > 0 {
+		c.p.MaxMessage = lim
+	} else {
+		c.p.MaxMessage = 0
+	}
 	if err := c.nextDataFrame(); err != nil {
 		return err
 	}
@@ -321,7 +326,9 @@ func (c *Conn) handleControl() error {
 			return c.readFailed(err)
 		}
 		if c.hooks.OnPing != nil {
+			c.inHook.Store(true)
 			c.hooks.OnPing(payload)
+			c.inHook.Store(false)
 		}
 		if c.opts.OnPing != nil {
 			c.opts.OnPing(payload)
@@ -330,7 +337,9 @@ func (c *Conn) handleControl() error {
 		// RFC 6455 §5.5.3: an unsolicited pong needs no answer.
 		c.gotPong(payload)
 		if c.hooks.OnPong != nil {
+			c.inHook.Store(true)
 			c.hooks.OnPong(payload)
+			c.inHook.Store(false)
 		}
 		if c.opts.OnPong != nil {
 			c.opts.OnPong(payload)

@@ -29,8 +29,10 @@ type Handler struct {
 // with an empty Handler is that reader.
 //
 // Serve is the connection's reader while it runs: do not call ReadMessage or
-// NextReader concurrently, nor from a callback. To end it, call Close from
-// another goroutine; if ctx ends first, the connection is closed at once.
+// NextReader concurrently, nor from a callback. To end it, call Close, from
+// a callback or another goroutine: called from a callback, Close sends the
+// close frame and returns, and Serve completes the handshake when the
+// callback returns. If ctx ends first, the connection is closed at once.
 func (c *Conn) Serve(ctx context.Context, h Handler) error {
 	if err := c.acquireRead(ctx); err != nil {
 		return err
@@ -53,7 +55,9 @@ func (c *Conn) Serve(ctx context.Context, h Handler) error {
 			break
 		}
 		if h.OnMessage != nil {
+			c.inHook.Store(true)
 			h.OnMessage(typ, msg)
+			c.inHook.Store(false)
 		}
 		buf = msg
 	}
@@ -63,7 +67,9 @@ func (c *Conn) Serve(ctx context.Context, h Handler) error {
 	err = c.stopWatch(ctx, stop, err)
 	var ce *CloseError
 	if h.OnClose != nil && errors.As(err, &ce) {
+		c.inHook.Store(true)
 		h.OnClose(ce.Code, ce.Reason)
+		c.inHook.Store(false)
 	}
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"time"
 
 	"github.com/rfc6455/ws/frame"
 	"github.com/rfc6455/ws/mask"
@@ -43,7 +44,9 @@ func (c *Conn) writeFrame(ctx context.Context, fin bool, op frame.Opcode, payloa
 		return ErrClosed
 	}
 	stop := c.watch(ctx, true)
+	c.startWriteTimeout()
 	err := c.writeFrameLocked(fin, op, payload)
+	c.endWriteTimeout()
 	if stop != nil && stop() && err != nil {
 		err = ctxError(ctx, err)
 	}
@@ -52,6 +55,33 @@ func (c *Conn) writeFrame(ctx context.Context, fin bool, op frame.Opcode, payloa
 		c.closeTransport()
 	}
 	return err
+}
+
+// startWriteTimeout applies Options.WriteTimeout to the frame about to be
+// written; frameSem must be held.
+func (c *Conn) startWriteTimeout() {
+	if c.opts.WriteTimeout <= 0 {
+		return
+	}
+	d := time.Now().Add(c.opts.WriteTimeout)
+	c.dlMu.Lock()
+	user := c.writeDeadline
+	c.dlMu.Unlock()
+	if !user.IsZero() && user.Before(d) {
+		d = user
+	}
+	c.nc.SetWriteDeadline(d)
+}
+
+// endWriteTimeout restores the user's write deadline.
+func (c *Conn) endWriteTimeout() {
+	if c.opts.WriteTimeout <= 0 {
+		return
+	}
+	c.dlMu.Lock()
+	user := c.writeDeadline
+	c.dlMu.Unlock()
+	c.nc.SetWriteDeadline(user)
 }
 
 // writeControl sends a control frame (ping or pong) unless a close frame was
