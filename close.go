@@ -132,7 +132,7 @@ func (c *Conn) sendClose(p []byte, deadline time.Time) error {
 		return c.writeErr
 	}
 	c.nc.SetWriteDeadline(deadline)
-	err := c.writeFrameLocked(true, frame.OpClose, p)
+	err := c.writeFrameLocked(true, 0, frame.OpClose, p)
 	c.dlMu.Lock()
 	c.nc.SetWriteDeadline(c.writeDeadline)
 	// RFC 6455 §7.1.1: once the close frame is out, the peer has

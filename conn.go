@@ -137,6 +137,12 @@ type Options struct {
 	// deadline on the write applies as well; the earlier one wins.
 	WriteTimeout time.Duration
 
+	// Compression is the permessage-deflate extension negotiated in the
+	// opening handshake (RFC 7692); nil means it is not in use, and a
+	// frame with RSV1 set is then a protocol error (RFC 6455 §5.2). The
+	// server and client packages set it.
+	Compression *Compression
+
 	// Subprotocol is the subprotocol negotiated in the opening handshake;
 	// Conn.Subprotocol reports it. The server and client packages set it.
 	Subprotocol string
@@ -214,6 +220,8 @@ type Conn struct {
 	pending  []pendingMessage // read by Close, not yet returned to the application
 	readLim  atomic.Int64     // ReadLimit as set now; applied at each message start
 	inHook   atomic.Bool      // a Serve callback is running
+	msgCompr bool             // the data message being read is compressed
+	deflate  *deflateState    // permessage-deflate; nil when not negotiated
 	pendingN int64            // bytes in pending
 	ctrl     [frame.MaxControlPayload]byte
 	hooks    Handler // set by Serve for its duration
@@ -288,6 +296,11 @@ func NewConn(nc net.Conn, buffered []byte, role Role, opts *Options) *Conn {
 		c.rng = rand.NewChaCha8(seed)
 	}
 	c.SetReadLimit(c.opts.ReadLimit)
+	if c.opts.Compression != nil {
+		c.deflate = newDeflateState(role, c.opts.Compression)
+		// RFC 7692 §6: the extension claims RSV1.
+		c.p.AllowedRSV = frame.RSV1
+	}
 	if len(buffered) > 0 {
 		c.rbuf = buffered
 		c.rend = len(buffered)

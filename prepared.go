@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 
+	"github.com/rfc6455/ws/deflate"
 	"github.com/rfc6455/ws/frame"
 )
 
@@ -19,6 +20,9 @@ type PreparedMessage struct {
 
 	once  sync.Once
 	frame []byte // header and payload, unmasked
+
+	mu         sync.Mutex
+	compressed map[[2]int][]byte // compressed frames by (window bits, level)
 }
 
 // NewPreparedMessage prepares a message of type typ (Text or Binary) with
@@ -47,9 +51,43 @@ func (pm *PreparedMessage) wire() []byte {
 	return pm.frame
 }
 
+// compressedWire returns the frame compressed with a fresh history for the
+// given window and level, building it once per pair.
+func (pm *PreparedMessage) compressedWire(bits, level int) []byte {
+	key := [2]int{bits, level}
+	pm.mu.Lock()
+	defer pm.mu.Unlock()
+	if b, ok := pm.compressed[key]; ok {
+		return b
+	}
+	cw := deflate.GetCompressor(bits, level)
+	payload := cw.Compress(nil, pm.data, false)
+	deflate.PutCompressor(cw)
+	h := frame.Header{Fin: true, Rsv: frame.RSV1, Opcode: frame.Opcode(pm.typ), Length: int64(len(payload))}
+	b := frame.AppendHeader(make([]byte, 0, h.Size()+len(payload)), h)
+	b = append(b, payload...)
+	if pm.compressed == nil {
+		pm.compressed = make(map[[2]int][]byte)
+	}
+	pm.compressed[key] = b
+	return b
+}
+
 // WritePrepared sends a prepared message. It is safe for concurrent use,
 // like WriteMessage, and behaves the same way on errors and contexts.
+//
+// With permessage-deflate and no server context takeover, the message is
+// compressed once per window size and level for all receivers. With context
+// takeover each connection's compressor has its own history, so the message
+// is compressed for each connection.
 func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
+	wire := pm.wire
+	if d := c.deflate; d != nil && len(pm.data) >= d.threshold {
+		if c.role == RoleClient || d.sendTakeover {
+			return c.WriteMessage(ctx, pm.typ, pm.data)
+		}
+		wire = func() []byte { return pm.compressedWire(d.sendBits, d.level) }
+	}
 	if c.role == RoleClient {
 		return c.WriteMessage(ctx, pm.typ, pm.data)
 	}
@@ -69,7 +107,7 @@ func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
 	}
 	stop := c.watch(ctx, true)
 	c.startWriteTimeout()
-	_, err := c.nc.Write(pm.wire())
+	_, err := c.nc.Write(wire())
 	c.endWriteTimeout()
 	if stop != nil && stop() && err != nil {
 		err = ctxError(ctx, err)

@@ -72,6 +72,14 @@ func (c *Conn) readMessage(buf []byte) (MessageType, []byte, error) {
 		return 0, buf, err
 	}
 	typ := c.msgType
+	if c.msgCompr {
+		out, err := c.readCompressed(buf)
+		if err != nil {
+			return 0, buf[:0], err
+		}
+		c.endMessage()
+		return typ, out, nil
+	}
 	for {
 		for rem := c.p.Remaining(); rem > 0; rem = c.p.Remaining() {
 			// Memory follows what the peer sends, not what its header
@@ -116,6 +124,7 @@ func (c *Conn) beginMessage() error {
 	c.readGen++
 	c.inMsg = true
 	c.msgType = MessageType(c.hdr.Opcode)
+	c.msgCompr = c.hdr.Rsv&frame.RSV1 != 0
 	c.utf8v.Reset()
 	return nil
 }
@@ -130,7 +139,7 @@ func (c *Conn) endMessage() error {
 	}
 	// RFC 6455 §8.1: a text message must be valid UTF-8 as a whole; a
 	// code point cut off at its end is invalid.
-	if c.msgType == Text && !c.utf8v.Complete() {
+	if c.msgType == Text && !c.msgCompr && !c.utf8v.Complete() {
 		return c.fail(closecode.InvalidPayload, "invalid UTF-8", errInvalidUTF8)
 	}
 	return nil
@@ -138,6 +147,14 @@ func (c *Conn) endMessage() error {
 
 // discardMessage reads and drops the rest of the current message.
 func (c *Conn) discardMessage() error {
+	if c.msgCompr {
+		// The inflated message feeds the context-takeover history.
+		_, err := c.readCompressed(nil)
+		if err == nil {
+			c.endMessage()
+		}
+		return err
+	}
 	for {
 		if err := c.discardPayload(); err != nil {
 			return err
@@ -169,6 +186,9 @@ func (c *Conn) discardPayload() error {
 func (c *Conn) nextDataFrame() error {
 	for {
 		if err := c.readHeader(); err != nil {
+			return err
+		}
+		if err := c.checkRSV(); err != nil {
 			return err
 		}
 		if !c.hdr.Opcode.IsControl() {
@@ -262,7 +282,7 @@ func (c *Conn) readPayload(dst []byte) error {
 			mask.Apply(c.hdr.Key, pos, dst[:n])
 		}
 		// RFC 6455 §8.1: fail fast on invalid UTF-8, frame by frame.
-		if c.inMsg && c.msgType == Text && !c.hdr.Opcode.IsControl() && !c.utf8v.Write(dst[:n]) {
+		if c.inMsg && c.msgType == Text && !c.msgCompr && !c.hdr.Opcode.IsControl() && !c.utf8v.Write(dst[:n]) {
 			return c.fail(closecode.InvalidPayload, "invalid UTF-8", errInvalidUTF8)
 		}
 		dst = dst[n:]

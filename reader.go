@@ -32,6 +32,18 @@ func (c *Conn) NextReader(ctx context.Context) (MessageType, io.Reader, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	if c.msgCompr {
+		// A compressed message is inflated whole (RFC 7692 §7.2.2).
+		typ := c.msgType
+		stop = c.watch(ctx, false)
+		msg, err := c.readCompressed(nil)
+		err = c.stopWatch(ctx, stop, err)
+		if err != nil {
+			return 0, nil, err
+		}
+		c.endMessage()
+		return typ, bytes.NewReader(msg), nil
+	}
 	return c.msgType, &messageReader{c: c, ctx: ctx, gen: c.readGen}, nil
 }
 

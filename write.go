@@ -25,13 +25,26 @@ func (c *Conn) WriteMessage(ctx context.Context, typ MessageType, p []byte) erro
 	if err := c.acquire(ctx, &c.msgSem); err != nil {
 		return err
 	}
-	err := c.writeFrame(ctx, true, frame.Opcode(typ), p)
+	payload, compressed, bp := c.compressMessage(p)
+	var rsv uint8
+	if compressed {
+		// RFC 7692 §6: RSV1 marks a compressed message, on its first
+		// frame only.
+		rsv = frame.RSV1
+	}
+	err := c.writeFrameRSV(ctx, true, rsv, frame.Opcode(typ), payload)
+	releaseCompressed(bp)
 	c.msgSem.unlock()
 	return err
 }
 
 // writeFrame writes one frame under frameSem.
 func (c *Conn) writeFrame(ctx context.Context, fin bool, op frame.Opcode, payload []byte) error {
+	return c.writeFrameRSV(ctx, fin, 0, op, payload)
+}
+
+// writeFrameRSV writes one frame with reserved bits rsv under frameSem.
+func (c *Conn) writeFrameRSV(ctx context.Context, fin bool, rsv uint8, op frame.Opcode, payload []byte) error {
 	if err := c.acquire(ctx, &c.frameSem); err != nil {
 		return err
 	}
@@ -45,7 +58,7 @@ func (c *Conn) writeFrame(ctx context.Context, fin bool, op frame.Opcode, payloa
 	}
 	stop := c.watch(ctx, true)
 	c.startWriteTimeout()
-	err := c.writeFrameLocked(fin, op, payload)
+	err := c.writeFrameLocked(fin, rsv, op, payload)
 	c.endWriteTimeout()
 	if stop != nil && stop() && err != nil {
 		err = ctxError(ctx, err)
@@ -97,8 +110,8 @@ func (c *Conn) writeControl(ctx context.Context, op frame.Opcode, payload []byte
 // large payload is written straight from the caller's slice together with
 // the header (one writev on TCP), without copying it. A client must mask,
 // which it does in a pooled buffer, never in the caller's slice.
-func (c *Conn) writeFrameLocked(fin bool, op frame.Opcode, payload []byte) error {
-	h := frame.Header{Fin: fin, Opcode: op, Length: int64(len(payload))}
+func (c *Conn) writeFrameLocked(fin bool, rsv uint8, op frame.Opcode, payload []byte) error {
+	h := frame.Header{Fin: fin, Rsv: rsv, Opcode: op, Length: int64(len(payload))}
 	if c.role == RoleClient {
 		// RFC 6455 §5.3: a client masks every frame with a fresh key.
 		h.Masked = true
@@ -149,7 +162,7 @@ func (c *Conn) NextWriter(ctx context.Context, typ MessageType) (io.WriteCloser,
 	if err := c.acquire(ctx, &c.msgSem); err != nil {
 		return nil, err
 	}
-	return &messageWriter{c: c, ctx: ctx, op: frame.Opcode(typ)}, nil
+	return &messageWriter{c: c, ctx: ctx, op: frame.Opcode(typ), whole: c.deflate != nil}, nil
 }
 
 // messageWriter is the io.WriteCloser NextWriter returns.
@@ -160,6 +173,9 @@ type messageWriter struct {
 	buf  []byte
 	done bool
 	err  error
+	// whole: the message is collected and sent at Close, compressed if
+	// long enough (permessage-deflate compresses whole messages here).
+	whole bool
 }
 
 // Write buffers p and sends every full fragment.
@@ -169,6 +185,10 @@ func (w *messageWriter) Write(p []byte) (int, error) {
 	}
 	if w.err != nil {
 		return 0, w.err
+	}
+	if w.whole {
+		w.buf = append(w.buf, p...)
+		return len(p), nil
 	}
 	size := w.c.opts.FragmentSize
 	written := 0
@@ -218,7 +238,26 @@ func (w *messageWriter) Close() error {
 	if w.err != nil {
 		return w.err
 	}
-	return w.send(w.buf, true)
+	if !w.whole {
+		return w.send(w.buf, true)
+	}
+	payload, compressed, bp := w.c.compressMessage(w.buf)
+	defer releaseCompressed(bp)
+	var rsv uint8
+	if compressed {
+		rsv = frame.RSV1 // RFC 7692 §6: first frame only
+	}
+	size := w.c.opts.FragmentSize
+	for {
+		n := min(len(payload), size)
+		fin := n == len(payload)
+		err := w.c.writeFrameRSV(w.ctx, fin, rsv, w.op, payload[:n])
+		w.op, rsv = frame.OpContinuation, 0
+		if err != nil || fin {
+			return err
+		}
+		payload = payload[n:]
+	}
 }
 
 // isWritev reports whether nc writes a net.Buffers with one system call.

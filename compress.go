@@ -1,0 +1,202 @@
+package ws
+
+import (
+	"errors"
+	"sync"
+
+	"github.com/rfc6455/ws/closecode"
+	"github.com/rfc6455/ws/deflate"
+	"github.com/rfc6455/ws/frame"
+	"github.com/rfc6455/ws/utf8"
+)
+
+// DefaultCompressionThreshold is the size below which messages are sent
+// uncompressed when Compression.Threshold is zero: deflating a few bytes
+// costs more than it saves.
+const DefaultCompressionThreshold = 128
+
+// Compression is the permessage-deflate extension (RFC 7692) as negotiated
+// in the opening handshake, with the local choices for sending. The server
+// and client packages fill it in from the handshake.
+type Compression struct {
+	// Params are the negotiated parameters.
+	Params deflate.Params
+	// Level is the compression level, 1..9; 0 means the default (6).
+	Level int
+	// Threshold: messages shorter than this many bytes are sent
+	// uncompressed (RFC 7692 §6: compression is chosen per message). Zero
+	// means DefaultCompressionThreshold; a negative value compresses all.
+	Threshold int
+}
+
+// deflateState is a connection's compression state; nil when the extension
+// is not in use.
+type deflateState struct {
+	params    deflate.Params
+	level     int
+	threshold int
+
+	// Sending: guarded by msgSem (messages are compressed in the order
+	// they go out).
+	sendBits     int
+	sendTakeover bool
+	cw           *deflate.Compressor // held only with context takeover
+	cbufPool     *sync.Pool
+
+	// Receiving: owned by the reader.
+	recvBits     int
+	recvTakeover bool
+	dr           *deflate.Decompressor // held only with context takeover
+	raw          []byte                // compressed payload of the message being read
+}
+
+func newDeflateState(role Role, cfg *Compression) *deflateState {
+	d := &deflateState{params: cfg.Params, level: cfg.Level, threshold: cfg.Threshold}
+	if d.level == 0 {
+		d.level = deflate.DefaultCompression
+	}
+	if d.threshold == 0 {
+		d.threshold = DefaultCompressionThreshold
+	}
+	p := cfg.Params
+	if role == RoleServer {
+		d.sendBits, d.sendTakeover = p.ServerWindowBits(), !p.ServerNoContextTakeover
+		d.recvBits, d.recvTakeover = p.ClientWindowBits(), !p.ClientNoContextTakeover
+	} else {
+		d.sendBits, d.sendTakeover = p.ClientWindowBits(), !p.ClientNoContextTakeover
+		d.recvBits, d.recvTakeover = p.ServerWindowBits(), !p.ServerNoContextTakeover
+	}
+	return d
+}
+
+// Compression reports the negotiated permessage-deflate parameters, and
+// whether the extension is in use on this connection.
+func (c *Conn) Compression() (deflate.Params, bool) {
+	if c.deflate == nil {
+		return deflate.Params{}, false
+	}
+	return c.deflate.params, true
+}
+
+var compressedBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// compressMessage compresses p for sending if compression is on and p is
+// long enough; msgSem must be held. It returns the payload to send, whether
+// it is compressed, and a buffer to give back with releaseCompressed.
+func (c *Conn) compressMessage(p []byte) ([]byte, bool, *[]byte) {
+	d := c.deflate
+	if d == nil || len(p) < d.threshold {
+		return p, false, nil
+	}
+	bp := compressedBufPool.Get().(*[]byte)
+	var out []byte
+	if d.sendTakeover {
+		if d.cw == nil {
+			d.cw = deflate.NewCompressor(d.sendBits, d.level)
+		}
+		out = d.cw.Compress((*bp)[:0], p, true)
+	} else {
+		cw := deflate.GetCompressor(d.sendBits, d.level)
+		out = cw.Compress((*bp)[:0], p, false)
+		deflate.PutCompressor(cw)
+	}
+	*bp = out
+	return out, true, bp
+}
+
+func releaseCompressed(bp *[]byte) {
+	if bp != nil && cap(*bp) <= 1<<20 {
+		compressedBufPool.Put(bp)
+	}
+}
+
+// Errors for the rules permessage-deflate adds to framing.
+var (
+	errRSV1Control = &closecode.Error{Code: closecode.ProtocolError,
+		Rule: "RSV1 set on a control frame (RFC 7692 §6.1)"}
+	errRSV1Continuation = &closecode.Error{Code: closecode.ProtocolError,
+		Rule: "RSV1 set on a continuation frame (RFC 7692 §6.1)"}
+)
+
+// checkRSV applies RFC 7692 §6.1 to a frame header: RSV1 (the "Per-Message
+// Compressed" bit) only on the first frame of a data message.
+func (c *Conn) checkRSV() error {
+	if c.deflate == nil || c.hdr.Rsv&frame.RSV1 == 0 {
+		return nil
+	}
+	if c.hdr.Opcode.IsControl() {
+		return c.fail(closecode.ProtocolError, "", errRSV1Control)
+	}
+	if c.hdr.Opcode == frame.OpContinuation {
+		return c.fail(closecode.ProtocolError, "", errRSV1Continuation)
+	}
+	return nil
+}
+
+// readCompressed reads the rest of a compressed message (its first header
+// was read) and appends the inflated message to buf. The read limit applies
+// to the inflated size, enforced while inflating (RFC 7692 §8 leaves it to
+// the endpoint), so a compression bomb is cut at the limit.
+func (c *Conn) readCompressed(buf []byte) ([]byte, error) {
+	d := c.deflate
+	raw := d.raw[:0]
+	for {
+		for rem := c.p.Remaining(); rem > 0; rem = c.p.Remaining() {
+			step := min(rem, max(64<<10, int64(len(raw)), int64(cap(raw)-len(raw))))
+			start := len(raw)
+			raw = growSlice(raw, int(step))
+			if err := c.readPayload(raw[start:]); err != nil {
+				return buf, err
+			}
+		}
+		if c.hdr.Fin {
+			break
+		}
+		if err := c.nextDataFrame(); err != nil {
+			return buf, err
+		}
+	}
+	if cap(raw) <= 1<<20 {
+		d.raw = raw[:0]
+	} else {
+		d.raw = nil
+	}
+	limit := c.readLim.Load()
+	if limit <= 0 {
+		limit = -1
+	}
+	var out []byte
+	var err error
+	if d.recvTakeover {
+		if d.dr == nil {
+			d.dr = deflate.NewDecompressor(d.recvBits)
+		}
+		out, err = d.dr.Decompress(buf, raw, limit, true)
+	} else {
+		dr := deflate.GetDecompressor(d.recvBits)
+		out, err = dr.Decompress(buf, raw, limit, false)
+		deflate.PutDecompressor(dr)
+	}
+	if err != nil {
+		code, _ := closecode.Of(err)
+		if errors.Is(err, deflate.ErrTooLarge) {
+			code = closecode.MessageTooBig
+		}
+		return buf, c.fail(code, "", err)
+	}
+	c.inMsg = false
+	// RFC 6455 §8.1 on the inflated text.
+	if c.msgType == Text && !utf8.Valid(out[len(buf):]) {
+		return buf, c.fail(closecode.InvalidPayload, "invalid UTF-8", errInvalidUTF8)
+	}
+	return out, nil
+}
+
+func growSlice(b []byte, n int) []byte {
+	if cap(b)-len(b) < n {
+		nb := make([]byte, len(b), len(b)+n)
+		copy(nb, b)
+		b = nb
+	}
+	return b[:len(b)+n]
+}
