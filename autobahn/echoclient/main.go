@@ -156,7 +156,8 @@ func runCase(ctx context.Context, cfg config, i int) (string, error) {
 	switch {
 	case errors.As(err, &ce):
 		return fmt.Sprintf("closed by the server with %d", uint16(ce.Code)), nil
-	case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil:
+		// The read deadline may fire a moment before ctx itself does.
 		return "", fmt.Errorf("cut off after %v", cfg.caseTimeout)
 	default:
 		return fmt.Sprintf("ended: %v", err), nil

@@ -105,7 +105,7 @@ func TestEchoClientCutsOffAHangingCaseAndGoesOn(t *testing.T) {
 	f := &fakeFuzzingServer{cases: 3, hang: 2}
 	url := f.start(t)
 	var out strings.Builder
-	if err := run(context.Background(), []string{"-url", url, "-case-timeout", "300ms"}, &out); err != nil {
+	if err := run(context.Background(), []string{"-url", url, "-case-timeout", "2s"}, &out); err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
 	f.mu.Lock()
@@ -113,7 +113,7 @@ func TestEchoClientCutsOffAHangingCaseAndGoesOn(t *testing.T) {
 	if want := []string{"1/ws/true", "3/ws/true"}; fmt.Sprint(f.ran) != fmt.Sprint(want) {
 		t.Errorf("cases run %q, want %q", f.ran, want)
 	}
-	if !strings.Contains(out.String(), "case 2/3: cut off after 300ms") || len(f.reports) != 1 {
+	if !strings.Contains(out.String(), "case 2/3: cut off after 2s") || len(f.reports) != 1 {
 		t.Errorf("transcript:\n%s", out.String())
 	}
 }
