@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/rfc6455/ws"
+	"github.com/rfc6455/ws/deflate"
 	"github.com/rfc6455/ws/handshake"
 )
 
@@ -74,8 +75,17 @@ type Options struct {
 	// DefaultHandshakeTimeout; negative means none but the context.
 	HandshakeTimeout time.Duration
 
-	// Extensions are offered in Sec-WebSocket-Extensions (RFC 6455 §9.1).
-	// Offering extensions requires AcceptExtensions.
+	// Compression, if set, offers permessage-deflate (RFC 7692) with these
+	// parameters. When the server accepts, the Conn compresses messages of
+	// at least Threshold bytes at Level, and Conn.Compression reports the
+	// negotiated parameters; a response the offer does not allow fails the
+	// handshake. This library compresses with any window the server asks
+	// for, so the offer always includes client_max_window_bits.
+	Compression *deflate.ClientConfig
+
+	// Extensions are offered in Sec-WebSocket-Extensions (RFC 6455 §9.1),
+	// after permessage-deflate if Compression is set. Offering extensions
+	// requires AcceptExtensions.
 	Extensions []handshake.Extension
 
 	// AcceptExtensions is called with the extensions the server accepted
@@ -133,6 +143,7 @@ func Dial(ctx context.Context, rawURL string, opts *Options) (*ws.Conn, *http.Re
 	if opts == nil {
 		opts = &Options{}
 	}
+	opts = withCompression(opts)
 	d, err := prepare(rawURL, opts)
 	if err != nil {
 		return nil, nil, err

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rfc6455/ws"
+	"github.com/rfc6455/ws/deflate"
 	"github.com/rfc6455/ws/handshake"
 )
 
@@ -59,9 +60,19 @@ type Options struct {
 	// Sec-WebSocket-*) and framing headers are ignored.
 	ResponseHeader func(r *http.Request, h http.Header)
 
+	// Compression, if set, accepts permessage-deflate (RFC 7692) on these
+	// terms: the first of the client's offers that the configuration can
+	// accept is answered, and the Conn then compresses messages of at
+	// least Threshold bytes at Level; Conn.Compression reports the
+	// parameters. Every server_max_window_bits a client may ask for (8 to
+	// 15) is granted. Offers that cannot be accepted are declined, and the
+	// connection goes on uncompressed.
+	Compression *deflate.ServerConfig
+
 	// NegotiateExtensions, if set, negotiates extensions (RFC 6455 §9.1).
 	// It is called with the client's offers, in the client's order, when
-	// there are any, and returns the extensions accepted with the
+	// there are any (permessage-deflate offers are left out when
+	// Compression is set), and returns the extensions accepted with the
 	// parameters of the response. It may change conn, the options of the
 	// connection being accepted, to configure the Conn for them. Every
 	// name it returns must have been offered. An error rejects the
@@ -103,11 +114,23 @@ func negotiate(r *http.Request, opts *Options, extra http.Header) (*plan, error)
 	// or none.
 	p.conn.Subprotocol = handshake.SelectSubprotocol(req.Subprotocols, opts.Subprotocols)
 	var exts string
-	if opts.NegotiateExtensions != nil && len(req.Extensions) > 0 {
-		accepted, err := opts.NegotiateExtensions(r, req.Extensions, &p.conn)
+	offers := req.Extensions
+	var pmd *handshake.Extension
+	if opts.Compression != nil {
+		pmd, offers = negotiateCompression(opts.Compression, offers, &p.conn)
+	}
+	var accepted []handshake.Extension
+	if pmd != nil {
+		accepted = append(accepted, *pmd)
+	}
+	if opts.NegotiateExtensions != nil && len(offers) > 0 {
+		more, err := opts.NegotiateExtensions(r, offers, &p.conn)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrExtensionRejected, err)
 		}
+		accepted = append(accepted, more...)
+	}
+	if len(accepted) > 0 {
 		// RFC 6455 §9.1: the server accepts only extensions the client
 		// offered; answering with others would make the client fail.
 		for i, e := range accepted {
