@@ -14,8 +14,8 @@
 //
 // Every case is bounded by -case-timeout: a case still running then is cut
 // off (the fuzzing server records what happened) and the next one starts.
-// The client offers no extension: permessage-deflate is not implemented in
-// this library yet, so the compression cases report UNIMPLEMENTED.
+// The client offers permessage-deflate (RFC 7692) and accepts any answer the
+// offer allows, so the compression cases (sections 12 and 13) run.
 package main
 
 import (
@@ -35,6 +35,7 @@ import (
 
 	"github.com/rfc6455/ws"
 	"github.com/rfc6455/ws/client"
+	"github.com/rfc6455/ws/deflate"
 )
 
 // readLimit is the largest message accepted: twice the suite's largest.
@@ -116,7 +117,7 @@ func (cfg config) endpoint(path string, query string) string {
 // dialOptions are the options of every connection: the default Conn but
 // for the read limit, which the 16 MiB cases of section 9 need.
 func dialOptions() *client.Options {
-	return &client.Options{Conn: ws.Options{ReadLimit: readLimit}}
+	return &client.Options{Conn: ws.Options{ReadLimit: readLimit}, Compression: &deflate.ClientConfig{Threshold: -1}}
 }
 
 // caseCount asks /getCaseCount how many cases there are.
