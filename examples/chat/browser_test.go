@@ -1,0 +1,145 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// chatInstance is one run of the chat server on a given address.
+type chatInstance struct {
+	c      *chat
+	served chan error
+}
+
+// startChat serves a new chat on addr; with a fixed port it retries while
+// the port is still being released.
+func startChat(t *testing.T, addr string) (*chatInstance, string) {
+	t.Helper()
+	var ln net.Listener
+	var err error
+	for range 100 {
+		if ln, err = net.Listen("tcp", addr); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("listen %s: %v", addr, err)
+	}
+	in := &chatInstance{c: newChat(), served: make(chan error, 1)}
+	go func() { in.served <- in.c.serve(ln) }()
+	return in, ln.Addr().String()
+}
+
+// stop shuts the chat down gracefully (1001 to every page).
+func (in *chatInstance) stop(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := in.c.shutdown(ctx); err != nil {
+		t.Errorf("shutdown: %v", err)
+	}
+	<-in.served
+}
+
+// Two headless Chromium pages join the same room; one sends, the other
+// shows it. The server restarts on the same port; both pages reconnect,
+// re-join, and chat again. Then one switches rooms and the other sees it
+// leave. The test reads the pages' DOM and state through the DevTools
+// protocol, spoken by a client built on this module's own WebSocket client.
+func TestBrowserChatAcrossServerRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a browser")
+	}
+	start := time.Now()
+	srv, addr := startChat(t, "127.0.0.1:0")
+	defer func() { srv.stop(t) }()
+
+	devtools := startChromium(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	browser, err := dialCDP(ctx, devtools)
+	if err != nil {
+		t.Fatalf("devtools: %v", err)
+	}
+	defer browser.close()
+
+	base := "http://" + addr + "/"
+	alice, err := browser.openPage(ctx, "alice", base+"?name=alice#browsertest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, err := browser.openPage(ctx, "bob", base+"?name=bob#browsertest")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	bothHere := `window.chat && chat.status === "open" && chat.room === "browsertest" &&
+		JSON.stringify(chat.members) === '["alice","bob"]'`
+	alice.waitFor(t, "both in the room", bothHere)
+	bob.waitFor(t, "both in the room", bothHere)
+
+	say(t, ctx, alice, "hello from alice")
+	bob.waitFor(t, "alice's message shown", shows("alice", "hello from alice"))
+	alice.waitFor(t, "own message confirmed", shows("alice", "hello from alice"))
+
+	// Restart: 1001 to both pages, then a new server on the same port.
+	srv.stop(t)
+	alice.waitFor(t, "sees the server gone", `chat.status === "reconnecting"`)
+	srv, _ = startChat(t, addr)
+
+	again := bothHere + ` && chat.connects >= 2`
+	alice.waitFor(t, "reconnected and re-joined", again)
+	bob.waitFor(t, "reconnected and re-joined", again)
+	say(t, ctx, bob, "hi again from bob")
+	alice.waitFor(t, "bob's message after the restart", shows("bob", "hi again from bob"))
+
+	// Room switch: alice clicks another room; bob sees her leave.
+	if err := alice.eval(ctx, `document.querySelector('#rooms button[data-room="lobby"]').click()`, nil); err != nil {
+		t.Fatal(err)
+	}
+	alice.waitFor(t, "switched to lobby", `chat.room === "lobby" && chat.members.includes("alice") && location.hash === "#lobby"`)
+	bob.waitFor(t, "alice left the room", `JSON.stringify(chat.members) === '["bob"]'`)
+
+	var rooms []struct {
+		Name    string `json:"name"`
+		Members int    `json:"members"`
+	}
+	if err := bob.eval(ctx, `chat.rooms`, &rooms); err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int{}
+	for _, r := range rooms {
+		counts[r.Name] = r.Members
+	}
+	if counts["lobby"] != 1 || counts["browsertest"] != 1 {
+		t.Errorf("room list %v, want lobby and browsertest with one member each", rooms)
+	}
+	t.Logf("browser test ran in %v", time.Since(start).Round(time.Millisecond))
+}
+
+// say types text into the page's input and submits the form, as a user
+// would.
+func say(t *testing.T, ctx context.Context, p *page, text string) {
+	t.Helper()
+	q, _ := json.Marshal(text)
+	js := `(() => { const i = document.getElementById("text"); i.value = ` + string(q) + `;
+		document.getElementById("send-form").requestSubmit(); return true })()`
+	if err := p.eval(ctx, js, nil); err != nil {
+		t.Fatalf("%s: send: %v", p.name, err)
+	}
+}
+
+// shows is an expression true when the page's message list shows text from
+// a user.
+func shows(from, text string) string {
+	return `[...document.querySelectorAll("#messages li")].some(li =>
+		li.querySelector(".from")?.textContent === ` + strconv.Quote(from) + ` &&
+		li.querySelector(".text")?.textContent === ` + strconv.Quote(text) + `)`
+}
