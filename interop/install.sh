@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs the peers of the interop tests: Debian's chromium (headless) and
+# libnss3-tools (certutil, to make Chromium trust the test's CA), Debian's
+# python3-websockets, and the npm package ws (from package-lock.json, into
+# interop/node_modules). Idempotent: what is there already is not fetched
+# again, so a second run takes a second or two. Runs as root (as CI does) or
+# through sudo; needs no input.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+SUDO=
+if [ "$(id -u)" != 0 ]; then
+	SUDO=sudo
+fi
+
+# Debian packages, installed only when missing.
+debs=(chromium libnss3-tools python3-websockets)
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	debs+=(nodejs npm)
+fi
+missing=()
+for p in "${debs[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+		missing+=("$p")
+	fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "interop/install.sh: apt-get install ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	$SUDO apt-get update -q -o DPkg::Lock::Timeout=300 >/dev/null
+	$SUDO apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=300 "${missing[@]}" >/dev/null
+fi
+
+# The npm package ws, at the version of package-lock.json.
+want=$(node -p "require('./package-lock.json').packages['node_modules/ws'].version")
+have=$(node -p "try { require('./node_modules/ws/package.json').version } catch (e) { '' }")
+if [ "$have" != "$want" ]; then
+	echo "interop/install.sh: npm ci (ws $want)"
+	npm ci --no-audit --no-fund --loglevel=error
+fi
+
+echo "interop peers: $(chromium --version 2>/dev/null | head -n1)," \
+	"Node $(node --version) with ws $(node -p "require('./node_modules/ws/package.json').version")," \
+	"Python websockets $(/usr/bin/python3 -c 'import websockets; print(websockets.__version__)')"
