@@ -26,6 +26,28 @@
 // partition the clients (a client belongs to the one in its Info), and
 // rooms, which clients join and leave, live in namespaces.
 //
+// # Several servers
+//
+// Behind a load balancer, a room's members may be on different servers.
+// Options.Broker joins the hubs of those servers: Broadcast,
+// Namespace.Broadcast, Room.Broadcast and SendToUser then reach the clients
+// in their scope on every server, each exactly once, text as text and
+// binary as binary, one sender's messages in order. A hub delivers to its
+// own clients at once and publishes the message, tagged with its ServerID,
+// from a bounded queue (Options.BrokerQueueSize); every other hub delivers
+// it to its own clients, and a hub ignores its own publications. Room
+// membership stays local to each server, and the counts the broadcasts
+// return are this server's. The clients listed as exceptions (such as the
+// sender) are this server's clients, so they are excluded everywhere.
+//
+// A broker that fails or stalls never blocks local delivery: the
+// broadcasts the other servers missed are counted in Stats (BrokerFailed,
+// BrokerDropped, BrokerOutages), and the start and end of an outage are
+// logged. Without a broker (the default) a hub is a single server and
+// publishes nothing. Package github.com/rfc6455/ws/natsbroker, a module of
+// its own, is a Broker over NATS; NewMemoryBroker joins hubs within one
+// process.
+//
 // # Backpressure
 //
 // Sending never blocks the sender. Each client has a bounded queue
@@ -58,11 +80,12 @@
 // # Monitoring
 //
 // Stats counts live connections, messages and bytes in and out, queued
-// bytes, drops, slow, dead and limited clients, panics and errors;
-// MetricsHandler serves them as JSON or in the Prometheus text format, and
-// Expvar publishes them with package expvar. Connects and disconnects are
-// logged with log/slog at Debug, clients ended by the hub at Warn, panics
-// at Error.
+// bytes, drops, slow, dead and limited clients, panics and errors, and with
+// a Broker, publications, failures, outages and messages received from
+// other servers; MetricsHandler serves them as JSON or in the Prometheus
+// text format, and Expvar publishes them with package expvar. Connects
+// and disconnects are logged with log/slog at Debug, clients ended by the
+// hub at Warn, panics at Error, broker outages at Warn.
 //
 // # Concurrency
 //

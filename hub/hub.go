@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rfc6455/ws"
@@ -133,8 +134,32 @@ type Options struct {
 
 	// Logger receives the hub's log records: connects and disconnects at
 	// Debug, clients ended for being slow, dead or over their limit at
-	// Warn, recovered panics at Error. Nil means slog.Default().
+	// Warn, recovered panics at Error, the start and end of a broker
+	// outage at Warn and Info. Nil means slog.Default().
 	Logger *slog.Logger
+
+	// Broker, if set, carries broadcasts to and from the other servers
+	// of a cluster: Broadcast, Namespace.Broadcast, Room.Broadcast and
+	// SendToUser reach the clients in their scope on every server that
+	// shares the broker, each exactly once. Nil means a single server:
+	// broadcasts reach this hub's clients only, and nothing is published.
+	// See Broker.
+	Broker Broker
+
+	// ServerID identifies this hub in the messages it publishes, so that
+	// it can tell its own publications from the others'; it must be
+	// unique among the servers sharing a broker. Empty means a random ID.
+	ServerID string
+
+	// BrokerQueueSize bounds the broadcasts waiting to be published to
+	// the broker; zero means DefaultBrokerQueueSize (4096). When the
+	// queue is full, a broadcast still reaches the local clients but not
+	// the other servers, and is counted in Stats.BrokerDropped.
+	BrokerQueueSize int
+
+	// BrokerTimeout bounds each Broker.Publish; zero means
+	// DefaultBrokerTimeout (5 s).
+	BrokerTimeout time.Duration
 }
 
 // Info describes a connection being added to a hub.
@@ -168,6 +193,13 @@ type Hub struct {
 	wg         sync.WaitGroup // one per running Serve
 
 	m metrics
+
+	id          string // ServerID
+	broker      Broker
+	out         outbox
+	brokerDown  atomic.Bool // a publication failed and none succeeded since
+	subMu       sync.Mutex
+	unsubscribe func() // ends the broker subscription; guarded by subMu
 }
 
 // nsState holds a namespace's members and rooms; guarded by Hub.mu.
@@ -212,6 +244,24 @@ func New(opts *Options) *Hub {
 	h.log = o.Logger
 	if h.log == nil {
 		h.log = slog.Default()
+	}
+	if o.BrokerQueueSize <= 0 {
+		o.BrokerQueueSize = DefaultBrokerQueueSize
+	}
+	if o.BrokerTimeout <= 0 {
+		o.BrokerTimeout = DefaultBrokerTimeout
+	}
+	h.id = o.ServerID
+	if h.id == "" {
+		h.id = newID()
+	}
+	if o.Broker != nil {
+		h.broker = o.Broker
+		unsub, err := o.Broker.Subscribe(h.receive)
+		if err != nil {
+			h.log.Error("hub: broker subscription failed; this server will not receive the others' broadcasts", "server", h.id, "err", err)
+		}
+		h.unsubscribe = unsub
 	}
 	return h
 }
@@ -398,10 +448,19 @@ func (h *Hub) UserClients(user string) []*Client {
 // Broadcast queues pm for every live client except those listed, in every
 // namespace, and returns how many clients it was queued for. It never
 // blocks on a client: a full queue is handled by the Overflow policy.
+// With a Broker, pm is also published for every client of the other
+// servers; the count is this server's.
 //
 //	h.Broadcast(pm)         // everyone
 //	h.Broadcast(pm, sender) // everyone but the sender
 func (h *Hub) Broadcast(pm *ws.PreparedMessage, except ...*Client) int {
+	n := h.broadcastLocal(pm, except)
+	h.publish(&Message{Scope: ScopeAll, Type: pm.Type(), Data: pm.Data()})
+	return n
+}
+
+// broadcastLocal queues pm for this hub's clients not in except.
+func (h *Hub) broadcastLocal(pm *ws.PreparedMessage, except []*Client) int {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	n := 0
@@ -414,8 +473,16 @@ func (h *Hub) Broadcast(pm *ws.PreparedMessage, except ...*Client) int {
 }
 
 // SendToUser queues pm for every connection of a user, and returns how many
-// it was queued for.
+// it was queued for. With a Broker, pm also goes to the user's connections
+// on the other servers; the count is this server's.
 func (h *Hub) SendToUser(user string, pm *ws.PreparedMessage) int {
+	n := h.sendToUserLocal(user, pm)
+	h.publish(&Message{Scope: ScopeUser, User: user, Type: pm.Type(), Data: pm.Data()})
+	return n
+}
+
+// sendToUserLocal queues pm for this hub's connections of user.
+func (h *Hub) sendToUserLocal(user string, pm *ws.PreparedMessage) int {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	return sendAll(h.users[user], pm, nil)
@@ -443,6 +510,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	for _, c := range cs {
 		c.closeWith(ErrShutdown, ws.CloseGoingAway, ShutdownReason, false)
 	}
+	h.stopBroker(ctx)
 	done := make(chan struct{})
 	go func() {
 		h.wg.Wait()

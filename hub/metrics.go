@@ -25,6 +25,13 @@ type metrics struct {
 	rateLimited  atomic.Uint64
 	panics       atomic.Uint64
 	errors       atomic.Uint64
+
+	brokerPublished atomic.Uint64
+	brokerFailed    atomic.Uint64
+	brokerDropped   atomic.Uint64
+	brokerOutages   atomic.Uint64
+	brokerReceived  atomic.Uint64
+	brokerInvalid   atomic.Uint64
 }
 
 // Stats is a snapshot of a hub's counters. Totals count from the hub's
@@ -44,6 +51,14 @@ type Stats struct {
 	RateLimited      uint64 `json:"rate_limited"`      // messages over a rate limit
 	Panics           uint64 `json:"panics"`            // callback panics recovered
 	Errors           uint64 `json:"errors"`            // clients that ended abnormally: no close from the peer, or closed by the hub for being slow, dead, over a limit or panicking
+
+	// With a Broker (all zero without one):
+	BrokerPublished uint64 `json:"broker_published"` // broadcasts published for the other servers
+	BrokerFailed    uint64 `json:"broker_failed"`    // publications that failed (the other servers missed them)
+	BrokerDropped   uint64 `json:"broker_dropped"`   // broadcasts not published: the broker queue was full
+	BrokerOutages   uint64 `json:"broker_outages"`   // times publishing started failing after working (or at start)
+	BrokerReceived  uint64 `json:"broker_received"`  // messages from other servers delivered here
+	BrokerInvalid   uint64 `json:"broker_invalid"`   // messages from the broker dropped as invalid
 }
 
 // Stats returns a snapshot of the hub's counters.
@@ -64,6 +79,12 @@ func (h *Hub) Stats() Stats {
 		RateLimited:      m.rateLimited.Load(),
 		Panics:           m.panics.Load(),
 		Errors:           m.errors.Load(),
+		BrokerPublished:  m.brokerPublished.Load(),
+		BrokerFailed:     m.brokerFailed.Load(),
+		BrokerDropped:    m.brokerDropped.Load(),
+		BrokerOutages:    m.brokerOutages.Load(),
+		BrokerReceived:   m.brokerReceived.Load(),
+		BrokerInvalid:    m.brokerInvalid.Load(),
 	}
 }
 
@@ -112,4 +133,10 @@ func writePrometheus(w http.ResponseWriter, prefix string, s *Stats) {
 	metric("rate_limited_total", "counter", "Messages over a rate limit.", s.RateLimited)
 	metric("panics_total", "counter", "Handler panics recovered.", s.Panics)
 	metric("errors_total", "counter", "Connections that ended abnormally.", s.Errors)
+	metric("broker_published_total", "counter", "Broadcasts published to the broker for the other servers.", s.BrokerPublished)
+	metric("broker_failed_total", "counter", "Publications to the broker that failed.", s.BrokerFailed)
+	metric("broker_dropped_total", "counter", "Broadcasts not published: the broker queue was full.", s.BrokerDropped)
+	metric("broker_outages_total", "counter", "Broker outages seen by publishing.", s.BrokerOutages)
+	metric("broker_received_total", "counter", "Messages from other servers delivered.", s.BrokerReceived)
+	metric("broker_invalid_total", "counter", "Messages from the broker dropped as invalid.", s.BrokerInvalid)
 }

@@ -67,8 +67,18 @@ func (ns Namespace) Rooms() []string {
 }
 
 // Broadcast queues pm for every client of the namespace except those
-// listed, and returns how many clients it was queued for.
+// listed, and returns how many clients it was queued for. With a Broker,
+// pm also goes to the namespace's clients on the other servers; the count
+// is this server's.
 func (ns Namespace) Broadcast(pm *ws.PreparedMessage, except ...*Client) int {
+	n := ns.broadcastLocal(pm, except)
+	ns.h.publish(&Message{Scope: ScopeNamespace, Namespace: ns.name, Type: pm.Type(), Data: pm.Data()})
+	return n
+}
+
+// broadcastLocal queues pm for this hub's clients of the namespace not in
+// except.
+func (ns Namespace) broadcastLocal(pm *ws.PreparedMessage, except []*Client) int {
 	ns.h.mu.RLock()
 	defer ns.h.mu.RUnlock()
 	if s := ns.h.namespaces[ns.name]; s != nil {
@@ -122,10 +132,20 @@ func (r Room) Has(c *Client) bool {
 }
 
 // Broadcast queues pm for every member of the room except those listed,
-// and returns how many clients it was queued for.
+// and returns how many clients it was queued for. With a Broker, pm also
+// goes to the room's members on the other servers (membership is per
+// server: each delivers to its own members); the count is this server's.
 //
 //	room.Broadcast(pm, sender) // the sender's message to the others
 func (r Room) Broadcast(pm *ws.PreparedMessage, except ...*Client) int {
+	n := r.broadcastLocal(pm, except)
+	r.h.publish(&Message{Scope: ScopeRoom, Namespace: r.ns, Room: r.name, Type: pm.Type(), Data: pm.Data()})
+	return n
+}
+
+// broadcastLocal queues pm for this hub's members of the room not in
+// except.
+func (r Room) broadcastLocal(pm *ws.PreparedMessage, except []*Client) int {
 	r.h.mu.RLock()
 	defer r.h.mu.RUnlock()
 	return sendAll(r.members(), pm, except)
