@@ -180,6 +180,16 @@ type Session interface {
 	TxFrames(opcode byte) int
 	// SetWirelog turns the wire log on or off (large payloads).
 	SetWirelog(on bool)
+
+	// Deflate returns the permessage-deflate parameters in force, and
+	// whether the extension was negotiated at all (the original's
+	// _perMessageCompress). While it is, SendMessage compresses every
+	// message.
+	Deflate() (DeflateParams, bool)
+	// DeflateError describes why a compressed message from the peer was
+	// refused (invalid data, or a back-reference beyond the negotiated
+	// window), or is empty.
+	DeflateError() string
 }
 
 // Case is one test case of the catalog.
@@ -192,4 +202,8 @@ type Case struct {
 	// Run starts the case once the connection is open (the suite's
 	// init and onOpen).
 	Run func(s Session)
+	// Compression, if set, is the case's permessage-deflate setup for the
+	// opening handshake (the original's perMessageCompressionOffers and
+	// perMessageCompressionAccept).
+	Compression *Compression
 }

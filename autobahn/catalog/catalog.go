@@ -6,6 +6,7 @@ func All() []Case {
 	for _, section := range [][]Case{
 		section1(), section2(), section3(), section4(), section5(),
 		section6(), section7(), section9(), section10(),
+		section12(), section13(),
 	} {
 		all = append(all, section...)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net"
 	"sync"
@@ -108,6 +109,11 @@ type session struct {
 	msgData    []byte
 	validating bool
 	utf8       utf8Check
+
+	// permessage-deflate, when negotiated
+	pmd           *pmdState
+	msgCompressed bool
+	deflateErr    string
 
 	// the case's state
 	expected      []expectEntry
@@ -378,7 +384,7 @@ func (s *session) invalidPayload(reason string) {
 // processFrame applies autobahn's checks and dispatch to one frame.
 func (s *session) processFrame(f *rxFrame) {
 	s.rxFrames[f.opcode]++
-	if f.rsv != 0 {
+	if f.rsv != 0 && (s.pmd == nil || f.rsv != 4) {
 		s.protocolViolation(fmt.Sprintf("RSV = %d and no extension negotiated", f.rsv))
 	}
 	if s.isServer && !f.masked {
@@ -400,6 +406,9 @@ func (s *session) processFrame(f *rxFrame) {
 		if f.opcode == 8 && len(f.payload) == 1 {
 			s.protocolViolation("received close control frame with payload len 1")
 		}
+		if s.pmd != nil && f.rsv == 4 {
+			s.protocolViolation("control frame with RSV1 set (RFC 7692 §6.1: only data messages are compressed)")
+		}
 	} else {
 		if f.opcode > 2 {
 			s.protocolViolation(fmt.Sprintf("data frame using reserved opcode %d", f.opcode))
@@ -409,6 +418,9 @@ func (s *session) processFrame(f *rxFrame) {
 		}
 		if s.inside && f.opcode != 0 {
 			s.protocolViolation("received non-continuation data frame while inside fragmented message")
+		}
+		if s.pmd != nil && f.rsv == 4 && s.inside {
+			s.protocolViolation("received continuation data frame with compress bit set")
 		}
 	}
 	if f.nonMinimal {
@@ -427,6 +439,11 @@ func (s *session) processFrame(f *rxFrame) {
 		s.msgData = nil
 		s.validating = f.opcode == 1
 		s.utf8 = utf8Check{}
+		s.msgCompressed = s.pmd != nil && f.rsv == 4
+	}
+	if s.msgCompressed {
+		s.compressedFrame(f)
+		return
 	}
 	if s.validating && !s.utf8.feed(f.payload) {
 		s.invalidPayload("encountered invalid UTF-8 while processing text message")
@@ -452,6 +469,45 @@ func (s *session) processFrame(f *rxFrame) {
 	if s.failedByMe {
 		return
 	}
+	s.deliver(data)
+}
+
+// compressedFrame collects the frames of a compressed message; at the last
+// one it inflates the message, checks it and delivers it.
+func (s *session) compressedFrame(f *rxFrame) {
+	if !s.failedByMe {
+		s.msgData = append(s.msgData, f.payload...)
+	}
+	if !f.fin {
+		return
+	}
+	s.inside = false
+	s.msgCompressed = false
+	payload := s.msgData
+	s.msgData = nil
+	if s.failedByMe {
+		return
+	}
+	data, err := s.pmd.decompress(payload)
+	if err != nil {
+		s.deflateErr = err.Error()
+		var we *windowError
+		if errors.As(err, &we) {
+			s.protocolViolation(err.Error())
+		} else {
+			s.invalidPayload(err.Error())
+		}
+		return
+	}
+	if s.validating && !validUTF8(data) {
+		s.invalidPayload("encountered invalid UTF-8 while processing text message")
+		return
+	}
+	s.deliver(data)
+}
+
+// deliver hands a received message to the case.
+func (s *session) deliver(data []byte) {
 	if data == nil {
 		data = []byte{}
 	}
@@ -698,7 +754,9 @@ func (s *session) SendMessageFragmented(payload []byte, binary bool, fragSize in
 	s.sendMessage(payload, binary, fragSize, sync)
 }
 
-// sendMessage is autobahn's sendMessage without compression.
+// sendMessage is autobahn's sendMessage: the message is compressed when
+// permessage-deflate is in force, then fragmented, with RSV1 on its first
+// frame only.
 func (s *session) sendMessage(payload []byte, binary bool, frag int, sync bool) {
 	if s.state != stateOpen {
 		return
@@ -707,17 +765,22 @@ func (s *session) sendMessage(payload []byte, binary bool, frag int, sync bool) 
 	if binary {
 		op = 2
 	}
+	var rsv byte
+	if s.pmd != nil {
+		payload = s.pmd.compress(payload)
+		rsv = 4
+	}
 	if frag <= 0 || len(payload) <= frag {
-		s.sendFrame(FrameSpec{Opcode: op, Payload: payload, Fin: true, Sync: sync})
+		s.sendFrame(FrameSpec{Opcode: op, Payload: payload, Fin: true, Sync: sync, Rsv: rsv})
 		return
 	}
 	for i := 0; i < len(payload); i += frag {
 		j := min(i+frag, len(payload))
-		o := byte(0)
+		o, r := byte(0), byte(0)
 		if i == 0 {
-			o = op
+			o, r = op, rsv
 		}
-		s.sendFrame(FrameSpec{Opcode: o, Payload: payload[i:j], Fin: j == len(payload), Sync: sync})
+		s.sendFrame(FrameSpec{Opcode: o, Payload: payload[i:j], Fin: j == len(payload), Sync: sync, Rsv: r})
 	}
 }
 
@@ -759,7 +822,15 @@ func (s *session) CloseAfter(d time.Duration) {
 	})
 }
 
-func (s *session) IsOpen() bool             { return s.state == stateOpen }
+func (s *session) IsOpen() bool         { return s.state == stateOpen }
+func (s *session) DeflateError() string { return s.deflateErr }
+
+func (s *session) Deflate() (DeflateParams, bool) {
+	if s.pmd == nil {
+		return DeflateParams{}, false
+	}
+	return s.pmd.params, true
+}
 func (s *session) IsServer() bool           { return s.isServer }
 func (s *session) TxFrames(opcode byte) int { return s.txFrames[opcode] }
 func (s *session) SetWirelog(on bool)       { s.wirelog = on }

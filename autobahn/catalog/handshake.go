@@ -45,12 +45,19 @@ type clientConn struct {
 	br       *bufio.Reader
 	request  string
 	response string
-	server   string // the Server header
+	server   string         // the Server header
+	pmd      *DeflateParams // permessage-deflate in force, if any
 }
 
 // dialWS connects to a ws:// URL and performs the opening handshake as a
 // client. errDial marks failures to reach the server at all.
 func dialWS(ctx context.Context, rawURL string, timeout time.Duration) (*clientConn, error) {
+	return dialWSWith(ctx, rawURL, timeout, nil)
+}
+
+// dialWSWith is dialWS sending comp's permessage-deflate offers, if any,
+// and checking the server's answer to them.
+func dialWSWith(ctx context.Context, rawURL string, timeout time.Duration, comp *Compression) (*clientConn, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, &dialError{err}
@@ -68,7 +75,7 @@ func dialWS(ctx context.Context, rawURL string, timeout time.Duration) (*clientC
 		return nil, &dialError{err}
 	}
 	cc := &clientConn{c: c, br: bufio.NewReaderSize(c, 64<<10)}
-	if err := cc.handshake(u, timeout); err != nil {
+	if err := cc.handshake(u, timeout, comp); err != nil {
 		c.Close()
 		return cc, err
 	}
@@ -80,7 +87,7 @@ type dialError struct{ err error }
 func (e *dialError) Error() string { return e.err.Error() }
 func (e *dialError) Unwrap() error { return e.err }
 
-func (cc *clientConn) handshake(u *url.URL, timeout time.Duration) error {
+func (cc *clientConn) handshake(u *url.URL, timeout time.Duration, comp *Compression) error {
 	_ = cc.c.SetDeadline(time.Now().Add(timeout))
 	defer cc.c.SetDeadline(time.Time{})
 	var k [16]byte
@@ -95,6 +102,9 @@ func (cc *clientConn) handshake(u *url.URL, timeout time.Duration) error {
 	fmt.Fprintf(&b, "User-Agent: %s\r\n", userAgent)
 	fmt.Fprintf(&b, "Host: %s\r\n", u.Host)
 	b.WriteString("Upgrade: WebSocket\r\nConnection: Upgrade\r\nPragma: no-cache\r\nCache-Control: no-cache\r\n")
+	if ext := clientOfferHeader(comp); ext != "" {
+		fmt.Fprintf(&b, "Sec-WebSocket-Extensions: %s\r\n", ext)
+	}
 	fmt.Fprintf(&b, "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n", key)
 	cc.request = b.String()
 	if _, err := cc.c.Write([]byte(cc.request)); err != nil {
@@ -131,22 +141,32 @@ func (cc *clientConn) handshake(u *url.URL, timeout time.Duration) error {
 	if hdr.Get("Sec-WebSocket-Accept") != acceptKey(key) {
 		return errors.New("catalog: wrong Sec-WebSocket-Accept")
 	}
-	if hdr.Get("Sec-WebSocket-Extensions") != "" {
-		return errors.New("catalog: server accepted an extension that was not offered")
+	pmd, err := clientAccept(comp, hdr.Values("Sec-WebSocket-Extensions"))
+	if err != nil {
+		return fmt.Errorf("catalog: %w", err)
 	}
+	cc.pmd = pmd
 	return nil
 }
 
 // serverRequest is an opening handshake request received by the fuzzing
 // server.
 type serverRequest struct {
-	path    string
-	query   url.Values
-	request string
+	path     string
+	query    url.Values
+	request  string
+	response string
+	pmd      *DeflateParams // permessage-deflate in force, if any
 }
 
 // acceptWS reads a client's opening handshake and, when valid, answers 101.
 func acceptWS(c net.Conn, br *bufio.Reader, timeout time.Duration) (*serverRequest, error) {
+	return acceptWSWith(c, br, timeout, nil)
+}
+
+// acceptWSWith is acceptWS answering permessage-deflate offers with the
+// Compression that pick returns for the request (nil: none).
+func acceptWSWith(c net.Conn, br *bufio.Reader, timeout time.Duration, pick func(*serverRequest) *Compression) (*serverRequest, error) {
 	_ = c.SetDeadline(time.Now().Add(timeout))
 	defer c.SetDeadline(time.Time{})
 	tp := textproto.NewReader(br)
@@ -195,8 +215,21 @@ func acceptWS(c net.Conn, br *bufio.Reader, timeout time.Duration) (*serverReque
 			return refuse("400 Bad Request", "need agent")
 		}
 	}
+	var ext string
+	if pick != nil {
+		var err error
+		ext, req.pmd, err = serverNegotiate(pick(req), hdr.Values("Sec-WebSocket-Extensions"))
+		if err != nil {
+			return refuse("400 Bad Request", err.Error())
+		}
+	}
 	resp := "HTTP/1.1 101 Switching Protocols\r\nServer: " + userAgent +
-		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + acceptKey(key) + "\r\n\r\n"
+		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + acceptKey(key) + "\r\n"
+	if ext != "" {
+		resp += "Sec-WebSocket-Extensions: " + ext + "\r\n"
+	}
+	resp += "\r\n"
+	req.response = resp
 	if _, err := c.Write([]byte(resp)); err != nil {
 		return nil, err
 	}

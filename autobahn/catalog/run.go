@@ -36,6 +36,11 @@ type Options struct {
 	OutDir string
 	// Progress, if set, receives one line per case run.
 	Progress io.Writer
+	// CompressionBytesPerCase, if > 0, caps what each case of sections
+	// 12 and 13 sends: it sends min(its count, ⌈cap/size⌉) messages
+	// instead of the suite's 1000 (up to 128 MiB a case), and its result
+	// says so. For quick runs; zero runs the suite's counts.
+	CompressionBytesPerCase int64
 	// OnUpdateReports, if set, is called when a client asks for
 	// /updateReports, with every result so far for its agent.
 	OnUpdateReports func(agent string, reports []Report)
@@ -122,9 +127,12 @@ func (r *Report) Strict() bool {
 }
 
 // runCase plays one case on an open connection.
-func runCase(ctx context.Context, c net.Conn, br *bufio.Reader, isServer bool, cs Case, agent string, index int, opts *Options) Report {
+func runCase(ctx context.Context, c net.Conn, br *bufio.Reader, isServer bool, cs Case, agent string, index int, opts *Options, pmd *DeflateParams) Report {
 	started := time.Now()
 	s := newSession(c, br, isServer, cs, opts)
+	if pmd != nil {
+		s.pmd = newPMD(*pmd, isServer)
+	}
 	res := s.run(ctx)
 	rep := Report{
 		Result:                         res,
@@ -180,7 +188,7 @@ func RunServerTests(ctx context.Context, url, agent string, cases []Case, opts *
 		if err := ctx.Err(); err != nil {
 			return out, err
 		}
-		cc, err := dialWS(ctx, url, opts.openHandshakeTimeout())
+		cc, err := dialWSWith(ctx, url, opts.openHandshakeTimeout(), cs.Compression)
 		var de *dialError
 		if errors.As(err, &de) {
 			return out, err
@@ -196,7 +204,7 @@ func RunServerTests(ctx context.Context, url, agent string, cases []Case, opts *
 		if err != nil {
 			rep = unopened(cs, name, i+1, false, err.Error())
 		} else {
-			rep = runCase(ctx, cc.c, cc.br, false, cs, name, i+1, opts)
+			rep = runCase(ctx, cc.c, cc.br, false, cs, name, i+1, opts, cc.pmd)
 		}
 		rep.HTTPRequest, rep.HTTPResponse = cc.request, cc.response
 		opts.progress("case %s: %s / %s (%d ms)", cs.ID, rep.Behavior, rep.BehaviorClose, rep.Duration.Milliseconds())
@@ -298,32 +306,45 @@ func control(msg string) Case {
 	}}
 }
 
+// compression returns the permessage-deflate setup of the case a
+// /runCase request asks for, if any.
+func (fs *fuzzServer) compression(req *serverRequest) *Compression {
+	if req.path != "/runCase" {
+		return nil
+	}
+	n, err := strconv.Atoi(req.query.Get("case"))
+	if err != nil || n < 1 || n > len(fs.cases) {
+		return nil
+	}
+	return fs.cases[n-1].Compression
+}
+
 func (fs *fuzzServer) serve(ctx context.Context, c net.Conn) {
 	defer c.Close()
 	br := bufio.NewReaderSize(c, 64<<10)
 	// A cancelled run ends a handshake in progress; once a session runs,
 	// it watches ctx itself.
 	unwatch := context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Now()) })
-	req, err := acceptWS(c, br, fs.opts.openHandshakeTimeout())
+	req, err := acceptWSWith(c, br, fs.opts.openHandshakeTimeout(), fs.compression)
 	if !unwatch() || err != nil {
 		return
 	}
 	agent := req.query.Get("agent")
 	switch req.path {
 	case "/getCaseCount":
-		runCase(ctx, c, br, true, control(strconv.Itoa(len(fs.cases))), "", 0, fs.opts)
+		runCase(ctx, c, br, true, control(strconv.Itoa(len(fs.cases))), "", 0, fs.opts, nil)
 	case "/runCase":
 		n, err := strconv.Atoi(req.query.Get("case"))
 		if err != nil || n < 1 || n > len(fs.cases) {
-			runCase(ctx, c, br, true, control(""), "", 0, fs.opts)
+			runCase(ctx, c, br, true, control(""), "", 0, fs.opts, nil)
 			return
 		}
 		cs := fs.cases[n-1]
 		fs.mu.Lock()
 		fs.running++
 		fs.mu.Unlock()
-		rep := runCase(ctx, c, br, true, cs, agent, n, fs.opts)
-		rep.HTTPRequest = req.request
+		rep := runCase(ctx, c, br, true, cs, agent, n, fs.opts, req.pmd)
+		rep.HTTPRequest, rep.HTTPResponse = req.request, req.response
 		fs.opts.progress("case %s (%d) for %s: %s / %s (%d ms)", cs.ID, n, agent, rep.Behavior, rep.BehaviorClose, rep.Duration.Milliseconds())
 		fs.mu.Lock()
 		if fs.results[agent] == nil {
@@ -343,9 +364,9 @@ func (fs *fuzzServer) serve(ctx context.Context, c net.Conn) {
 		if fs.opts.OnUpdateReports != nil {
 			fs.opts.OnUpdateReports(agent, all[agent])
 		}
-		runCase(ctx, c, br, true, control(""), "", 0, fs.opts)
+		runCase(ctx, c, br, true, control(""), "", 0, fs.opts, nil)
 	default:
-		runCase(ctx, c, br, true, control(""), "", 0, fs.opts)
+		runCase(ctx, c, br, true, control(""), "", 0, fs.opts, nil)
 	}
 }
 

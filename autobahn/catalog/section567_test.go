@@ -60,22 +60,24 @@ type s567Fake struct {
 func (f *s567Fake) Expect(v Verdict, events ...Event) {
 	f.expects = append(f.expects, s567Expectation{v, events})
 }
-func (f *s567Fake) ExpectClose(c ExpectedClose)  { f.closeSet++; f.close = c }
-func (f *s567Fake) Record(e Event)               { f.received = append(f.received, e) }
-func (f *s567Fake) FinishWhenDone()              {}
-func (f *s567Fake) Received() []Event            { return f.received }
-func (f *s567Fake) SuppressClose()               { f.suppressed = true }
-func (f *s567Fake) SetReportTime()               {}
-func (f *s567Fake) OnMessage(func([]byte, bool)) {}
-func (f *s567Fake) OnPong(func([]byte))          {}
-func (f *s567Fake) OnEnd(fn func(*Result))       { f.onEnd = fn; f.onEndCount++ }
-func (f *s567Fake) SendFrame(fs FrameSpec)       { f.ops = append(f.ops, s567Op{kind: "frame", frame: fs}) }
-func (f *s567Fake) SetAutoFragmentSize(int)      {}
-func (f *s567Fake) IsOpen() bool                 { return f.open }
-func (f *s567Fake) IsServer() bool               { return f.server }
-func (f *s567Fake) TxFrames(byte) int            { return 0 }
-func (f *s567Fake) SetWirelog(bool)              {}
-func (f *s567Fake) KillAfter(d time.Duration)    { f.ops = append(f.ops, s567Op{kind: "kill", delay: d}) }
+func (f *s567Fake) ExpectClose(c ExpectedClose)    { f.closeSet++; f.close = c }
+func (f *s567Fake) Record(e Event)                 { f.received = append(f.received, e) }
+func (f *s567Fake) FinishWhenDone()                {}
+func (f *s567Fake) Received() []Event              { return f.received }
+func (f *s567Fake) SuppressClose()                 { f.suppressed = true }
+func (f *s567Fake) SetReportTime()                 {}
+func (f *s567Fake) OnMessage(func([]byte, bool))   {}
+func (f *s567Fake) OnPong(func([]byte))            {}
+func (f *s567Fake) OnEnd(fn func(*Result))         { f.onEnd = fn; f.onEndCount++ }
+func (f *s567Fake) SendFrame(fs FrameSpec)         { f.ops = append(f.ops, s567Op{kind: "frame", frame: fs}) }
+func (f *s567Fake) SetAutoFragmentSize(int)        {}
+func (f *s567Fake) IsOpen() bool                   { return f.open }
+func (f *s567Fake) IsServer() bool                 { return f.server }
+func (f *s567Fake) TxFrames(byte) int              { return 0 }
+func (f *s567Fake) SetWirelog(bool)                {}
+func (f *s567Fake) Deflate() (DeflateParams, bool) { return DeflateParams{}, false }
+func (f *s567Fake) DeflateError() string           { return "" }
+func (f *s567Fake) KillAfter(d time.Duration)      { f.ops = append(f.ops, s567Op{kind: "kill", delay: d}) }
 func (f *s567Fake) CloseAfter(d time.Duration) {
 	f.ops = append(f.ops, s567Op{kind: "closeafter", delay: d})
 }

@@ -57,6 +57,8 @@ func (f *s910Session) IsOpen() bool                                   { return f
 func (f *s910Session) IsServer() bool                                 { return false }
 func (f *s910Session) TxFrames(opcode byte) int                       { return f.tx[opcode] }
 func (f *s910Session) SetWirelog(on bool)                             { f.wirelog = on }
+func (f *s910Session) Deflate() (DeflateParams, bool)                 { return DeflateParams{}, false }
+func (f *s910Session) DeflateError() string                           { return "" }
 
 func (f *s910Session) SendFrame(fs FrameSpec) {
 	f.frames = append(f.frames, fs)

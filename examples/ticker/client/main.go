@@ -90,6 +90,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			if e.Decode(&q) != nil {
 				return
 			}
+			if *n > 0 && updates >= *n {
+				// Messages already on their way when cancel
+				// was called are not printed.
+				return
+			}
 			fmt.Fprintf(out, "%-5s %9.2f %+7.2f  #%d\n", q.Symbol, q.Price, q.Change, q.Seq)
 			if updates++; *n > 0 && updates >= *n {
 				cancel()
