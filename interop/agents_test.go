@@ -160,7 +160,7 @@ func (p *agentPeer) connect(t *testing.T, where string, ourServer bool, scheme s
 			err error
 		}
 		acc := make(chan accepted, 1)
-		opts := &server.Options{Conn: connOptions(rec, c), Subprotocols: protos.ourServer}
+		opts := &server.Options{Conn: connOptions(rec, c), Subprotocols: protos.ourServer, Compression: mode.serverCompression()}
 		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			conn, err := server.Accept(w, r, opts)
 			select {
@@ -217,6 +217,7 @@ func (p *agentPeer) connect(t *testing.T, where string, ourServer bool, scheme s
 		copts := &client.Options{
 			Conn:         connOptions(rec, c),
 			Subprotocols: protos.offer,
+			Compression:  mode.clientCompression(),
 			Proxy:        client.NoProxy,
 			TLSConfig:    &tls.Config{RootCAs: pk.roots},
 		}

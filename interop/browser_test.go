@@ -285,7 +285,7 @@ func (h *browserHarness) connect(t *testing.T, where, scheme string, mode compre
 		t: t, ctx: ctx, where: where, step: "opening handshake",
 		caps: browserCaps, mode: mode, protos: c.protos, rec: rec, ourServer: true,
 	}
-	opts := server.Options{Conn: connOptions(rec, c)}
+	opts := server.Options{Conn: connOptions(rec, c), Compression: mode.serverCompression()}
 	spec := caseSpec{Case: scheme + "-" + mode.name + "-" + c.name}
 	if c.protos != nil {
 		opts.Subprotocols = c.protos.ourServer

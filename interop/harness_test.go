@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rfc6455/ws"
+	"github.com/rfc6455/ws/deflate"
 )
 
 // The agent protocol. Every peer runs an agent (agent.js, agent.py,
@@ -125,13 +126,10 @@ var (
 	}
 )
 
-// compression is the permessage-deflate column of the matrix. Today our
-// library implements no extension: the peers offer permessage-deflate as
-// they do by default, and our side must decline it and speak uncompressed
-// frames. When package deflate lands, add a mode that negotiates it (set
-// server.Options.NegotiateExtensions and client.Options.Extensions in
-// ourServerOptions and ourClientOptions, and expect "permessage-deflate" in
-// wantExtensions); every case then runs compressed as well.
+// compression is the permessage-deflate column of the matrix: the peers
+// offer permessage-deflate as they do by default; in one mode our side
+// declines it and speaks uncompressed frames, in the other it accepts (our
+// server) or offers (our client) it, and every case runs compressed.
 type compression struct {
 	name string
 	// peerOffers: the peer's client offers permessage-deflate, and the
@@ -139,12 +137,41 @@ type compression struct {
 	peerOffers bool
 	// ourOffer is the extension our client must offer, "" for none.
 	ourOffer string
-	// wantExtensions is what both sides must have agreed on.
+	// wantExtensions is what both sides must have agreed on: exactly ""
+	// for none, otherwise the extension the agreement starts with (the
+	// parameters are each side's own choice).
 	wantExtensions string
+	// on: our side negotiates permessage-deflate.
+	on bool
+}
+
+// agreed reports whether a negotiated extensions header is what mode wants.
+func (m compression) agreed(got string) bool {
+	if m.wantExtensions == "" {
+		return got == ""
+	}
+	return strings.HasPrefix(got, m.wantExtensions)
+}
+
+// serverCompression and clientCompression are our side's settings in mode
+// m; Threshold -1 compresses even the smallest messages.
+func (m compression) serverCompression() *deflate.ServerConfig {
+	if !m.on {
+		return nil
+	}
+	return &deflate.ServerConfig{Threshold: -1}
+}
+
+func (m compression) clientCompression() *deflate.ClientConfig {
+	if !m.on {
+		return nil
+	}
+	return &deflate.ClientConfig{Threshold: -1}
 }
 
 var compressionModes = []compression{
 	{name: "deflate-declined", peerOffers: true, ourOffer: "", wantExtensions: ""},
+	{name: "deflate", peerOffers: true, ourOffer: "permessage-deflate", wantExtensions: "permessage-deflate", on: true},
 }
 
 // recorder keeps the control frames our Conn received, from OnPing and
@@ -446,7 +473,7 @@ func (s *session) checkOpen() {
 		s.errorf("the peer's subprotocol is %q, want %q", s.open.Protocol, want)
 	}
 	s.checkState(s.open, 1)
-	if s.open.Extensions != s.mode.wantExtensions {
+	if !s.mode.agreed(s.open.Extensions) {
 		s.errorf("the peer negotiated extensions %q, want %q", s.open.Extensions, s.mode.wantExtensions)
 	}
 	if s.ourServer {
@@ -460,7 +487,7 @@ func (s *session) checkOpen() {
 		if s.mode.ourOffer != "" && !strings.Contains(s.offeredExtensions, s.mode.ourOffer) {
 			s.errorf("our client offered extensions %q, want %s", s.offeredExtensions, s.mode.ourOffer)
 		}
-		if s.responseExtension != s.mode.wantExtensions {
+		if !s.mode.agreed(s.responseExtension) {
 			s.errorf("the peer's server answered Sec-WebSocket-Extensions %q, want %q", s.responseExtension, s.mode.wantExtensions)
 		}
 	}
