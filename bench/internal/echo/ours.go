@@ -20,8 +20,13 @@ func oursHandler(mode string) http.Handler {
 		if err != nil {
 			return // Accept has answered the client
 		}
-		defer c.CloseNow()
-		oursEcho(c)
+		// As server.Server does: the connection runs on its own
+		// goroutine and the handler returns, so net/http frees its
+		// per-request buffers.
+		go func() {
+			defer c.CloseNow()
+			oursEcho(c)
+		}()
 	})
 }
 
