@@ -80,6 +80,15 @@
 //
 // # Compression
 //
-// permessage-deflate (RFC 7692) is not implemented yet; a Conn sends and
-// accepts no reserved bits.
+// permessage-deflate (RFC 7692) is negotiated by the server and client
+// packages (their Options.Compression) and recorded in Options.Compression;
+// Conn.Compression reports the parameters. Messages of at least the
+// threshold are compressed, with RSV1 on their first frame only; control
+// frames never are. With context takeover a connection keeps its compressor
+// (10 KiB for an 8-bit window to 163 KiB for 15 bits) and decompressor;
+// without it both come from pools. Every window a peer may ask for, 8 to 15
+// bits, is honoured. The read limit applies to the inflated size and is
+// enforced while inflating, so a compression bomb is cut at the limit with
+// 1009. A PreparedMessage is compressed once for all receivers that keep no
+// context.
 package ws
