@@ -5,15 +5,59 @@
 // key. The same operation unmasks, so Apply serves both directions. Because a
 // payload may arrive across several reads, Apply takes and returns the key
 // position so that masking can be resumed at any byte.
+//
+// # Implementation
+//
+// On amd64, payloads of 8 bytes or more are masked by assembly: AVX2
+// (32-byte YMM registers, 128 bytes per iteration) when the CPU and OS
+// support it, as detected with CPUID and XGETBV, and SSE2 (16-byte XMM
+// registers, always present on amd64) otherwise. Payloads shorter than 8
+// bytes are masked bytewise in Go. Other architectures and builds with the
+// purego tag use the portable Go code (word-at-a-time XOR), which is also the
+// oracle that the assembly is tested against.
 package mask
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
 // Apply XORs b in place with the 4-byte masking key, starting at key position pos (0..3),
 // and returns the key position for the byte after b, so a payload can be (un)masked across reads.
 //
 // Only the low two bits of pos are used. Apply allocates nothing.
 func Apply(key [4]byte, pos int, b []byte) int {
+	pos &= 3
+	if len(b) < asmMinLen {
+		// Short payloads (common for control frames) are cheapest bytewise.
+		for i := range b {
+			b[i] ^= key[(pos+i)&3]
+		}
+		return (pos + len(b)) & 3
+	}
+	if haveAsm {
+		maskAsm(b, rotatedKey(key, pos))
+		return (pos + len(b)) & 3
+	}
+	return applyGeneric(key, pos, b)
+}
+
+// asmMinLen is the payload length from which Apply leaves the bytewise loop
+// for the assembly (or the portable word-at-a-time code). On amd64 the
+// assembly call is already cheaper than the portable code at 8 bytes (see
+// BenchmarkCrossover), so the crossover is where word steps become possible.
+const asmMinLen = 8
+
+// rotatedKey returns the key as a little-endian 32-bit word rotated so that
+// its low byte is key[pos&3]: byte i of the word then masks payload byte i.
+func rotatedKey(key [4]byte, pos int) uint32 {
+	return bits.RotateLeft32(binary.LittleEndian.Uint32(key[:]), -8*(pos&3))
+}
+
+// applyGeneric is the portable word-at-a-time implementation of Apply. Apply
+// uses it where no assembly exists (other architectures, the purego tag),
+// and the tests use it as the oracle for the assembly.
+func applyGeneric(key [4]byte, pos int, b []byte) int {
 	pos &= 3
 	n := len(b)
 	if n < 8 {

@@ -42,7 +42,8 @@ func TestApplyTable(t *testing.T) {
 
 // TestApplyExhaustive compares Apply with ApplyBytewise for every length
 // 0..300, every key position and every start offset 0..7 into a larger buffer,
-// and checks that bytes outside the sub-slice are untouched.
+// and checks that bytes outside the sub-slice are untouched. Lengths from
+// asmMinLen up take the assembly path on amd64; applyGeneric is checked too.
 func TestApplyExhaustive(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	const maxLen = 300
@@ -65,6 +66,11 @@ func TestApplyExhaustive(t *testing.T) {
 					}
 					if !bytes.Equal(got, want) {
 						t.Fatalf("key %x off %d len %d pos %d: got %x, want %x", key, off, n, pos, got, want)
+					}
+					// The portable code (the oracle for the assembly) must agree too.
+					copy(got, src)
+					if gp := applyGeneric(key, pos, got[off:off+n]); gp != wp || !bytes.Equal(got, want) {
+						t.Fatalf("applyGeneric: key %x off %d len %d pos %d: got %x/%d, want %x/%d", key, off, n, pos, got, gp, want, wp)
 					}
 				}
 			}
