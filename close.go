@@ -73,12 +73,10 @@ func (c *Conn) Close(code CloseCode, reason string) error {
 	case <-ctx.Done():
 		c.closeTransport()
 	}
-	select {
-	case <-c.peerClosed:
+	if c.peerClose.Load() != nil {
 		return nil
-	default:
-		return ErrCloseTimeout
 	}
+	return ErrCloseTimeout
 }
 
 // awaitPeerClose reads until the peer's close frame, dropping data messages;
@@ -95,17 +93,18 @@ func (c *Conn) awaitPeerClose(deadline time.Time) error {
 			if limit <= 0 {
 				limit = DefaultReadLimit
 			}
-			if c.pendingN+int64(len(msg)) <= limit {
-				c.pending = append(c.pending, pendingMessage{typ, msg})
-				c.pendingN += int64(len(msg))
+			if c.pending == nil {
+				c.pending = new(pendingQueue)
+			}
+			if q := c.pending; q.n+int64(len(msg)) <= limit {
+				q.msgs = append(q.msgs, pendingMessage{typ, msg})
+				q.n += int64(len(msg))
 			}
 		}
 	}
 	c.closeTransport()
-	select {
-	case <-c.peerClosed:
+	if c.peerClose.Load() != nil {
 		return nil
-	default:
 	}
 	var fe *failError
 	if errors.As(c.readErr, &fe) {
@@ -159,8 +158,7 @@ func (c *Conn) gotClose(payload []byte) error {
 		return c.fail(cc, "", err)
 	}
 	ce := &CloseError{Code: code, Reason: reason}
-	c.peerClose = ce
-	c.peerCloseOnce.Do(func() { close(c.peerClosed) })
+	c.peerClose.Store(ce)
 	c.setState(StateClosing)
 	// RFC 6455 §5.5.1: an endpoint that receives a close frame and has not
 	// sent one sends one in response, typically echoing the status code.
@@ -252,15 +250,23 @@ type pendingMessage struct {
 	data []byte
 }
 
+// pendingQueue holds the messages Close kept; it is allocated only when
+// Close has to read, so that an open connection does not carry it.
+type pendingQueue struct {
+	msgs []pendingMessage
+	n    int64 // bytes in msgs
+}
+
 // popPending returns the oldest message Close kept, appended to buf;
 // readSem must be held.
 func (c *Conn) popPending(buf []byte) (MessageType, []byte, bool) {
-	if len(c.pending) == 0 {
+	q := c.pending
+	if q == nil || len(q.msgs) == 0 {
 		return 0, buf, false
 	}
-	m := c.pending[0]
-	c.pending[0] = pendingMessage{}
-	c.pending = c.pending[1:]
-	c.pendingN -= int64(len(m.data))
+	m := q.msgs[0]
+	q.msgs[0] = pendingMessage{}
+	q.msgs = q.msgs[1:]
+	q.n -= int64(len(m.data))
 	return m.typ, append(buf, m.data...), true
 }

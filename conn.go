@@ -159,8 +159,10 @@ type Options struct {
 
 // smallReadSize is the inline buffer an idle connection reads into, so that
 // a connection waiting for its next message holds no pooled buffer. It fits a
-// small message with its header in one read.
-const smallReadSize = 256
+// small message with its header in one read; a read that fills it switches
+// to the pooled buffer for what follows. It is kept small because every idle
+// connection holds it.
+const smallReadSize = 128
 
 // readBufSize is the pooled buffer used while data arrives faster than one
 // small read can take it.
@@ -213,18 +215,16 @@ type Conn struct {
 	small    [smallReadSize]byte
 	hdr      frame.Header // header of the frame being read
 	utf8v    utf8.Validator
-	msgType  MessageType      // type of the data message being read
-	inMsg    bool             // a data message is partly read
-	readGen  uint64           // counts messages started; stale readers check it
-	readErr  error            // sticky: reads after it fail with it
-	pending  []pendingMessage // read by Close, not yet returned to the application
-	readLim  atomic.Int64     // ReadLimit as set now; applied at each message start
-	inHook   atomic.Bool      // a Serve callback is running
-	msgCompr bool             // the data message being read is compressed
-	deflate  *deflateState    // permessage-deflate; nil when not negotiated
-	pendingN int64            // bytes in pending
-	ctrl     [frame.MaxControlPayload]byte
-	hooks    Handler // set by Serve for its duration
+	msgType  MessageType   // type of the data message being read
+	inMsg    bool          // a data message is partly read
+	readGen  uint64        // counts messages started; stale readers check it
+	readErr  error         // sticky: reads after it fail with it
+	pending  *pendingQueue // read by Close, not yet returned to the application; nil until then
+	readLim  atomic.Int64  // ReadLimit as set now; applied at each message start
+	inHook   atomic.Bool   // a Serve callback is running
+	msgCompr bool          // the data message being read is compressed
+	deflate  *deflateState // permessage-deflate; nil when not negotiated
+	hooks    Handler       // set by Serve for its duration
 	reader   messageReader
 
 	// Write side.
@@ -246,11 +246,9 @@ type Conn struct {
 	closeBy       time.Time // reads end by then once a close frame was sent
 
 	// Close.
-	closeOnce     sync.Once
-	closed        chan struct{} // closed when the net.Conn is closed
-	peerCloseOnce sync.Once
-	peerClosed    chan struct{} // closed when the peer's close frame arrived
-	peerClose     *CloseError   // set before peerClosed is closed
+	closeOnce sync.Once
+	closed    chan struct{}              // closed when the net.Conn is closed
+	peerClose atomic.Pointer[CloseError] // set when the peer's close frame arrived
 
 	// Ping.
 	pingMu  sync.Mutex
@@ -268,10 +266,9 @@ func NewConn(nc net.Conn, buffered []byte, role Role, opts *Options) *Conn {
 		panic("ws: NewConn with an invalid role")
 	}
 	c := &Conn{
-		nc:         nc,
-		role:       role,
-		closed:     make(chan struct{}),
-		peerClosed: make(chan struct{}),
+		nc:     nc,
+		role:   role,
+		closed: make(chan struct{}),
 	}
 	if opts != nil {
 		c.opts = *opts

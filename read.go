@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"slices"
+	"sync"
 
 	"github.com/rfc6455/ws/closecode"
 	"github.com/rfc6455/ws/frame"
@@ -299,11 +300,10 @@ func (c *Conn) readFailed(err error) error {
 	if errors.Is(err, io.EOF) {
 		err = io.ErrUnexpectedEOF
 	}
-	select {
-	case <-c.peerClosed:
+	if ce := c.peerClose.Load(); ce != nil {
 		// The close handshake already finished; report it as such.
-		err = c.peerClose
-	default:
+		err = ce
+	} else {
 		err = &closeErrorAbnormal{err}
 	}
 	c.readErr = err
@@ -331,10 +331,17 @@ func (c *Conn) releaseReadBuf() {
 	c.rpos, c.rend = 0, 0
 }
 
+// ctrlBufPool holds the buffers control frame payloads are read into.
+var ctrlBufPool = sync.Pool{New: func() any { return new([frame.MaxControlPayload]byte) }}
+
 // handleControl reads a control frame's payload and acts on it (RFC 6455
 // §5.5).
 func (c *Conn) handleControl() error {
-	payload := c.ctrl[:c.hdr.Length]
+	// The payload buffer is pooled rather than part of the Conn: control
+	// frames are rare, and an idle connection should not carry it.
+	buf := ctrlBufPool.Get().(*[frame.MaxControlPayload]byte)
+	defer ctrlBufPool.Put(buf)
+	payload := buf[:c.hdr.Length]
 	if err := c.readPayload(payload); err != nil {
 		return err
 	}

@@ -7,11 +7,18 @@ import (
 
 // sem is a lock whose waiters can give up when a context ends or a channel
 // closes. Uncontended, it costs two sync.Mutex round trips and allocates
-// nothing; waiters are served in arrival order.
+// nothing; waiters are served in arrival order. It is kept small (one
+// pointer besides the mutex) because every Conn holds three.
 type sem struct {
 	mu      sync.Mutex
 	held    bool
-	waiters []chan struct{}
+	waiters *semWaiter // FIFO list; allocated only under contention
+}
+
+// semWaiter is one goroutine waiting for a sem.
+type semWaiter struct {
+	ready chan struct{}
+	next  *semWaiter
 }
 
 // tryLock takes the lock if it is free.
@@ -34,12 +41,16 @@ func (s *sem) lock(ctx context.Context, done <-chan struct{}) error {
 		s.mu.Unlock()
 		return nil
 	}
-	ready := make(chan struct{})
-	s.waiters = append(s.waiters, ready)
+	w := &semWaiter{ready: make(chan struct{})}
+	p := &s.waiters
+	for *p != nil {
+		p = &(*p).next
+	}
+	*p = w
 	s.mu.Unlock()
 	var err error
 	select {
-	case <-ready:
+	case <-w.ready:
 		return nil
 	case <-ctx.Done():
 		err = ctx.Err()
@@ -48,16 +59,16 @@ func (s *sem) lock(ctx context.Context, done <-chan struct{}) error {
 	}
 	s.mu.Lock()
 	select {
-	case <-ready:
+	case <-w.ready:
 		// The lock was handed over while giving up: pass it on.
 		s.mu.Unlock()
 		s.unlock()
 		return err
 	default:
 	}
-	for i, w := range s.waiters {
-		if w == ready {
-			s.waiters = append(s.waiters[:i], s.waiters[i+1:]...)
+	for p := &s.waiters; *p != nil; p = &(*p).next {
+		if *p == w {
+			*p = w.next
 			break
 		}
 	}
@@ -68,12 +79,10 @@ func (s *sem) lock(ctx context.Context, done <-chan struct{}) error {
 // unlock releases the lock, handing it to the first waiter if any.
 func (s *sem) unlock() {
 	s.mu.Lock()
-	if len(s.waiters) > 0 {
-		w := s.waiters[0]
-		copy(s.waiters, s.waiters[1:])
-		s.waiters[len(s.waiters)-1] = nil
-		s.waiters = s.waiters[:len(s.waiters)-1]
-		close(w) // the lock stays held, now by the waiter
+	if w := s.waiters; w != nil {
+		s.waiters = w.next
+		w.next = nil
+		close(w.ready) // the lock stays held, now by the waiter
 	} else {
 		s.held = false
 	}

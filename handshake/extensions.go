@@ -61,7 +61,7 @@ func appendExtension(b *strings.Builder, e Extension) {
 // wrap ErrExtensionsHeader.
 func ParseExtensions(h http.Header) ([]Extension, error) {
 	var exts []Extension
-	for _, v := range h.Values("Sec-WebSocket-Extensions") {
+	for _, v := range h.Values("Sec-Websocket-Extensions") { // canonical form: no allocation
 		var err error
 		exts, err = appendParsedExtensions(exts, v)
 		if err != nil {

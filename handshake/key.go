@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"crypto/sha1"
 	"encoding/base64"
-	"strings"
 )
 
 // GUID is the string that RFC 6455 §1.3 appends to the client's key before
@@ -19,6 +18,16 @@ const Version = "13"
 // Sec-WebSocket-Key: base64(SHA-1(key + GUID)) (RFC 6455 §1.3, §4.2.2).
 // The key is used as sent, without decoding.
 func AcceptKey(key string) string {
+	if len(key) == 24 {
+		// The usual case, a valid key: hash and encode on the stack.
+		var b [24 + len(GUID)]byte
+		copy(b[:], key)
+		copy(b[24:], GUID)
+		sum := sha1.Sum(b[:])
+		var out [28]byte
+		base64.StdEncoding.Encode(out[:], sum[:])
+		return string(out[:])
+	}
 	h := sha1.New()
 	h.Write([]byte(key))
 	h.Write([]byte(GUID))
@@ -40,10 +49,31 @@ func NewKey() string {
 func ValidKey(key string) bool {
 	// The length check also keeps out the CR and LF that package base64
 	// would skip over.
-	if len(key) != 24 || strings.ContainsAny(key, "\r\n") {
+	// 16 bytes are 22 base64 characters and "==" of padding. The length
+	// check also keeps out the CR and LF that package base64 would skip
+	// over.
+	if len(key) != 24 || key[22] != '=' || key[23] != '=' {
 		return false
 	}
-	var b [18]byte
-	n, err := base64.StdEncoding.Strict().Decode(b[:], []byte(key))
-	return err == nil && n == 16
+	for i := range 22 {
+		if b64Value[key[i]] == 0xFF {
+			return false
+		}
+	}
+	// The 22nd character carries 2 bits of the last byte and 4 unused
+	// bits, which strict decoding requires to be zero.
+	return b64Value[key[21]]&0x0F == 0
 }
+
+// b64Value maps a character of the standard base64 alphabet to its value,
+// and every other byte to 0xFF.
+var b64Value = func() (t [256]byte) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	for i := range t {
+		t[i] = 0xFF
+	}
+	for i := range len(alphabet) {
+		t[alphabet[i]] = byte(i)
+	}
+	return t
+}()

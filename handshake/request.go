@@ -71,7 +71,7 @@ func CheckRequest(r *http.Request) (*Request, error) {
 	}
 	// RFC 6455 §4.2.1 item 5: |Sec-WebSocket-Key|, base64 of 16 bytes;
 	// §11.3.1: it must not appear more than once.
-	keys := r.Header.Values("Sec-WebSocket-Key")
+	keys := r.Header.Values("Sec-Websocket-Key") // canonical form: no allocation
 	if len(keys) != 1 {
 		return nil, fmt.Errorf("%w: found %d headers", ErrKey, len(keys))
 	}
@@ -113,7 +113,7 @@ func checkRequest2(r *http.Request) (*Request, error) {
 // is 13. A failure is answered with 426 and the versions we speak
 // (§4.2.2, §4.4); WriteError adds that header.
 func checkVersion(h http.Header) error {
-	vs := h.Values("Sec-WebSocket-Version")
+	vs := h.Values("Sec-Websocket-Version") // canonical form: no allocation
 	if len(vs) != 1 || vs[0] != Version {
 		return fmt.Errorf("%w: got %q", ErrVersion, vs)
 	}

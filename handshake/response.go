@@ -61,7 +61,7 @@ func CheckResponse(resp *http.Response, offer Offer) (*Negotiated, error) {
 		}
 		// Item 4: the value is compared exactly, after trimming (net/http
 		// trims header values).
-		accepts := resp.Header.Values("Sec-WebSocket-Accept")
+		accepts := resp.Header.Values("Sec-Websocket-Accept")
 		if want := AcceptKey(offer.Key); len(accepts) != 1 || accepts[0] != want {
 			return nil, fmt.Errorf("%w: got %q, want %q", ErrAccept, accepts, want)
 		}
@@ -84,7 +84,7 @@ func CheckResponse(resp *http.Response, offer Offer) (*Negotiated, error) {
 	n.Extensions = exts
 	// Item 6: a subprotocol the client did not offer fails the connection;
 	// the server selects at most one (§4.2.2, /subprotocol/).
-	protos := resp.Header.Values("Sec-WebSocket-Protocol")
+	protos := resp.Header.Values("Sec-Websocket-Protocol")
 	switch {
 	case len(protos) == 0:
 	case len(protos) > 1:

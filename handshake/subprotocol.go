@@ -10,7 +10,7 @@ import (
 // §4.1: a comma-separated list of tokens, §11.3.4: the header may be
 // repeated). Errors wrap ErrProtocolHeader.
 func ParseSubprotocols(h http.Header) ([]string, error) {
-	values := h.Values("Sec-WebSocket-Protocol")
+	values := h.Values("Sec-Websocket-Protocol")
 	list, ok := parseTokenList(values)
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", ErrProtocolHeader, values)

@@ -2,11 +2,14 @@ package server
 
 import (
 	"bufio"
+	"crypto/sha1"
+	"encoding/base64"
 	"fmt"
 	"net"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rfc6455/ws"
@@ -90,7 +93,7 @@ type plan struct {
 	req  *handshake.Request
 	conn ws.Options
 	// header holds the response headers other than the status line and
-	// the framing ones.
+	// the framing ones; nil when there are none.
 	header http.Header
 }
 
@@ -109,7 +112,7 @@ func negotiate(r *http.Request, opts *Options, extra http.Header) (*plan, error)
 	} else if err := handshake.CheckOrigin(r, opts.OriginPatterns); err != nil {
 		return nil, err
 	}
-	p := &plan{req: req, conn: opts.Conn, header: make(http.Header)}
+	p := &plan{req: req, conn: opts.Conn}
 	// RFC 6455 §4.2.2 item 5, /subprotocol/: one of the client's offers,
 	// or none.
 	p.conn.Subprotocol = handshake.SelectSubprotocol(req.Subprotocols, opts.Subprotocols)
@@ -143,22 +146,32 @@ func negotiate(r *http.Request, opts *Options, extra http.Header) (*plan, error)
 			return nil, fmt.Errorf("server: NegotiateExtensions: %w", err)
 		}
 	}
-	for k, vs := range extra {
-		p.header[k] = slices.Clone(vs)
-	}
-	if opts.ResponseHeader != nil {
-		opts.ResponseHeader(r, p.header)
-	}
-	for k := range p.header {
-		if reservedHeader(k) || !handshake.IsToken(k) {
-			delete(p.header, k)
+	// The header map is made only when there is something to put in it:
+	// the common handshake sends none of these.
+	if len(extra) > 0 || opts.ResponseHeader != nil {
+		p.header = make(http.Header, len(extra))
+		for k, vs := range extra {
+			p.header[k] = slices.Clone(vs)
+		}
+		if opts.ResponseHeader != nil {
+			opts.ResponseHeader(r, p.header)
+		}
+		for k := range p.header {
+			if reservedHeader(k) || !handshake.IsToken(k) {
+				delete(p.header, k)
+			}
 		}
 	}
-	if p.conn.Subprotocol != "" {
-		p.header.Set("Sec-WebSocket-Protocol", p.conn.Subprotocol)
-	}
-	if exts != "" {
-		p.header.Set("Sec-WebSocket-Extensions", exts)
+	if p.conn.Subprotocol != "" || exts != "" {
+		if p.header == nil {
+			p.header = make(http.Header, 2)
+		}
+		if p.conn.Subprotocol != "" {
+			p.header.Set("Sec-WebSocket-Protocol", p.conn.Subprotocol)
+		}
+		if exts != "" {
+			p.header.Set("Sec-WebSocket-Extensions", exts)
+		}
 	}
 	return p, nil
 }
@@ -188,6 +201,13 @@ func reservedHeader(k string) bool {
 // status and a one-line explanation and the connection was not taken over;
 // if writing the 101 failed, the connection has been closed.
 func Accept(w http.ResponseWriter, r *http.Request, opts *Options) (*ws.Conn, error) {
+	return accept(w, r, opts, nil)
+}
+
+// accept is Accept; onConn, if set, is called with the Conn before the 101
+// response is written, so that a Server knows of the connection before the
+// client does.
+func accept(w http.ResponseWriter, r *http.Request, opts *Options, onConn func(*ws.Conn)) (*ws.Conn, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
@@ -197,7 +217,11 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *Options) (*ws.Conn, er
 		return nil, err
 	}
 	if p.req.HTTP2 {
-		return accept2(w, r, p)
+		c, err := accept2(w, r, p)
+		if err == nil && onConn != nil {
+			onConn(c)
+		}
+		return c, err
 	}
 	rc := http.NewResponseController(w)
 	nc, brw, err := rc.Hijack()
@@ -212,12 +236,47 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *Options) (*ws.Conn, er
 	// The client may have sent frames right behind its request; they are
 	// in net/http's read buffer and belong to the Conn.
 	buffered := bufferedBytes(brw.Reader)
+	c := ws.NewConn(nc, buffered, ws.RoleServer, &p.conn)
+	if onConn != nil {
+		onConn(c)
+	}
 	if err := writeResponse(nc, p, opts.HandshakeTimeout); err != nil {
 		nc.Close()
 		return nil, err
 	}
-	return ws.NewConn(nc, buffered, ws.RoleServer, &p.conn), nil
+	return c, nil
 }
+
+// respBufPool holds the buffers 101 responses are built in.
+var respBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// respWriter appends what http.Header.Write writes to a byte slice.
+type respWriter struct{ b []byte }
+
+func (w *respWriter) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }
+
+func (w *respWriter) WriteString(s string) (int, error) {
+	w.b = append(w.b, s...)
+	return len(s), nil
+}
+
+// appendAcceptKey appends AcceptKey(key) to b without allocating for a key
+// of the valid length.
+func appendAcceptKey(b []byte, key string) []byte {
+	if len(key) != 24 {
+		return append(b, handshake.AcceptKey(key)...)
+	}
+	var in [24 + len(handshake.GUID)]byte
+	copy(in[:], key)
+	copy(in[24:], handshake.GUID)
+	sum := sha1.Sum(in[:])
+	return base64.StdEncoding.AppendEncode(b, sum[:])
+}
+
+// smallWriteNeverBlocks is the largest response written to a fresh TCP
+// connection without a write deadline: its send buffer is empty, so a write
+// this short is copied into the kernel at once and cannot block.
+const smallWriteNeverBlocks = 1024
 
 // writeResponse writes the 101 response (RFC 6455 §4.2.2 item 5) in one
 // write, bounded by the handshake timeout.
@@ -225,24 +284,43 @@ func writeResponse(nc net.Conn, p *plan, timeout time.Duration) error {
 	if timeout <= 0 {
 		timeout = DefaultHandshakeTimeout
 	}
-	var b strings.Builder
-	b.WriteString("HTTP/1.1 101 Switching Protocols\r\n" +
-		"Upgrade: websocket\r\n" +
-		"Connection: Upgrade\r\n" +
-		"Sec-WebSocket-Accept: ")
-	b.WriteString(handshake.AcceptKey(p.req.Key))
-	b.WriteString("\r\n")
-	// Header.Write turns CR and LF in values into spaces: no header
-	// injection through a hook.
-	if err := p.header.Write(&b); err != nil {
-		return err
+	bp := respBufPool.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= 4096 {
+			respBufPool.Put(bp)
+		}
+	}()
+	b := append((*bp)[:0], "HTTP/1.1 101 Switching Protocols\r\n"+
+		"Upgrade: websocket\r\n"+
+		"Connection: Upgrade\r\n"+
+		"Sec-WebSocket-Accept: "...)
+	b = appendAcceptKey(b, p.req.Key)
+	b = append(b, "\r\n"...)
+	if len(p.header) > 0 {
+		// Header.Write turns CR and LF in values into spaces: no header
+		// injection through a hook.
+		w := &respWriter{b: b}
+		if err := p.header.Write(w); err != nil {
+			return err
+		}
+		b = w.b
 	}
-	b.WriteString("\r\n")
-	nc.SetWriteDeadline(time.Now().Add(timeout))
-	if _, err := nc.Write([]byte(b.String())); err != nil {
+	b = append(b, "\r\n"...)
+	*bp = b
+	// A deadline costs a timer and two updates of the poller; a short
+	// response on a fresh TCP connection does not need one.
+	_, isTCP := nc.(*net.TCPConn)
+	bounded := !isTCP || len(b) > smallWriteNeverBlocks
+	if bounded {
+		nc.SetWriteDeadline(time.Now().Add(timeout))
+	}
+	if _, err := nc.Write(b); err != nil {
 		return fmt.Errorf("server: writing the handshake response: %w", err)
 	}
-	return nc.SetWriteDeadline(time.Time{})
+	if bounded {
+		return nc.SetWriteDeadline(time.Time{})
+	}
+	return nil
 }
 
 // bufferedBytes returns a copy of what br holds.

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rfc6455/ws"
@@ -70,8 +71,18 @@ func acceptConn(nc net.Conn, opts *Options) (*ws.Conn, *http.Request, error) {
 	// headers; what the bufio.Reader holds past the request is handed to
 	// the Conn, and the rest is still in nc.
 	lr := &io.LimitedReader{R: nc, N: MaxRequestHeaderBytes}
-	br := bufio.NewReaderSize(lr, 4096)
+	br := reqReaderPool.Get().(*bufio.Reader)
+	br.Reset(lr)
 	r, err := http.ReadRequest(br)
+	// The request's fields are copies; br can be reused once its
+	// leftovers are copied out, unless a body still reads from it.
+	reuse := err == nil && r.Body == http.NoBody
+	defer func() {
+		if reuse {
+			br.Reset(nil)
+			reqReaderPool.Put(br)
+		}
+	}()
 	if err != nil {
 		var ne net.Error
 		switch {
@@ -103,6 +114,9 @@ func acceptConn(nc net.Conn, opts *Options) (*ws.Conn, *http.Request, error) {
 	}
 	return ws.NewConn(nc, buffered, ws.RoleServer, &p.conn), r, nil
 }
+
+// reqReaderPool holds the readers AcceptConn reads requests with.
+var reqReaderPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
 
 // writeRawError answers a failed handshake on a raw connection, with the
 // same status, headers and text as handshake.WriteError, and

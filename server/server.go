@@ -25,7 +25,7 @@ type Server struct {
 	Handle func(c *ws.Conn, r *http.Request)
 
 	mu      sync.Mutex
-	conns   map[*ws.Conn]struct{}
+	conns   map[*ws.Conn]bool // true once the 101 is written
 	closing bool
 	wg      sync.WaitGroup
 }
@@ -51,41 +51,65 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.wg.Add(1)
 	s.mu.Unlock()
 
-	c, err := Accept(w, r, &s.Options)
+	// The connection is registered before the 101 is written: once the
+	// client knows it is connected, Len and Shutdown know it too.
+	var pending *ws.Conn
+	c, err := accept(w, r, &s.Options, func(c *ws.Conn) {
+		s.mu.Lock()
+		if !s.closing {
+			if s.conns == nil {
+				s.conns = make(map[*ws.Conn]bool)
+			}
+			s.conns[c] = false // Shutdown leaves it to us until the 101 is out
+			pending = c
+		}
+		s.mu.Unlock()
+	})
 	if err != nil {
+		if pending != nil {
+			s.forget(pending)
+		}
 		s.wg.Done()
 		return // Accept answered the request.
 	}
 	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
+	closing := s.closing
+	if !closing && pending != nil {
+		s.conns[c] = true
+	}
+	s.mu.Unlock()
+	if closing || pending == nil {
 		c.Close(ws.CloseGoingAway, shutdownReason)
+		s.forget(c)
 		s.wg.Done()
 		return
 	}
-	if s.conns == nil {
-		s.conns = make(map[*ws.Conn]struct{})
-	}
-	s.conns[c] = struct{}{}
-	s.mu.Unlock()
 	// The connection runs on a goroutine of its own and ServeHTTP returns:
 	// net/http then lets go of its per-connection buffers and request
 	// state (about 10 KiB), which a handler that kept running would hold
 	// for the connection's lifetime. The request's context is detached
 	// from net/http's, which ends when ServeHTTP returns.
 	r = r.WithContext(context.WithoutCancel(r.Context()))
-	go func() {
-		defer s.wg.Done()
-		defer func() {
-			s.mu.Lock()
-			delete(s.conns, c)
-			s.mu.Unlock()
-		}()
-		defer c.Close(ws.CloseNormal, "")
-		if s.Handle != nil {
-			s.Handle(c, r)
-		}
-	}()
+	// r stays reachable only as long as Handle uses it
+	// (TestServerDoesNotKeepRequest).
+	go s.serve(c, r)
+}
+
+// serve runs Handle for one connection.
+func (s *Server) serve(c *ws.Conn, r *http.Request) {
+	defer s.wg.Done()
+	defer s.forget(c)
+	defer c.Close(ws.CloseNormal, "")
+	if s.Handle != nil {
+		s.Handle(c, r)
+	}
+}
+
+// forget drops a connection that ended.
+func (s *Server) forget(c *ws.Conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
 }
 
 const shutdownReason = "server shutting down"
@@ -101,8 +125,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
 	conns := make([]*ws.Conn, 0, len(s.conns))
-	for c := range s.conns {
-		conns = append(conns, c)
+	for c, ready := range s.conns {
+		// A connection whose 101 is still being written is closed by
+		// ServeHTTP once it is out.
+		if ready {
+			conns = append(conns, c)
+		}
 	}
 	s.mu.Unlock()
 	for _, c := range conns {
