@@ -71,7 +71,7 @@
 // # Buffers and memory
 //
 // A connection waiting for its next message holds no pooled buffer: it
-// reads into a 256-byte buffer inside the Conn, takes a pooled 16 KiB buffer
+// reads into a 128-byte buffer inside the Conn, takes a pooled 16 KiB buffer
 // only while data arrives faster than that, and gives it back when the
 // burst is over. Large payloads are read straight into the destination, and
 // on the server written from the caller's slice with one vectored write; a
