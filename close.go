@@ -25,12 +25,14 @@ var errCloseSent = errors.New("ws: close frame already sent")
 //
 // If another goroutine is reading, that reader receives the peer's close and
 // returns a *CloseError. Otherwise Close reads until the peer's close
-// itself, and keeps the data messages that arrive before it (up to
-// ReadLimit bytes in all), so that later reads still return them, then the
-// *CloseError: no message that was received is lost. A code of 0 sends a close frame with no
-// status; codes that must not be sent (1005, 1006, 1015, reserved ranges) and
-// reasons over 123 bytes or not valid UTF-8 are rejected before anything is
-// sent. Calling Close again, or while the peer's close is being handled,
+// itself, and keeps the data messages that arrive before it, so that later
+// reads still return them, then the *CloseError. What it keeps is bounded by
+// the read limit (32 MiB when there is none); messages past that bound are
+// dropped, the only ones a Close can lose.
+//
+// A code of 0 sends a close frame with no status; codes that must not be
+// sent (1005, 1006, 1015, reserved ranges) and reasons over 123 bytes or not
+// valid UTF-8 are rejected before anything is sent. Calling Close again, or while the peer's close is being handled,
 // waits for the connection to end.
 func (c *Conn) Close(code CloseCode, reason string) error {
 	var payload [frame.MaxControlPayload]byte
@@ -79,26 +81,31 @@ func (c *Conn) Close(code CloseCode, reason string) error {
 	return ErrCloseTimeout
 }
 
-// awaitPeerClose reads until the peer's close frame, dropping data messages;
-// readSem must be held.
+// awaitPeerClose reads until the peer's close frame, keeping the data
+// messages for later reads; readSem must be held.
 func (c *Conn) awaitPeerClose(deadline time.Time) error {
 	if c.readErr == nil {
 		c.nc.SetReadDeadline(deadline)
+		limit := c.readLim.Load()
+		if limit <= 0 {
+			limit = DefaultReadLimit
+		}
+		full := false
 		for c.readErr == nil {
 			typ, msg, err := c.readMessage(nil)
 			if err != nil {
 				break
 			}
-			limit := c.opts.ReadLimit
-			if limit <= 0 {
-				limit = DefaultReadLimit
-			}
 			if c.pending == nil {
 				c.pending = new(pendingQueue)
 			}
-			if q := c.pending; q.n+int64(len(msg)) <= limit {
+			// Once one message does not fit, none after it is kept,
+			// so what the application reads has no hole in it.
+			if q := c.pending; !full && q.n+int64(len(msg)) <= limit {
 				q.msgs = append(q.msgs, pendingMessage{typ, msg})
 				q.n += int64(len(msg))
+			} else {
+				full = true
 			}
 		}
 	}

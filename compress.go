@@ -139,22 +139,9 @@ func (c *Conn) checkRSV() error {
 // the endpoint), so a compression bomb is cut at the limit.
 func (c *Conn) readCompressed(buf []byte) ([]byte, error) {
 	d := c.deflate
-	raw := d.raw[:0]
-	for {
-		for rem := c.p.Remaining(); rem > 0; rem = c.p.Remaining() {
-			step := min(rem, max(64<<10, int64(len(raw)), int64(cap(raw)-len(raw))))
-			start := len(raw)
-			raw = growSlice(raw, int(step))
-			if err := c.readPayload(raw[start:]); err != nil {
-				return buf, err
-			}
-		}
-		if c.hdr.Fin {
-			break
-		}
-		if err := c.nextDataFrame(); err != nil {
-			return buf, err
-		}
+	raw, err := c.appendFrames(d.raw[:0])
+	if err != nil {
+		return buf, err
 	}
 	if cap(raw) <= 1<<20 {
 		d.raw = raw[:0]
@@ -166,7 +153,6 @@ func (c *Conn) readCompressed(buf []byte) ([]byte, error) {
 		limit = -1
 	}
 	var out []byte
-	var err error
 	if d.recvTakeover {
 		if d.dr == nil {
 			d.dr = deflate.NewDecompressor(d.recvBits)
@@ -190,13 +176,4 @@ func (c *Conn) readCompressed(buf []byte) ([]byte, error) {
 		return buf, c.fail(closecode.InvalidPayload, "invalid UTF-8", errInvalidUTF8)
 	}
 	return out, nil
-}
-
-func growSlice(b []byte, n int) []byte {
-	if cap(b)-len(b) < n {
-		nb := make([]byte, len(b), len(b)+n)
-		copy(nb, b)
-		b = nb
-	}
-	return b[:len(b)+n]
 }

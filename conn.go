@@ -215,17 +215,17 @@ type Conn struct {
 	small    [smallReadSize]byte
 	hdr      frame.Header // header of the frame being read
 	utf8v    utf8.Validator
-	msgType  MessageType   // type of the data message being read
-	inMsg    bool          // a data message is partly read
-	readGen  uint64        // counts messages started; stale readers check it
-	readErr  error         // sticky: reads after it fail with it
-	pending  *pendingQueue // read by Close, not yet returned to the application; nil until then
-	readLim  atomic.Int64  // ReadLimit as set now; applied at each message start
-	inHook   atomic.Bool   // a Serve callback is running
-	msgCompr bool          // the data message being read is compressed
-	deflate  *deflateState // permessage-deflate; nil when not negotiated
-	hooks    Handler       // set by Serve for its duration
-	reader   messageReader
+	msgType  MessageType     // type of the data message being read
+	inMsg    bool            // a data message is partly read
+	readGen  uint64          // counts messages started; stale readers check it
+	readErr  error           // sticky: reads after it fail with it
+	pending  *pendingQueue   // read by Close, not yet returned to the application; nil until then
+	readLim  atomic.Int64    // ReadLimit as set now; applied at each message start
+	inHook   atomic.Bool     // a Serve callback is running
+	msgCompr bool            // the data message being read is compressed
+	deflate  *deflateState   // permessage-deflate; nil when not negotiated
+	hooks    Handler         // set by Serve for its duration
+	rctx     context.Context // the context of the read in progress, for the pongs it sends
 
 	// Write side.
 	msgSem   sem // held by a data message for its whole duration

@@ -829,3 +829,22 @@ func TestCloseFromServeCallback(t *testing.T) {
 		t.Fatalf("Close = %v, Serve = %v", closeErr, err)
 	}
 }
+
+// A ping answered while another goroutine's write is stuck (the peer does
+// not read) must not keep a read past its context: the pong waits under the
+// read's context.
+func TestReadContextBoundsPongBehindStuckWriter(t *testing.T) {
+	c, peer := newRawPair(t, RoleServer, nil)
+	writing := make(chan struct{})
+	go func() {
+		close(writing)
+		c.WriteMessage(bg, Binary, make([]byte, 64<<20)) // fills the socket buffers and blocks
+	}()
+	<-writing
+	peer.send(true, frame.OpPing, []byte("are you there"))
+	ctx, cancel := context.WithTimeout(bg, 200*time.Millisecond)
+	defer cancel()
+	if _, _, err := c.ReadMessage(ctx, nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("ReadMessage = %v, want the context's deadline", err)
+	}
+}

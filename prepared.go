@@ -81,40 +81,22 @@ func (pm *PreparedMessage) compressedWire(bits, level int) []byte {
 // takeover each connection's compressor has its own history, so the message
 // is compressed for each connection.
 func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
-	wire := pm.wire
-	if d := c.deflate; d != nil && len(pm.data) >= d.threshold {
-		if c.role == RoleClient || d.sendTakeover {
-			return c.WriteMessage(ctx, pm.typ, pm.data)
-		}
-		wire = func() []byte { return pm.compressedWire(d.sendBits, d.level) }
-	}
-	if c.role == RoleClient {
+	d := c.deflate
+	compress := d != nil && len(pm.data) >= d.threshold
+	if c.role == RoleClient || compress && d.sendTakeover {
+		// A client masks with its own keys; a compressor with context
+		// takeover has its own history: encode for this connection.
 		return c.WriteMessage(ctx, pm.typ, pm.data)
 	}
 	if err := c.acquire(ctx, &c.msgSem); err != nil {
 		return err
 	}
 	defer c.msgSem.unlock()
-	if err := c.acquire(ctx, &c.frameSem); err != nil {
-		return err
+	var wire []byte
+	if compress {
+		wire = pm.compressedWire(d.sendBits, d.level)
+	} else {
+		wire = pm.wire()
 	}
-	defer c.frameSem.unlock()
-	if c.writeErr != nil {
-		return c.writeErr
-	}
-	if c.closeSent {
-		return ErrClosed
-	}
-	stop := c.watch(ctx, true)
-	c.startWriteTimeout()
-	_, err := c.nc.Write(wire())
-	c.endWriteTimeout()
-	if stop != nil && stop() && err != nil {
-		err = ctxError(ctx, err)
-	}
-	if err != nil {
-		c.writeErr = err
-		c.closeTransport()
-	}
-	return err
+	return c.writeUnder(ctx, true, 0, 0, nil, wire)
 }

@@ -62,7 +62,9 @@ func (c *Conn) ReadMessage(ctx context.Context, buf []byte) (MessageType, []byte
 		return 0, buf[:0], c.readErr
 	}
 	stop := c.watch(ctx, false)
+	c.rctx = ctx
 	typ, buf, err := c.readMessage(buf[:0])
+	c.rctx = nil
 	err = c.stopWatch(ctx, stop, err)
 	return typ, buf, err
 }
@@ -81,6 +83,20 @@ func (c *Conn) readMessage(buf []byte) (MessageType, []byte, error) {
 		c.endMessage()
 		return typ, out, nil
 	}
+	buf, err := c.appendFrames(buf)
+	if err == nil {
+		err = c.endMessage()
+	}
+	if err != nil {
+		return 0, buf[:0], err
+	}
+	return typ, buf, nil
+}
+
+// appendFrames reads the rest of the current message, its first header
+// read, and appends its payload to buf, handling the control frames between
+// its fragments.
+func (c *Conn) appendFrames(buf []byte) ([]byte, error) {
 	for {
 		for rem := c.p.Remaining(); rem > 0; rem = c.p.Remaining() {
 			// Memory follows what the peer sends, not what its header
@@ -90,20 +106,16 @@ func (c *Conn) readMessage(buf []byte) (MessageType, []byte, error) {
 			start := len(buf)
 			buf = slices.Grow(buf, int(step))[:start+int(step)]
 			if err := c.readPayload(buf[start:]); err != nil {
-				return 0, buf[:0], err
+				return buf[:start], err
 			}
 		}
 		if c.hdr.Fin {
-			break
+			return buf, nil
 		}
 		if err := c.nextDataFrame(); err != nil {
-			return 0, buf[:0], err
+			return buf, err
 		}
 	}
-	if err := c.endMessage(); err != nil {
-		return 0, buf[:0], err
-	}
-	return typ, buf, nil
 }
 
 // beginMessage skips what is left of a partly read message and reads up to
@@ -349,7 +361,13 @@ func (c *Conn) handleControl() error {
 	case frame.OpPing:
 		// RFC 6455 §5.5.2, §5.5.3: answer a ping with a pong carrying the
 		// same payload, unless a close frame was already sent.
-		if err := c.writeControl(context.Background(), frame.OpPong, payload); err != nil && !errors.Is(err, ErrClosed) {
+		// The pong is bounded by the read's own context, so that a
+		// cancelled read does not stay blocked behind a stuck writer.
+		ctx := c.rctx
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		if err := c.writeControl(ctx, frame.OpPong, payload); err != nil && !errors.Is(err, ErrClosed) {
 			return c.readFailed(err)
 		}
 		if c.hooks.OnPing != nil {

@@ -27,22 +27,21 @@ func (c *Conn) NextReader(ctx context.Context) (MessageType, io.Reader, error) {
 		return 0, nil, c.readErr
 	}
 	stop := c.watch(ctx, false)
+	c.rctx = ctx
 	err := c.beginMessage()
-	err = c.stopWatch(ctx, stop, err)
-	if err != nil {
+	var whole []byte
+	if err == nil && c.msgCompr {
+		// A compressed message is inflated whole (RFC 7692 §7.2.2).
+		if whole, err = c.readCompressed(nil); err == nil {
+			c.endMessage()
+		}
+	}
+	c.rctx = nil
+	if err = c.stopWatch(ctx, stop, err); err != nil {
 		return 0, nil, err
 	}
-	if c.msgCompr {
-		// A compressed message is inflated whole (RFC 7692 §7.2.2).
-		typ := c.msgType
-		stop = c.watch(ctx, false)
-		msg, err := c.readCompressed(nil)
-		err = c.stopWatch(ctx, stop, err)
-		if err != nil {
-			return 0, nil, err
-		}
-		c.endMessage()
-		return typ, bytes.NewReader(msg), nil
+	if whole != nil || !c.inMsg {
+		return c.msgType, bytes.NewReader(whole), nil
 	}
 	return c.msgType, &messageReader{c: c, ctx: ctx, gen: c.readGen}, nil
 }
@@ -72,7 +71,9 @@ func (r *messageReader) Read(p []byte) (int, error) {
 		return 0, c.readErr
 	}
 	stop := c.watch(r.ctx, false)
+	c.rctx = r.ctx
 	n, err := r.read(p)
+	c.rctx = nil
 	if err != io.EOF {
 		err = c.stopWatch(r.ctx, stop, err)
 	} else if stop != nil {

@@ -41,6 +41,8 @@ func (c *Conn) Serve(ctx context.Context, h Handler) error {
 	c.hooks = h
 	defer func() { c.hooks = Handler{} }()
 	stop := c.watch(ctx, false)
+	c.rctx = ctx
+	defer func() { c.rctx = nil }()
 	var buf []byte
 	var err error
 	for {

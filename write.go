@@ -45,6 +45,14 @@ func (c *Conn) writeFrame(ctx context.Context, fin bool, op frame.Opcode, payloa
 
 // writeFrameRSV writes one frame with reserved bits rsv under frameSem.
 func (c *Conn) writeFrameRSV(ctx context.Context, fin bool, rsv uint8, op frame.Opcode, payload []byte) error {
+	return c.writeUnder(ctx, fin, rsv, op, payload, nil)
+}
+
+// writeUnder takes frameSem and writes one frame: the one encoded in wire
+// if wire is not nil, else one built from fin, rsv, op and payload. It
+// applies ctx and WriteTimeout, refuses to write after the close frame, and
+// makes a failed write fail every later one.
+func (c *Conn) writeUnder(ctx context.Context, fin bool, rsv uint8, op frame.Opcode, payload, wire []byte) error {
 	if err := c.acquire(ctx, &c.frameSem); err != nil {
 		return err
 	}
@@ -58,7 +66,12 @@ func (c *Conn) writeFrameRSV(ctx context.Context, fin bool, rsv uint8, op frame.
 	}
 	stop := c.watch(ctx, true)
 	c.startWriteTimeout()
-	err := c.writeFrameLocked(fin, rsv, op, payload)
+	var err error
+	if wire != nil {
+		_, err = c.nc.Write(wire)
+	} else {
+		err = c.writeFrameLocked(fin, rsv, op, payload)
+	}
 	c.endWriteTimeout()
 	if stop != nil && stop() && err != nil {
 		err = ctxError(ctx, err)
@@ -150,7 +163,9 @@ func (c *Conn) writeFrameLocked(fin bool, rsv uint8, op frame.Opcode, payload []
 
 // NextWriter starts a message of type typ and returns a writer for its
 // payload. The message is sent in fragments of Options.FragmentSize bytes as
-// it is written (RFC 6455 §5.4); Close sends the last fragment. Until then,
+// it is written (RFC 6455 §5.4); Close sends the last fragment. With
+// permessage-deflate the message is collected and compressed whole at Close,
+// then sent in fragments of that size. Until then,
 // other messages wait, while pings, pongs and a close frame may still go out
 // between the fragments. The writer must be closed.
 //
