@@ -1,164 +1,67 @@
 // Package engineio implements the server side of the Engine.IO protocol,
-// revision 4 (the transport under Socket.IO 3 and later): the handshake,
-// HTTP long-polling, WebSocket (directly, or as an upgrade from polling),
-// the heartbeat, and the reference server's limits and error answers.
+// revision 4: the transport under Socket.IO 3 and later, spoken by the
+// official engine.io-client and socket.io-client.
 //
 // A Server is an http.Handler mounted at a path prefix, "/engine.io/" by
 // convention ("/socket.io/" under Socket.IO). It hands each session to a
 // Handler as a *Socket: Open when the session starts, Message for each
-// message packet, Close once at the end.
+// message packet, Close once at the end, one call at a time per session.
 //
-// This file is the API skeleton; the implementation follows.
+//	srv := engineio.NewServer(&engineio.Options{
+//		Handler: engineio.HandlerFuncs{
+//			OnMessage: func(s *engineio.Socket, typ ws.MessageType, data []byte) {
+//				s.Send(s.Context(), typ, data) // echo
+//			},
+//		},
+//	})
+//	http.Handle("/engine.io/", srv)
+//
+// # Transports
+//
+// A session starts with HTTP long-polling (GET requests that wait for
+// packets, POST requests that carry the client's) or directly on WebSocket,
+// and moves from polling to WebSocket when the client upgrades: it probes
+// the WebSocket ("2probe", answered "3probe"), the server ends the pending
+// GET with a noop, and the client's "5" completes the move. Packets queued
+// meanwhile go out on the WebSocket, in order. The WebSocket transport is a
+// ws.Conn accepted by package server, so its limits, origin policy and
+// permessage-deflate apply (Options.WebSocket).
+//
+// # Heartbeat
+//
+// The server pings every PingInterval and closes a session whose client
+// has not answered within PingTimeout (ErrPingTimeout); any packet from
+// the client extends that wait. Sessions of clients that vanish are reaped
+// this way. One timer per session drives it, with no goroutine of its own.
+//
+// # Limits and backpressure
+//
+// MaxPayload (the reference's maxHttpBufferSize, 1 MB by default, announced
+// as "maxPayload") bounds every POST body (413 beyond it) and WebSocket
+// message (close code 1009); nothing larger is read into memory. Outgoing
+// packets wait in a per-session queue bounded by MaxBufferedAmount: Send
+// blocks while it is full, bounded by its context, and TrySendPrepared
+// fails with ErrBufferFull, so a client that does not read cannot make the
+// server buffer without bound. An idle session holds no buffer and no
+// goroutine besides the WebSocket read loop.
+//
+// # Errors
+//
+// Refused requests get the reference server's answers: HTTP 400 (403 for
+// AllowRequest's refusals) with a JSON body {"code":…,"message":…}, the
+// codes being CodeUnknownTransport ("Transport unknown"), CodeUnknownSID
+// ("Session ID unknown"), CodeBadHandshakeMethod, CodeBadRequest,
+// CodeForbidden and CodeUnsupportedProtocolVersion (only revision 4,
+// EIO=4, is spoken). A malformed payload is answered 400 on polling and
+// closes the WebSocket (1008); either ends the session with ErrParseError.
+// A second GET or POST in flight is answered 400 and ends the session, the
+// GET in flight getting a close packet.
+//
+// # Browsers on other origins
+//
+// Options.CORS answers preflights and adds the Access-Control-Allow-*
+// headers polling needs from pages of other origins; the same origins are
+// admitted to the WebSocket transport. Large polling responses are
+// compressed with gzip or deflate when the client accepts it
+// (HTTPCompressionThreshold).
 package engineio
-
-import (
-	"context"
-	"errors"
-	"log/slog"
-	"net/http"
-	"time"
-
-	"github.com/rfc6455/ws"
-	"github.com/rfc6455/ws/server"
-)
-
-// Server is an Engine.IO v4 server.
-type Server struct{ opts Options }
-
-// NewServer returns a server configured by opts (nil means the defaults).
-func NewServer(opts *Options) *Server {
-	s := &Server{}
-	if opts != nil {
-		s.opts = *opts
-	}
-	return s
-}
-
-// ServeHTTP serves the Engine.IO requests of every transport.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	http.Error(w, "not implemented yet", http.StatusNotImplemented)
-}
-
-// Shutdown closes every session (reason ErrServerShutdown) and waits for
-// them to end, or for ctx to end.
-func (s *Server) Shutdown(ctx context.Context) error { return nil }
-
-// Options configure a Server.
-type Options struct {
-	PingInterval             time.Duration // default 25s
-	PingTimeout              time.Duration // default 20s
-	UpgradeTimeout           time.Duration // default 10s
-	MaxPayload               int64         // maxHttpBufferSize, default 1e6; announced as "maxPayload"
-	MaxBufferedAmount        int64         // bound of a polling session's outgoing buffer; default MaxPayload
-	Transports               []string      // subset of "polling", "websocket"; default both
-	DisableUpgrades          bool
-	AllowRequest             func(r *http.Request) error
-	CORS                     *CORS
-	HTTPCompressionThreshold int
-	Cookie                   *http.Cookie
-	WebSocket                server.Options
-	Handler                  Handler
-	Logger                   *slog.Logger
-}
-
-// CORS is the cross-origin policy of the polling transport.
-type CORS struct {
-	AllowOrigins     []string
-	AllowOriginFunc  func(origin string) bool
-	AllowMethods     []string
-	AllowHeaders     []string
-	ExposeHeaders    []string
-	AllowCredentials bool
-	MaxAge           time.Duration
-}
-
-// Handler receives the sessions. Methods of one Socket are called one at a
-// time, in order.
-type Handler interface {
-	Open(s *Socket)
-	Message(s *Socket, typ ws.MessageType, data []byte)
-	Close(s *Socket, reason error)
-}
-
-// HandlerFuncs adapts functions to a Handler; nil fields are skipped.
-type HandlerFuncs struct {
-	OnOpen    func(s *Socket)
-	OnMessage func(s *Socket, typ ws.MessageType, data []byte)
-	OnClose   func(s *Socket, reason error)
-}
-
-// Open calls OnOpen.
-func (h HandlerFuncs) Open(s *Socket) {
-	if h.OnOpen != nil {
-		h.OnOpen(s)
-	}
-}
-
-// Message calls OnMessage.
-func (h HandlerFuncs) Message(s *Socket, typ ws.MessageType, data []byte) {
-	if h.OnMessage != nil {
-		h.OnMessage(s, typ, data)
-	}
-}
-
-// Close calls OnClose.
-func (h HandlerFuncs) Close(s *Socket, reason error) {
-	if h.OnClose != nil {
-		h.OnClose(s, reason)
-	}
-}
-
-// Socket is one Engine.IO session.
-type Socket struct{ id string }
-
-// ID returns the session id.
-func (s *Socket) ID() string { return s.id }
-
-// Request returns the handshake request.
-func (s *Socket) Request() *http.Request { return nil }
-
-// Transport returns "polling" or "websocket".
-func (s *Socket) Transport() string { return "" }
-
-// Context ends when the session closes.
-func (s *Socket) Context() context.Context { return context.Background() }
-
-// Send queues one message packet.
-func (s *Socket) Send(ctx context.Context, typ ws.MessageType, data []byte) error {
-	return errors.ErrUnsupported
-}
-
-// SendPrepared sends several prepared message packets atomically and in order.
-func (s *Socket) SendPrepared(ctx context.Context, ps ...*Prepared) error {
-	return errors.ErrUnsupported
-}
-
-// Close closes the session from the server side.
-func (s *Socket) Close() error { return nil }
-
-// BufferedAmount returns the bytes queued and not yet handed to the transport.
-func (s *Socket) BufferedAmount() int64 { return 0 }
-
-// Prepared is a message packet encoded once for many receivers.
-type Prepared struct {
-	typ  ws.MessageType
-	data []byte
-}
-
-// NewPrepared prepares a message packet.
-func NewPrepared(typ ws.MessageType, data []byte) (*Prepared, error) {
-	return &Prepared{typ: typ, data: data}, nil
-}
-
-// Close reasons.
-var (
-	ErrTransportClose = errors.New("transport close")
-	ErrTransportError = errors.New("transport error")
-	ErrPingTimeout    = errors.New("ping timeout")
-	ErrParseError     = errors.New("parse error")
-	ErrClientClose    = errors.New("forced close")
-	ErrServerClose    = errors.New("forced server close")
-	ErrServerShutdown = errors.New("server shutting down")
-	// ErrClosed is returned by Send on a closed session.
-	ErrClosed = errors.New("engineio: session closed")
-)
