@@ -254,7 +254,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	isUpgrade := isWebSocketRequest(r)
 	if sid := q.Get("sid"); sid != "" {
 		sock := s.Socket(sid)
-		if sock == nil {
+		if sock == nil || sock.overdue() {
 			s.refuse(w, r, CodeUnknownSID, "")
 			return
 		}

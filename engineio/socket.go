@@ -402,10 +402,13 @@ func (s *Socket) onTimer() {
 	}
 	switch s.phase {
 	case phaseInterval:
-		timeout := s.srv.opts.PingTimeout
+		// The pong is due PingTimeout after the ping was due, so that a
+		// late timer does not stretch the deadline (overdue relies on
+		// it), but never less than half of it after the ping is sent.
+		timeout := int64(s.srv.opts.PingTimeout)
 		s.phase = phasePong
-		s.due = now + int64(timeout)
-		s.timer.Reset(timeout)
+		s.due = max(s.due+timeout, now+timeout/2)
+		s.timer.Reset(time.Duration(s.due - now))
 		s.push(pingPacket)
 		s.mu.Unlock()
 	case phasePong:
@@ -424,6 +427,23 @@ func (s *Socket) onTimer() {
 		s.mu.Unlock()
 		s.terminate(ErrServerClose, packetClose, ws.CloseNormal)
 	}
+}
+
+// overdue ends the session if its pong is overdue while the timer has not
+// fired yet (timers run late on a busy machine), and reports whether the
+// session has ended. Requests of a session check it first, so that a
+// client cannot use a session past its deadline.
+func (s *Socket) overdue() bool {
+	s.mu.Lock()
+	now := nanotime()
+	closed := s.state == stateClosed
+	late := !closed && s.phase == phasePong && now >= s.due &&
+		now-s.lastRecv.Load() >= int64(s.srv.opts.PingTimeout)
+	s.mu.Unlock()
+	if late {
+		s.terminate(ErrPingTimeout, packetClose, 0)
+	}
+	return closed || late
 }
 
 // received notes a packet from the client, for the ping timeout.

@@ -68,17 +68,35 @@ func (s *Server) openWebSocket(w http.ResponseWriter, r *http.Request, b64 bool)
 // not open a second WebSocket per session), or upgrades disabled; this is
 // what the reference server does.
 func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, sock *Socket) {
+	// The session is marked as upgrading before the 101 goes out, so
+	// that a second WebSocket the client opens after seeing it is refused
+	// whatever the scheduling of the two handlers.
+	sock.mu.Lock()
+	refused := sock.state != stateOpen || sock.ws || sock.upgrading || s.opts.DisableUpgrades
+	if !refused {
+		sock.upgrading = true
+	}
+	sock.mu.Unlock()
 	c, err := server.Accept(w, r, &s.wsOpts)
 	if err != nil {
+		if !refused {
+			sock.mu.Lock()
+			sock.upgrading = false
+			sock.mu.Unlock()
+		}
 		return
 	}
-	sock.mu.Lock()
-	if sock.state != stateOpen || sock.ws || sock.upgrading || s.opts.DisableUpgrades {
-		sock.mu.Unlock()
+	if refused {
 		closeConn(c, ws.ClosePolicyViolation)
 		return
 	}
-	sock.upgrading = true
+	sock.mu.Lock()
+	if sock.state != stateOpen {
+		sock.upgrading = false
+		sock.mu.Unlock()
+		closeConn(c, ws.CloseNormal)
+		return
+	}
 	sock.probe = c
 	sock.mu.Unlock()
 	go sock.probeLoop(c)
