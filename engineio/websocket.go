@@ -204,7 +204,7 @@ func (s *Socket) readLoop(c *ws.Conn, buf []byte) {
 		var p packet
 		if typ == ws.Binary {
 			p = packet{kind: packetMessage, typ: ws.Binary, data: msg}
-		} else if p, err = decodePacket(msg, &scratch); err != nil {
+		} else if p, err = decode(msg, &scratch, true); err != nil {
 			s.terminate(fmt.Errorf("%w: %w", ErrParseError, err), packetClose, ws.ClosePolicyViolation)
 			return
 		}
