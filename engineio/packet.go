@@ -169,6 +169,12 @@ type packet struct {
 // or "b" and a base64 binary message, which is decoded into *scratch.
 // Anything else is a parse error; text must be valid UTF-8.
 func decodePacket(b []byte, scratch *[]byte) (packet, error) {
+	return decode(b, scratch, false)
+}
+
+// decode is decodePacket; valid says that b is known to be valid UTF-8
+// (a WebSocket text frame, which package ws validated).
+func decode(b []byte, scratch *[]byte, valid bool) (packet, error) {
 	if len(b) == 0 {
 		return packet{}, errEmptyPacket
 	}
@@ -183,18 +189,29 @@ func decodePacket(b []byte, scratch *[]byte) (packet, error) {
 	case kind < packetOpen || kind > packetNoop:
 		return packet{}, errPacketType
 	}
-	if !utf8.Valid(b[1:]) {
+	if !valid && !utf8.Valid(b[1:]) {
 		return packet{}, errPacketUTF8
 	}
 	return packet{kind: kind, typ: ws.Text, data: b[1:]}, nil
 }
 
+// Strict base64 (RFC 4648 §4): the unused bits of the last character must
+// be zero, so that each byte string has one encoding.
+var (
+	padded   = base64.StdEncoding.Strict()
+	unpadded = base64.RawStdEncoding.Strict()
+)
+
 // decodeBase64 decodes standard base64, padded or not (the reference
 // client pads; other clients may not), into *scratch.
 func decodeBase64(src []byte, scratch *[]byte) ([]byte, error) {
-	enc := base64.StdEncoding
+	if bytes.ContainsAny(src, "\r\n") {
+		// Package base64 skips line breaks; the protocol has none.
+		return nil, errBadBase64
+	}
+	enc := padded
 	if len(src)%4 != 0 {
-		enc = base64.RawStdEncoding
+		enc = unpadded
 	}
 	n := enc.DecodedLen(len(src))
 	buf := *scratch
