@@ -52,5 +52,6 @@ func startNode(t *testing.T, cfg serverConfig) string {
 }
 
 func TestNodeServer(t *testing.T) {
+	noLeaks(t)
 	runSuite(t, startNode)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime"
 	"testing"
 	"time"
 
@@ -379,4 +380,21 @@ func testRecovery(t *testing.T, start startServer, transports []string) {
 	if m := recv(t, c.roomMsgs, "room-msg"); m != "after" {
 		t.Fatalf("room-msg %q", m)
 	}
+}
+
+// noLeaks fails the test if goroutines started during it are still
+// running (after a bounded wait) once every other cleanup has run.
+func noLeaks(t *testing.T) {
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(15 * time.Second)
+		for runtime.NumGoroutine() > before {
+			if time.Now().After(deadline) {
+				buf := make([]byte, 1<<20)
+				t.Errorf("%d goroutines left behind:\n%s", runtime.NumGoroutine()-before, buf[:runtime.Stack(buf, true)])
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
 }

@@ -33,6 +33,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sort"
 	"strings"
@@ -55,6 +56,7 @@ var (
 	flagIdlePol = flag.Int("idle-polling", 1000, "idle polling sockets")
 	flagCases   = flag.String("cases", "broadcast,echo,idle-ws,idle-polling", "cases to run")
 	flagOut     = flag.String("o", "", "also write the report to this file")
+	flagProfile = flag.String("cpuprofile", "", "write the load client's CPU profile to this file")
 	flagNode    = flag.String("node-modules", "../../interop/node_modules", "node_modules with socket.io (bash interop/install.sh)")
 )
 
@@ -66,6 +68,14 @@ func main() {
 	flag.Parse()
 	log.SetFlags(log.Ltime)
 	raiseFileLimit()
+	if *flagProfile != "" {
+		f, err := os.Create(*flagProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	servers := strings.Split(*flagServers, ",")
 	cases := strings.Split(*flagCases, ",")
 	dir, err := os.MkdirTemp("", "siobench")
