@@ -11,11 +11,6 @@ import (
 	"github.com/rfc6455/ws/socketio/parser"
 )
 
-// Values is a list of arguments for Emit and its relatives, for an event
-// with several arguments, or none (Values{}): Emit(ctx, "move", Values{x, y})
-// sends two. Any other value given to Emit is its one argument.
-type Values []any
-
 // Binary is a binary argument, or a binary value anywhere inside one (a
 // struct field, a map value): it travels as a Socket.IO attachment, which a
 // JavaScript peer receives as a Buffer (Node) or an ArrayBuffer (browsers).
@@ -106,7 +101,7 @@ func appendPlaceholder(dst []byte, n int) []byte {
 
 // encodeArgs appends the JSON array of an event (name first, when not
 // empty) or an acknowledgement, and returns the attachments.
-func encodeArgs(dst []byte, name string, v any) ([]byte, [][]byte, error) {
+func encodeArgs(dst []byte, name string, args []any) ([]byte, [][]byte, error) {
 	var atts [][]byte
 	dst = append(dst, '[')
 	n := 0
@@ -126,11 +121,7 @@ func encodeArgs(dst []byte, name string, v any) ([]byte, [][]byte, error) {
 		n++
 		dst, atts, err = appendArg(dst, v, atts)
 	}
-	if vs, ok := v.(Values); ok {
-		for _, v := range vs {
-			add(v)
-		}
-	} else {
+	for _, v := range args {
 		add(v)
 	}
 	if err != nil {

@@ -5,7 +5,10 @@
 //	s, err := client.Connect(ctx, "http://localhost:3000", nil, nil) // io("http://localhost:3000")
 //	if err != nil { ... }
 //	defer s.Disconnect()
-//	client.On(s, "message", func(msg Message) { fmt.Println(msg.Text) })
+//	client.On(s, "message", func(ctx context.Context, msg Message) error {
+//		fmt.Println(msg.Text)
+//		return nil
+//	})
 //	s.Emit(ctx, "message", Message{Text: "Hello!"})
 //
 // # Managers and sockets
@@ -21,15 +24,17 @@
 //
 // # Events and acknowledgements
 //
-// Handlers are typed: On decodes an event's first argument into the
-// handler's parameter type, OnAck also answers the server's
-// acknowledgement with the handler's result. OnEvent gives the raw
-// arguments (Args) of events with several. Handlers run one at a time, in
-// order, on a goroutine of the Socket, so a handler may emit and wait.
+// Handlers are typed, as on this module's server (package socketio): On
+// decodes an event's first argument into the handler's parameter type,
+// OnAck also answers the server's acknowledgement with the handler's
+// result, and a handler's error goes back in the acknowledgement as
+// {"error":{"code","message"}}. OnEvent gives the raw arguments (Args) of
+// events with several. Handlers run one at a time, in order, on a goroutine
+// of the Socket, so a handler may emit and wait.
 //
-// Emit sends one argument; Values sends several, or none. EmitWithAck and
-// its typed form Call wait for the server's acknowledgement, bounded by
-// their context. []byte arguments and Binary values anywhere in an argument
+// Emit sends its arguments; EmitWithAck waits for the server's
+// acknowledgement, bounded by its context, and Reply decodes it into a
+// type. []byte arguments and Binary values anywhere in an argument
 // travel as binary attachments (a Buffer for the server), and attachments
 // received decode into []byte or Binary.
 //

@@ -43,7 +43,7 @@ func TestMalformedPacketReconnects(t *testing.T) {
 		}
 		recv(t, c.connects, "connect")
 		before := sessions.Load()
-		c.Emit(ctx, "break", Values{})
+		c.Emit(ctx, "break")
 		if reason := recv(t, c.disconnects, "disconnect"); !errors.Is(reason, engineio.ErrParseError) {
 			t.Fatalf("%s: disconnect reason %v", tr, reason)
 		}

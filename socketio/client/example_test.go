@@ -25,8 +25,9 @@ func Example() {
 	}
 	defer s.Disconnect()
 	fmt.Println("connected:", s.ID())
-	client.On(s, "message", func(msg Message) {
+	client.On(s, "message", func(ctx context.Context, msg Message) error {
 		fmt.Println("message:", msg.Text)
+		return nil
 	})
 	s.OnDisconnect(func(reason error) { fmt.Println("disconnected:", reason) })
 	if err := s.Emit(ctx, "message", Message{Text: "Hello!"}); err != nil {
@@ -51,7 +52,7 @@ func ExampleManager_Socket() {
 	}
 	callCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	count, err := client.Call[int](callCtx, chat, "count-users", "room1")
+	count, err := client.Reply[int](chat.EmitWithAck(callCtx, "count-users", "room1"))
 	if err != nil {
 		log.Fatal(err) // context.DeadlineExceeded if the server did not answer in time
 	}

@@ -305,8 +305,8 @@ func (m *Manager) onMessage(e *engineio.Client, typ ws.MessageType, data []byte)
 
 // engineFailed ends a session that broke the protocol.
 func (m *Manager) engineFailed(e *engineio.Client, reason error) {
+	m.onEngineClose(e, reason) // first: the Close below reports ErrClientClose, then ignored
 	e.Close()
-	m.onEngineClose(e, reason)
 }
 
 // onEngineClose handles the end of a session: every socket is

@@ -1,10 +1,12 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 
 	"github.com/rfc6455/ws"
@@ -203,51 +205,103 @@ func (s *Socket) OnAny(fn func(*Event)) {
 	s.mu.Unlock()
 }
 
-// On sets a typed handler for the event name: its first argument is
-// decoded into a T (further arguments are ignored). An event whose first
-// argument does not decode is logged and dropped; if the server asked for
-// an acknowledgement, it gets none.
-func On[T any](s *Socket, name string, fn func(v T)) {
+// On sets a typed handler for the event name, mirroring socketio.On on the
+// server: fn receives the event's first argument decoded into T (further
+// arguments are ignored). Three types are special: Args receives every
+// argument undecoded, struct{} accepts an event without arguments, and a
+// pointer type makes the argument optional (nil when missing). When the
+// argument is missing or does not decode, fn is not called. When the
+// server asked for an acknowledgement, it is sent once fn returns: with no
+// arguments if fn returned nil, with {"error":{"code","message"}} otherwise
+// (the server's convention); errors are also logged. ctx ends when the
+// Manager is closed.
+func On[T any](s *Socket, name string, fn func(ctx context.Context, arg T) error) {
 	s.OnEvent(name, func(e *Event) {
 		var v T
-		if e.Args.Len() > 0 {
-			if err := e.Args.Decode(0, &v); err != nil {
-				s.m.logger.Warn("socket.io client: event dropped", "event", name, "nsp", s.nsp, "err", err)
-				return
-			}
+		err := decodeArg(e.Args, &v)
+		if err == nil {
+			err = fn(e.ctx, v)
 		}
-		fn(v)
+		if err != nil {
+			s.handlerFailed(e, err)
+			return
+		}
+		e.Ack(e.ctx)
 	})
 }
 
 // OnAck sets a typed handler for the event name that answers the server's
-// acknowledgement: fn's result is the ack's one argument. When fn returns
-// an error, or the first argument does not decode into a T, the ack
-// carries {"error": message} instead (the convention of this package's
-// server). ctx ends when the socket disconnects.
-func OnAck[T, R any](s *Socket, name string, fn func(ctx context.Context, v T) (R, error)) {
+// acknowledgement, mirroring socketio.OnAck: fn's result is the ack's
+// argument (an Args result is spread as its arguments). When fn fails, or
+// the argument does not decode, the ack carries {"error":{"code",
+// "message"}} instead.
+func OnAck[T, R any](s *Socket, name string, fn func(ctx context.Context, arg T) (R, error)) {
 	s.OnEvent(name, func(e *Event) {
 		var v T
-		var err error
-		if e.Args.Len() > 0 {
-			err = e.Args.Decode(0, &v)
-		}
-		ctx := e.ctx
+		err := decodeArg(e.Args, &v)
 		if err == nil {
 			var r R
-			r, err = fn(ctx, v)
-			if err == nil {
-				e.Ack(ctx, r)
+			if r, err = fn(e.ctx, v); err == nil {
+				e.Ack(e.ctx, r)
 				return
 			}
 		}
-		e.Ack(ctx, ackError{err.Error()})
+		s.handlerFailed(e, err)
 	})
 }
 
-type ackError struct {
-	Error string `json:"error"`
+// decodeArg decodes what a handler of type T expects from args.
+func decodeArg[T any](args Args, v *T) error {
+	switch p := any(v).(type) {
+	case *Args:
+		*p = args
+		return nil
+	case *struct{}:
+		return nil
+	}
+	if args.Len() == 0 {
+		if reflect.TypeFor[T]().Kind() == reflect.Pointer {
+			return nil
+		}
+		return &HandlerError{Code: CodeInvalidPayload, Message: fmt.Sprintf("expected an argument (%v)", reflect.TypeFor[T]())}
+	}
+	if err := args.Decode(0, v); err != nil {
+		return &HandlerError{Code: CodeInvalidPayload, Message: err.Error()}
+	}
+	return nil
 }
+
+// handlerFailed reports a handler's error: in the ack if the server asked
+// for one, and in the log.
+func (s *Socket) handlerFailed(e *Event, err error) {
+	s.m.logger.Warn("socket.io client: event handler failed", "event", e.Name, "nsp", s.nsp, "err", err)
+	he, ok := err.(*HandlerError)
+	if !ok {
+		he = &HandlerError{Code: CodeInternal, Message: err.Error()}
+	}
+	e.Ack(e.ctx, struct {
+		Error *HandlerError `json:"error"`
+	}{he})
+}
+
+// HandlerError is the error an acknowledgement carries when a handler
+// failed, as {"error":{"code","message"}}: the convention of this module's
+// server (socketio.Error), which the client follows both ways.
+type HandlerError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *HandlerError) Error() string { return "socket.io: " + e.Code + ": " + e.Message }
+
+// Error codes of HandlerError.
+const (
+	// CodeInvalidPayload: an argument is missing or does not fit the type
+	// the handler declared.
+	CodeInvalidPayload = "invalid_payload"
+	// CodeInternal: the handler failed.
+	CodeInternal = "internal"
+)
 
 // Event is a received event.
 type Event struct {
@@ -267,16 +321,15 @@ type Event struct {
 // WantsAck reports whether the server asked for an acknowledgement.
 func (e *Event) WantsAck() bool { return e.hasID }
 
-// Ack sends the acknowledgement the server asked for, with v as its
-// argument (Values for several, or none). Only the first call sends; Ack
-// does nothing when the server asked for none, or when the connection the
-// event came on has ended.
-func (e *Event) Ack(ctx context.Context, v any) error {
+// Ack sends the acknowledgement the server asked for, with args as its
+// arguments. Only the first call sends; Ack does nothing when the server
+// asked for none, or when the connection the event came on has ended.
+func (e *Event) Ack(ctx context.Context, args ...any) error {
 	if !e.hasID || e.acked {
 		return nil
 	}
 	e.acked = true
-	ps, err := e.s.encode(parser.Ack, "", v, e.id, true)
+	ps, err := e.s.encode(parser.Ack, "", args, e.id, true)
 	if err != nil {
 		return err
 	}
@@ -620,8 +673,8 @@ func (s *Socket) run() {
 }
 
 // encode builds the messages of an EVENT (name set) or ACK packet.
-func (s *Socket) encode(t parser.Type, name string, v any, id uint64, hasID bool) ([]*engineio.Prepared, error) {
-	data, atts, err := encodeArgs(nil, name, v)
+func (s *Socket) encode(t parser.Type, name string, args []any, id uint64, hasID bool) ([]*engineio.Prepared, error) {
+	data, atts, err := encodeArgs(nil, name, args)
 	if err != nil {
 		return nil, err
 	}
@@ -646,22 +699,24 @@ func (s *Socket) encode(t parser.Type, name string, v any, id uint64, hasID bool
 	return ps, nil
 }
 
-// Emit sends the event name with v as its one argument (Values for
-// several, or none; []byte and Binary travel as binary attachments). While
-// the socket is disconnected, the packet waits in a bounded buffer for the
-// next connection. ctx bounds the wait for room in the connection's send
-// queue.
-func (s *Socket) Emit(ctx context.Context, name string, v any) error {
-	_, err := s.emit(ctx, name, v, false)
+// Emit sends the event name with args ([]byte and Binary travel as binary
+// attachments), as the server's Emit does. While the socket is
+// disconnected, the packet waits in a bounded buffer for the next
+// connection. ctx bounds the wait for room in the connection's send queue.
+func (s *Socket) Emit(ctx context.Context, name string, args ...any) error {
+	_, err := s.emit(ctx, name, args, false)
 	return err
 }
 
-// EmitWithAck sends the event name with v, asking for an acknowledgement,
-// and waits for it: it returns the ack's arguments, or ctx's error when it
-// ends first (a timeout), or an error wrapping the disconnect reason when
-// the connection ends first.
-func (s *Socket) EmitWithAck(ctx context.Context, name string, v any) (Args, error) {
-	ch, err := s.emit(ctx, name, v, true)
+// EmitWithAck sends the event name with args, asking for an
+// acknowledgement, and waits for it: it returns the ack's arguments, or
+// ctx's error when it ends first (a timeout), or an error wrapping the
+// disconnect reason when the connection ends first. Reply makes the answer
+// typed:
+//
+//	n, err := client.Reply[int](s.EmitWithAck(ctx, "count", "room1"))
+func (s *Socket) EmitWithAck(ctx context.Context, name string, args ...any) (Args, error) {
+	ch, err := s.emit(ctx, name, args, true)
 	if err != nil {
 		return Args{}, err
 	}
@@ -683,21 +738,27 @@ func (s *Socket) EmitWithAck(ctx context.Context, name string, v any) (Args, err
 	}
 }
 
-// Call is EmitWithAck with the ack's first argument decoded into an R.
-func Call[R any](ctx context.Context, s *Socket, name string, v any) (R, error) {
-	var r R
-	args, err := s.EmitWithAck(ctx, name, v)
+// Reply decodes the first argument of an acknowledgement into T, passing
+// EmitWithAck's error on, as socketio.Reply does on the server. An ack of
+// the form {"error":{"code","message"}} (a failed handler of this module's
+// server) is returned as a *HandlerError.
+func Reply[T any](args Args, err error) (T, error) {
+	var v T
 	if err != nil {
-		return r, err
+		return v, err
 	}
-	if args.Len() == 0 {
-		return r, nil
+	if raw := args.Raw(0); len(raw) > 0 && raw[0] == '{' && bytes.Contains(raw, []byte(`"error"`)) {
+		var e struct {
+			Error *HandlerError `json:"error"`
+		}
+		if json.Unmarshal(raw, &e) == nil && e.Error != nil && e.Error.Code != "" {
+			return v, e.Error
+		}
 	}
-	err = args.Decode(0, &r)
-	return r, err
+	return v, decodeArg(args, &v)
 }
 
-func (s *Socket) emit(ctx context.Context, name string, v any, withAck bool) (chan ackResult, error) {
+func (s *Socket) emit(ctx context.Context, name string, args []any, withAck bool) (chan ackResult, error) {
 	if name == "" {
 		return nil, errors.New("socket.io client: empty event name")
 	}
@@ -715,7 +776,7 @@ func (s *Socket) emit(ctx context.Context, name string, v any, withAck bool) (ch
 		ch = make(chan ackResult, 1)
 	}
 	s.mu.Unlock()
-	ps, err := s.encode(parser.Event, name, v, id, withAck)
+	ps, err := s.encode(parser.Event, name, args, id, withAck)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"runtime"
 	"testing"
@@ -60,6 +61,7 @@ func testOptions(transports []string) *Options {
 	return &Options{
 		Engine:  engineio.ClientOptions{Transports: transports},
 		Backoff: reconnect.Backoff{Initial: 200 * time.Millisecond, Max: time.Second, Jitter: 0.5},
+		Logger:  slog.New(slog.DiscardHandler),
 	}
 }
 
@@ -72,9 +74,9 @@ func record(s *Socket) *conn {
 		disconnects: make(chan error, 10),
 		connects:    make(chan struct{}, 10),
 	}
-	On(s, "welcome", func(w welcome) { c.welcomes <- w })
+	On(s, "welcome", func(_ context.Context, w welcome) error { c.welcomes <- w; return nil })
 	s.OnEvent("echo-back", func(e *Event) { c.echoes <- e.Args })
-	On(s, "room-msg", func(m string) { c.roomMsgs <- m })
+	On(s, "room-msg", func(_ context.Context, m string) error { c.roomMsgs <- m; return nil })
 	OnAck(s, "question", func(ctx context.Context, q string) (string, error) {
 		if q == "fail" {
 			return "", errors.New("no answer")
@@ -146,7 +148,7 @@ func testEvents(t *testing.T, start startServer, transports []string, final stri
 
 	// JSON and binary arguments, top-level and nested, both ways.
 	sent := nested{Name: "n", Blob: Binary{0, 1, 2, 0xff}, List: []int{1, 2}}
-	if err := c.Emit(ctx, "echo", Values{"héllo", 42, []byte{9, 8, 7}, sent, nil}); err != nil {
+	if err := c.Emit(ctx, "echo", "héllo", 42, []byte{9, 8, 7}, sent, nil); err != nil {
 		t.Fatal(err)
 	}
 	args := recv(t, c.echoes, "echo-back")
@@ -162,7 +164,7 @@ func testEvents(t *testing.T, start startServer, transports []string, final stri
 	}
 
 	// Client → server ack, with binary.
-	ack, err := c.EmitWithAck(ctx, "ack", Values{"x", Binary("bin")})
+	ack, err := c.EmitWithAck(ctx, "ack", "x", Binary("bin"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,17 +172,20 @@ func testEvents(t *testing.T, start startServer, transports []string, final stri
 		t.Fatalf("ack: %v", ack.raw)
 	}
 	// No arguments at all.
-	if ack, err = c.EmitWithAck(ctx, "ack", Values{}); err != nil || ack.Len() != 0 {
+	if ack, err = c.EmitWithAck(ctx, "ack"); err != nil || ack.Len() != 0 {
 		t.Fatalf("ack without arguments: %v %v", ack.raw, err)
 	}
 	// Server → client ack, through a typed handler, as a typed call.
-	answer, err := Call[string](ctx, c.Socket, "ask", "life")
+	answer, err := Reply[string](c.EmitWithAck(ctx, "ask", "life"))
 	if err != nil || answer != "answer to life" {
 		t.Fatalf("ask: %q %v", answer, err)
 	}
-	failed, err := Call[map[string]string](ctx, c.Socket, "ask", "fail")
-	if err != nil || failed["error"] != "no answer" {
-		t.Fatalf("ask fail: %v %v", failed, err)
+	// The client's handler fails: the server gets the error in the ack,
+	// and Reply makes it a *HandlerError again.
+	_, err = Reply[string](c.EmitWithAck(ctx, "ask", "fail"))
+	var he *HandlerError
+	if !errors.As(err, &he) || he.Code != CodeInternal || he.Message != "no answer" {
+		t.Fatalf("ask fail: %v", err)
 	}
 	// An ack that never comes: the context ends the wait.
 	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
@@ -212,7 +217,7 @@ func testEvents(t *testing.T, start startServer, transports []string, final stri
 	}
 
 	// The server disconnects the socket: no reconnection.
-	c.Emit(ctx, "server-disconnect", Values{})
+	c.Emit(ctx, "server-disconnect")
 	if reason := recv(t, c.disconnects, "disconnect"); !errors.Is(reason, ErrServerDisconnect) {
 		t.Fatalf("disconnect reason %v", reason)
 	}
@@ -311,7 +316,7 @@ func testReconnect(t *testing.T, start startServer, transports []string) {
 	first := recv(t, root.welcomes, "welcome").ID
 	recv(t, chat.welcomes, "welcome")
 
-	root.Emit(ctx, "kill-transport", Values{})
+	root.Emit(ctx, "kill-transport")
 	for _, c := range []*conn{root, chat} {
 		if reason := recv(t, c.disconnects, "disconnect"); !errors.Is(reason, engineio.ErrTransportClose) {
 			t.Fatalf("disconnect reason %v", reason)
@@ -333,7 +338,7 @@ func testReconnect(t *testing.T, start startServer, transports []string) {
 		t.Fatalf("echo %q", s)
 	}
 	// Emits while disconnected are buffered and sent on reconnection.
-	root.Emit(ctx, "kill-transport", Values{})
+	root.Emit(ctx, "kill-transport")
 	recv(t, root.disconnects, "disconnect")
 	if err := root.Emit(ctx, "echo", "buffered"); err != nil {
 		t.Fatal(err)
@@ -354,7 +359,7 @@ func testRecovery(t *testing.T, start startServer, transports []string) {
 		t.Fatal(err)
 	}
 	// A first broadcast gives the client an offset to resume from.
-	if _, err := c.EmitWithAck(ctx, "to-room", Values{"r", "before"}); err != nil {
+	if _, err := c.EmitWithAck(ctx, "to-room", "r", "before"); err != nil {
 		t.Fatal(err)
 	}
 	if m := recv(t, c.roomMsgs, "room-msg"); m != "before" {
@@ -364,7 +369,7 @@ func testRecovery(t *testing.T, start startServer, transports []string) {
 	for i := range 5 {
 		missed = append(missed, fmt.Sprintf("missed %d", i))
 	}
-	c.Emit(ctx, "kill-transport", Values{"r", missed})
+	c.Emit(ctx, "kill-transport", "r", missed)
 	recv(t, c.disconnects, "disconnect")
 	recv(t, c.connects, "reconnect")
 	if !c.Recovered() || c.ID() != id {
@@ -376,7 +381,7 @@ func testRecovery(t *testing.T, start startServer, transports []string) {
 		}
 	}
 	// Still in the room.
-	c.EmitWithAck(ctx, "to-room", Values{"r", "after"})
+	c.EmitWithAck(ctx, "to-room", "r", "after")
 	if m := recv(t, c.roomMsgs, "room-msg"); m != "after" {
 		t.Fatalf("room-msg %q", m)
 	}
