@@ -205,3 +205,25 @@ func TestClientRefused(t *testing.T) {
 		}
 	}
 }
+
+func TestClientSplitsPostsAtMaxPayload(t *testing.T) {
+	// The server takes at most 1,000 bytes per POST: 50 queued messages of
+	// 100 bytes must go in several, none refused.
+	ts := echoServer(t, &Options{MaxPayload: 1000})
+	c, msgs, closed := dialRecorder(t, ts.URL+"/engine.io/", &ClientOptions{Transports: []string{Polling}})
+	if c.Handshake().MaxPayload != 1000 {
+		t.Fatalf("maxPayload %d", c.Handshake().MaxPayload)
+	}
+	ctx := context.Background()
+	for i := range 50 {
+		c.Send(ctx, ws.Text, fmt.Appendf(nil, "%03d%s", i, bytes.Repeat([]byte("y"), 97)))
+	}
+	for i := range 50 {
+		expect(t, msgs, received{ws.Text, fmt.Sprintf("%03d%s", i, bytes.Repeat([]byte("y"), 97))})
+	}
+	if err := c.Send(ctx, ws.Text, []byte{0xff}); !errors.Is(err, ErrInvalidUTF8) {
+		t.Fatalf("Send of invalid UTF-8: %v", err)
+	}
+	c.Close()
+	expectClose(t, closed, ErrClientClose)
+}
