@@ -3,9 +3,11 @@ package engineio
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -446,12 +448,90 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 }
 
-// requestCopy returns the handshake request as a Socket keeps it: a
-// shallow copy without its body, with a background context, so that the
-// session pins no connection state.
-func requestCopy(r *http.Request) *http.Request {
-	c := r.WithContext(context.Background())
-	c.Body = http.NoBody
-	c.GetBody = nil
-	return c
+// handshakeInfo is what a Socket keeps of its handshake request: the request
+// line, host, remote address and headers packed in one string, and the
+// TLS state. An idle session is the cost that matters, and a kept
+// *http.Request with its header map costs about a kilobyte more.
+type handshakeInfo struct {
+	// packed is "method\nrequestURI\nproto\nhost\nremoteAddr\n" then
+	// one "Key:value\n" line per header value (neither can hold a line
+	// break: net/http refuses them).
+	packed string
+	tls    *tls.ConnectionState
+}
+
+func packRequest(r *http.Request) handshakeInfo {
+	uri := r.RequestURI
+	if uri == "" {
+		uri = r.URL.RequestURI()
+	}
+	n := len(r.Method) + len(uri) + len(r.Proto) + len(r.Host) + len(r.RemoteAddr) + 5
+	for k, vs := range r.Header {
+		if handshakeOnly(k) {
+			continue
+		}
+		for _, v := range vs {
+			n += len(k) + len(v) + 2
+		}
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, f := range [...]string{r.Method, uri, r.Proto, r.Host, r.RemoteAddr} {
+		b.WriteString(f)
+		b.WriteByte('\n')
+	}
+	for k, vs := range r.Header {
+		if handshakeOnly(k) {
+			continue
+		}
+		for _, v := range vs {
+			b.WriteString(k)
+			b.WriteByte(':')
+			b.WriteString(v)
+			b.WriteByte('\n')
+		}
+	}
+	return handshakeInfo{packed: b.String(), tls: r.TLS}
+}
+
+// request rebuilds the handshake request.
+func (h handshakeInfo) request() *http.Request {
+	rest := h.packed
+	var f [5]string
+	for i := range f {
+		f[i], rest, _ = strings.Cut(rest, "\n")
+	}
+	r := &http.Request{
+		Method:     f[0],
+		RequestURI: f[1],
+		Proto:      f[2],
+		Host:       f[3],
+		RemoteAddr: f[4],
+		Header:     make(http.Header),
+		Body:       http.NoBody,
+		TLS:        h.tls,
+	}
+	r.ProtoMajor, r.ProtoMinor, _ = http.ParseHTTPVersion(r.Proto)
+	if u, err := url.ParseRequestURI(r.RequestURI); err == nil {
+		r.URL = u
+	} else {
+		r.URL = &url.URL{}
+	}
+	for rest != "" {
+		var line string
+		line, rest, _ = strings.Cut(rest, "\n")
+		k, v, _ := strings.Cut(line, ":")
+		r.Header[k] = append(r.Header[k], v)
+	}
+	return r
+}
+
+// handshakeOnly reports the headers of a WebSocket opening handshake that
+// serve only the handshake (RFC 6455 §4.1).
+func handshakeOnly(k string) bool {
+	switch k {
+	case "Upgrade", "Connection", "Sec-Websocket-Key", "Sec-Websocket-Version", "Sec-Websocket-Extensions":
+		return true
+	}
+	return false
 }

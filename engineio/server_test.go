@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -124,7 +125,7 @@ func (h *harness) open2(res response) (string, *Socket) {
 }
 
 func TestCloseReasons(t *testing.T) {
-	h := newHarness(t, &Options{PingInterval: 50 * time.Millisecond, PingTimeout: 50 * time.Millisecond})
+	h := newHarness(t, nil)
 	t.Run("client close packet, polling", func(t *testing.T) {
 		sid, s := h.open()
 		h.post(pq(sid), "1")
@@ -154,6 +155,7 @@ func TestCloseReasons(t *testing.T) {
 		}
 	})
 	t.Run("ping timeout", func(t *testing.T) {
+		h := newHarness(t, &Options{PingInterval: 50 * time.Millisecond, PingTimeout: 50 * time.Millisecond})
 		_, s := h.open()
 		if r := h.rec.awaitClose(s); !errors.Is(r, ErrPingTimeout) {
 			t.Errorf("reason %v", r)
@@ -806,8 +808,20 @@ func TestRequestIsKept(t *testing.T) {
 	res := h.do("GET", "?EIO=4&transport=polling&token=abc", nil, http.Header{"X-Test": {"1"}})
 	_, s := h.open2(res)
 	r := s.Request()
-	if r.URL.Query().Get("token") != "abc" || r.Header.Get("X-Test") != "1" || r.RemoteAddr == "" {
-		t.Errorf("request %v %v %q", r.URL, r.Header, r.RemoteAddr)
+	if r.Method != "GET" || r.URL.Query().Get("token") != "abc" || r.Header.Get("X-Test") != "1" ||
+		r.RemoteAddr == "" || r.Host == "" || r.ProtoMajor != 1 || r.URL.Path != "/engine.io/" {
+		t.Errorf("request %+v", r)
+	}
+	c, res2, err := h.dial("?EIO=4&transport=websocket&x=1", http.Header{"Cookie": {"a=1; b=2"}, "X-Multi": {"1", "2: colon"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = res2
+	c.next()
+	wr := h.rec.awaitOpen().Request()
+	if wr.Header.Get("Cookie") != "a=1; b=2" || !slices.Equal(wr.Header["X-Multi"], []string{"1", "2: colon"}) ||
+		wr.Header.Get("Sec-WebSocket-Key") != "" || wr.Header.Get("Upgrade") != "" || wr.URL.RawQuery != "EIO=4&transport=websocket&x=1" {
+		t.Errorf("WebSocket handshake request %+v", wr)
 	}
 	if r.Body != http.NoBody {
 		t.Error("the request's body is kept")
@@ -820,5 +834,22 @@ func TestRequestIsKept(t *testing.T) {
 	h.rec.awaitClose(s)
 	if cause := context.Cause(s.Context()); !errors.Is(cause, ErrServerClose) {
 		t.Errorf("context cause %v", cause)
+	}
+}
+
+// The v4 client posts text; a body marked application/octet-stream, which
+// the protocol allows a sender to use, is read as the same payload.
+func TestPostOctetStream(t *testing.T) {
+	h := newHarness(t, nil)
+	sid, _ := h.open()
+	res := h.do("POST", pq(sid), strings.NewReader("4a\x1ebAQ=="), http.Header{"Content-Type": {"application/octet-stream"}})
+	if res.status != 200 || res.body != "ok" {
+		t.Fatalf("POST %d %q", res.status, res.body)
+	}
+	if res := h.get(pq(sid)); res.body != "4a\x1ebAQ==" {
+		t.Errorf("echo %q", res.body)
+	}
+	if res.header.Get("Content-Type") != "text/html" {
+		t.Errorf("POST answer Content-Type %q", res.header.Get("Content-Type"))
 	}
 }

@@ -41,7 +41,7 @@ func nanotime() int64 { return int64(time.Since(epoch)) }
 type Socket struct {
 	srv *Server
 	id  string
-	req *http.Request
+	hs  handshakeInfo
 
 	mu        sync.Mutex
 	state     uint8
@@ -79,7 +79,7 @@ type Socket struct {
 }
 
 func newSocket(srv *Server, r *http.Request, websocket, b64 bool) *Socket {
-	s := &Socket{srv: srv, id: newID(), req: requestCopy(r), ws: websocket, b64: b64}
+	s := &Socket{srv: srv, id: newID(), hs: packRequest(r), ws: websocket, b64: b64}
 	s.lastRecv.Store(nanotime())
 	return s
 }
@@ -87,10 +87,14 @@ func newSocket(srv *Server, r *http.Request, websocket, b64 bool) *Socket {
 // ID returns the session id (the sid).
 func (s *Socket) ID() string { return s.id }
 
-// Request returns the handshake request: its headers, URL and query,
-// remote address and TLS state. Its body was consumed and its context is
-// not the session's (see Context).
-func (s *Socket) Request() *http.Request { return s.req }
+// Request returns the handshake request: its method, URL and query,
+// headers, host, remote address and TLS state; not its body, nor the
+// headers of the WebSocket handshake itself (Upgrade, Connection,
+// Sec-WebSocket-Key, -Version, -Extensions). Its context is not the
+// session's (see Context). The session keeps these in a compact form and
+// builds a new Request on each call: keep what you need of it rather than
+// calling it often.
+func (s *Socket) Request() *http.Request { return s.hs.request() }
 
 // Transport returns the current transport: Polling or WebSocket.
 func (s *Socket) Transport() string {

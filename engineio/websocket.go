@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/rfc6455/ws"
 	"github.com/rfc6455/ws/server"
@@ -109,19 +110,22 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, sock *Socket) {
 // other packet, an error, or UpgradeTimeout without "5" abandons the
 // upgrade: the connection is closed and the session goes on polling.
 func (s *Socket) probeLoop(c *ws.Conn) {
-	ctx, cancel := context.WithTimeout(context.Background(), s.srv.opts.UpgradeTimeout)
-	defer cancel()
+	// The timeout forgets the probe before it closes it, so that a client
+	// that sees the close may start another upgrade at once.
+	timer := time.AfterFunc(s.srv.opts.UpgradeTimeout, func() { s.abandonUpgrade(c, ws.CloseNormal) })
+	defer timer.Stop()
+	ctx := context.Background()
 	var buf []byte
 	for {
 		typ, msg, err := c.ReadMessage(ctx, buf)
 		if err != nil {
-			s.abandonUpgrade(c, 0)
+			s.abandonUpgrade(c, ws.CloseNormal)
 			return
 		}
 		switch {
 		case typ == ws.Text && string(msg) == "2probe":
 			if err := c.WriteMessage(ctx, ws.Text, probePong); err != nil {
-				s.abandonUpgrade(c, 0)
+				s.abandonUpgrade(c, ws.CloseNormal)
 				return
 			}
 			s.mu.Lock()
@@ -159,13 +163,18 @@ func (s *Socket) kickPoll() {
 // goes on polling.
 func (s *Socket) abandonUpgrade(c *ws.Conn, code ws.CloseCode) {
 	s.mu.Lock()
-	if s.probe == c {
+	current := s.probe == c
+	if current {
 		s.probe = nil
 		s.upgrading = false
 		s.probed = false
 	}
 	s.mu.Unlock()
-	closeConn(c, code)
+	if current {
+		// Otherwise whoever forgot it (the timeout, the end of the
+		// session) has closed it.
+		closeConn(c, code)
+	}
 }
 
 // completeUpgrade moves the session to the probe connection: what is
