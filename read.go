@@ -48,8 +48,9 @@ var (
 // that arrived whole before the error are returned first. After an error,
 // every read returns the same error.
 //
-// ctx bounds the read; if it ends first, the connection is closed, since part
-// of a frame may have been consumed.
+// ctx bounds the read; if it ends during the read, the connection is closed,
+// since part of a frame may have been consumed. A context that had ended
+// before the call fails it at once and leaves the connection as it was.
 func (c *Conn) ReadMessage(ctx context.Context, buf []byte) (MessageType, []byte, error) {
 	if err := c.acquireRead(ctx); err != nil {
 		return 0, buf[:0], err
@@ -61,11 +62,15 @@ func (c *Conn) ReadMessage(ctx context.Context, buf []byte) (MessageType, []byte
 	if c.readErr != nil {
 		return 0, buf[:0], c.readErr
 	}
-	stop := c.watch(ctx, false)
+	if err := ctx.Err(); err != nil {
+		// Nothing was read: the connection stays as it was.
+		return 0, buf[:0], err
+	}
+	w := c.watch(ctx, false)
 	c.rctx = ctx
 	typ, buf, err := c.readMessage(buf[:0])
 	c.rctx = nil
-	err = c.stopWatch(ctx, stop, err)
+	err = c.stopWatch(ctx, w, err)
 	return typ, buf, err
 }
 
@@ -371,23 +376,19 @@ func (c *Conn) handleControl() error {
 			return c.readFailed(err)
 		}
 		if c.hooks.OnPing != nil {
-			c.inHook.Store(true)
-			c.hooks.OnPing(payload)
-			c.inHook.Store(false)
+			c.runHook(c.hooks.OnPing, payload)
 		}
 		if c.opts.OnPing != nil {
-			c.opts.OnPing(payload)
+			c.runHook(c.opts.OnPing, payload)
 		}
 	case frame.OpPong:
 		// RFC 6455 §5.5.3: an unsolicited pong needs no answer.
 		c.gotPong(payload)
 		if c.hooks.OnPong != nil {
-			c.inHook.Store(true)
-			c.hooks.OnPong(payload)
-			c.inHook.Store(false)
+			c.runHook(c.hooks.OnPong, payload)
 		}
 		if c.opts.OnPong != nil {
-			c.opts.OnPong(payload)
+			c.runHook(c.opts.OnPong, payload)
 		}
 	case frame.OpClose:
 		return c.gotClose(payload)
