@@ -138,6 +138,7 @@ func NewConn(nc net.Conn, buffered []byte, role Role, opts *Options) *Conn {
 	c.SetReadLimit(c.opts.ReadLimit)
 	if c.opts.Compression != nil {
 		c.deflate = newDeflateState(role, c.opts.Compression)
+		c.deflate.piece = c.compressedPiece
 		// RFC 7692 §6: the extension claims RSV1.
 		c.p.AllowedRSV = frame.RSV1
 	}

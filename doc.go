@@ -76,7 +76,10 @@
 // burst is over. Large payloads are read straight into the destination, and
 // on the server written from the caller's slice with one vectored write; a
 // client masks through a pooled buffer and never modifies the caller's
-// slice.
+// slice. A message's buffer grows with what arrives, doubling while it is
+// small and then in steps that land on the largest size the message can
+// reach, so that a message that reaches the read limit costs about the
+// limit (at most 1.25 times it and 1 MiB), not twice it.
 //
 // # Compression
 //
@@ -89,6 +92,7 @@
 // without it both come from pools. Every window a peer may ask for, 8 to 15
 // bits, is honoured. The read limit applies to the inflated size and is
 // enforced while inflating, so a compression bomb is cut at the limit with
-// 1009. A PreparedMessage is compressed once for all receivers that keep no
+// 1009; the compressed payload is inflated as it arrives and never held
+// whole, so a bomb costs about the read limit in memory. A PreparedMessage is compressed once for all receivers that keep no
 // context.
 package ws

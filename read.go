@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"io"
-	"slices"
 	"sync"
 
 	"github.com/rfc6455/ws/closecode"
 	"github.com/rfc6455/ws/frame"
+	"github.com/rfc6455/ws/internal/grow"
 	"github.com/rfc6455/ws/mask"
 )
 
@@ -88,6 +88,7 @@ func (c *Conn) readMessage(buf []byte) (MessageType, []byte, error) {
 		c.endMessage()
 		return typ, out, nil
 	}
+	start, capBefore := len(buf), cap(buf)
 	buf, err := c.appendFrames(buf)
 	if err == nil {
 		err = c.endMessage()
@@ -95,23 +96,23 @@ func (c *Conn) readMessage(buf []byte) (MessageType, []byte, error) {
 	if err != nil {
 		return 0, buf[:0], err
 	}
-	return typ, buf, nil
+	return typ, trimMessage(buf, start, capBefore), nil
 }
 
 // appendFrames reads the rest of the current message, its first header
 // read, and appends its payload to buf, handling the control frames between
 // its fragments.
 func (c *Conn) appendFrames(buf []byte) ([]byte, error) {
+	start := len(buf)
 	for {
 		for rem := c.p.Remaining(); rem > 0; rem = c.p.Remaining() {
-			// Memory follows what the peer sends, not what its header
-			// announces: beyond 64 KiB the buffer at most doubles per
-			// step, unless the caller's buffer has room already.
-			step := min(rem, max(64<<10, int64(len(buf)), int64(cap(buf)-len(buf))))
-			start := len(buf)
-			buf = slices.Grow(buf, int(step))[:start+int(step)]
-			if err := c.readPayload(buf[start:]); err != nil {
-				return buf[:start], err
+			if len(buf) == cap(buf) {
+				buf = c.growMessage(buf, start, rem)
+			}
+			at := len(buf)
+			buf = buf[:at+int(min(rem, int64(cap(buf)-at)))]
+			if err := c.readPayload(buf[at:]); err != nil {
+				return buf[:at], err
 			}
 		}
 		if c.hdr.Fin {
@@ -121,6 +122,34 @@ func (c *Conn) appendFrames(buf []byte) ([]byte, error) {
 			return buf, err
 		}
 	}
+}
+
+// growMessage grows the buffer of a message that starts at buf[start] and
+// whose current frame has rem bytes left, by the rule of package grow:
+// memory follows what the peer sends, not what its header announces, and a
+// message that reaches the read limit costs about the limit.
+func (c *Conn) growMessage(buf []byte, start int, rem int64) []byte {
+	n := int64(len(buf) - start)
+	most := int64(-1)
+	if c.hdr.Fin {
+		most = rem // the message ends with this frame
+	} else if c.p.MaxMessage > 0 {
+		most = max(c.p.MaxMessage-n, rem)
+	}
+	nb := make([]byte, len(buf), int64(start)+grow.Cap(n, min(rem, 64<<10), most))
+	copy(nb, buf)
+	return nb
+}
+
+// trimMessage copies a message that its buffer, grown while reading it,
+// holds with much room to spare into a buffer of its own size (see
+// grow.Trimmed). buf holds the message from start; capBefore is the
+// capacity buf had before the message was read.
+func trimMessage(buf []byte, start, capBefore int) []byte {
+	if cap(buf) == capBefore || !grow.Trimmed(int64(len(buf)-start), int64(cap(buf)-start)) {
+		return buf
+	}
+	return append(make([]byte, 0, len(buf)), buf...)
 }
 
 // beginMessage skips what is left of a partly read message and reads up to
