@@ -89,9 +89,10 @@ type Conn struct {
 	closeBy       time.Time // reads end by then once a close frame was sent
 
 	// Close.
-	closeOnce sync.Once
-	closed    chan struct{}              // closed when the net.Conn is closed
-	peerClose atomic.Pointer[CloseError] // set when the peer's close frame arrived
+	closeOnce  sync.Once
+	closed     chan struct{}              // closed when the net.Conn is closed
+	peerClose  atomic.Pointer[CloseError] // set when the peer's close frame arrived
+	abortCause atomic.Pointer[error]      // why abort closed the connection
 
 	// Ping.
 	pingMu  sync.Mutex

@@ -45,7 +45,8 @@
 // unanswered, Ping never sees its pong, and the peer's close is not noticed
 // until a write fails: run Serve with an empty Handler on a goroutine of its
 // own. If nobody reads, control frames wait in the socket buffer, and after
-// it fills, the peer's writes block.
+// it fills, the peer's writes block. KeepAlive, run beside the reader, pings
+// at an interval and fails the connection when a pong is late.
 //
 // # Closing
 //

@@ -350,6 +350,9 @@ func (c *Conn) readFailed(err error) error {
 		// The close handshake already finished; report it as such.
 		err = ce
 	} else {
+		if cause := c.abortCause.Load(); cause != nil {
+			err = *cause // this side gave up on the connection
+		}
 		err = &closeErrorAbnormal{err}
 	}
 	c.readErr = err
