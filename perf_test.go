@@ -159,3 +159,4 @@ func TestIdleConnectionHoldsNoBuffer(t *testing.T) {
 		t.Fatal("pooled buffer kept after a small read")
 	}
 }
+
