@@ -159,4 +159,3 @@ func TestIdleConnectionHoldsNoBuffer(t *testing.T) {
 		t.Fatal("pooled buffer kept after a small read")
 	}
 }
-
