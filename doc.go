@@ -16,6 +16,13 @@
 // as it is written. Every blocking call takes a context.Context; the
 // SetReadDeadline and SetWriteDeadline methods work as on net.Conn.
 //
+// # Byte streams
+//
+// NetConn turns a Conn into a net.Conn for code written against one (HTTP,
+// TLS, SSH, a TCP tunnel): Read spans message boundaries, each Write is one
+// message, deadlines work as on TCP without breaking the connection, and a
+// normal close reads as io.EOF.
+//
 // # Events
 //
 // Serve runs a read loop that dispatches messages, pings, pongs and the

@@ -50,13 +50,29 @@
 //
 // # Backpressure
 //
-// Sending never blocks the sender. Each client has a bounded queue
-// (Options.QueueSize messages, Options.QueueBytes bytes) and a writer
-// goroutine of its own, so one slow reader never delays the others.
+// Sending never blocks the sender. Each client that Serve runs has a
+// bounded queue (Options.QueueSize messages, Options.QueueBytes bytes) and
+// a writer goroutine of its own, so one slow reader never delays the
+// others; an attached client's transport keeps a bounded queue of its own.
 // Client.BufferedAmount reports the bytes not yet written, like the
 // browser's bufferedAmount. When a queue is full, Options.Overflow decides:
 // Drop drops the message for that client and counts it; CloseSlow closes
 // the client with 1013 (try again later) or, if configured, 1008.
+//
+// # Other transports
+//
+// A client need not be a *ws.Conn that Serve runs. Attach adds a client
+// whose connection is any Transport — an Engine.IO session (package
+// socketio's sockets, over WebSocket or long-polling, switching mid-session),
+// an event-loop connection — that keeps its own bounded queue: the hub hands
+// it payloads without blocking, applies the Overflow policy when it reports
+// ErrQueueFull, and starts no goroutine for it, so an idle attached client
+// costs its Client and nothing else. Its owner reads the connection, passes
+// messages to Client.Receive and calls Client.Detach when it ends.
+// Broadcasts take any Payload (*ws.PreparedMessage is one): Namespace.
+// BroadcastTo sends one to the union of rooms minus other rooms and
+// clients, each client once; Options.ClientRooms puts each client in a room
+// named by its ID, as Socket.IO does.
 //
 // # Heartbeat
 //

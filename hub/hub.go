@@ -53,6 +53,8 @@ var (
 	// ErrPanic: a callback panicked while handling the client; the
 	// panic was recovered and logged.
 	ErrPanic = errors.New("hub: handler panicked")
+	// ErrDuplicateID: Attach was given an Info.ID that a live client has.
+	ErrDuplicateID = errors.New("hub: a client with this ID is connected")
 )
 
 // ShutdownReason is the close reason sent with 1001 by Shutdown.
@@ -160,6 +162,12 @@ type Options struct {
 	// BrokerTimeout bounds each Broker.Publish; zero means
 	// DefaultBrokerTimeout (5 s).
 	BrokerTimeout time.Duration
+
+	// ClientRooms makes each client a member of a room named by its ID,
+	// within its namespace, as every Socket.IO socket is: Room(id) and a
+	// Target naming id reach that client. Such rooms are not listed by
+	// Namespace.Rooms or Client.Rooms.
+	ClientRooms bool
 }
 
 // Info describes a connection being added to a hub.
@@ -174,6 +182,11 @@ type Info struct {
 	// Data is application data attached to the client, such as the
 	// auth.Identity or a session. Client.Data returns it.
 	Data any
+	// ID is the client's ID; empty means a new random one. A protocol
+	// layer that keeps IDs across reconnections (Socket.IO's connection
+	// state recovery) sets it; it must be unpredictable and unique among
+	// the hub's live clients.
+	ID string
 }
 
 // Hub is the registry of a server's live connections: it runs each
@@ -282,11 +295,14 @@ func New(opts *Options) *Hub {
 //		h.Serve(r.Context(), c, hub.Info{User: userOf(r)})
 //	}}
 func (h *Hub) Serve(ctx context.Context, conn *ws.Conn, info Info) error {
-	c := h.newClient(ctx, conn, info)
-	if !h.add(c) {
+	t := newWSConn(conn, h.opts.QueueSize)
+	c := h.newClient(ctx, t, info)
+	c.ws, c.conn, t.c = t, conn, c
+	c.detached.Store(true) // Serve removes it itself; Detach does nothing
+	if err := h.add(c); err != nil {
 		c.cancel()
 		conn.Close(ws.CloseGoingAway, ShutdownReason)
-		return ErrShutdown
+		return err
 	}
 	defer h.wg.Done()
 	h.m.connections.Add(1)
@@ -301,13 +317,19 @@ func (h *Hub) Serve(ctx context.Context, conn *ws.Conn, info Info) error {
 	c.end()
 	h.remove(c)
 	conn.CloseNow()
-	c.wg.Wait()
+	t.wg.Wait()
 	h.m.connections.Add(-1)
 	if r := c.reason(); r != nil {
 		err = r
 	}
+	h.finish(c, err)
+	return err
+}
+
+// finish accounts for a client gone with err and runs OnDisconnect.
+func (h *Hub) finish(c *Client, err error) {
 	var ce *ws.CloseError
-	if !errors.As(err, &ce) && !errors.Is(err, ErrShutdown) {
+	if err != nil && !errors.As(err, &ce) && !errors.Is(err, ErrShutdown) {
 		h.m.errors.Add(1)
 	}
 	if h.opts.RateLimit != nil && !h.opts.RateLimitPerUser {
@@ -317,7 +339,6 @@ func (h *Hub) Serve(ctx context.Context, conn *ws.Conn, info Info) error {
 	if h.opts.OnDisconnect != nil {
 		h.guard(c, "OnDisconnect", func() { h.opts.OnDisconnect(c, err) })
 	}
-	return err
 }
 
 // guard runs fn, recovering and logging a panic; the client is closed with
@@ -332,17 +353,18 @@ func (h *Hub) guard(c *Client, where string, fn func()) {
 	fn()
 }
 
-// newClient makes a client for conn; it is not registered yet.
-func (h *Hub) newClient(ctx context.Context, conn *ws.Conn, info Info) *Client {
+// newClient makes a client sending through t; it is not registered yet.
+func (h *Hub) newClient(ctx context.Context, t Transport, info Info) *Client {
 	c := &Client{
-		hub:   h,
-		conn:  conn,
-		id:    newID(),
-		user:  info.User,
-		ns:    info.Namespace,
-		data:  info.Data,
-		queue: make(chan *ws.PreparedMessage, h.opts.QueueSize),
-		done:  make(chan struct{}),
+		hub:  h,
+		t:    t,
+		id:   info.ID,
+		user: info.User,
+		ns:   info.Namespace,
+		data: info.Data,
+	}
+	if c.id == "" {
+		c.id = newID()
 	}
 	c.ctx, c.cancel = context.WithCancel(ctx)
 	return c
@@ -355,12 +377,16 @@ func newID() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// add registers c, unless the hub is shutting down.
-func (h *Hub) add(c *Client) bool {
+// add registers c, unless the hub is shutting down (ErrShutdown) or a
+// client with its ID is live (ErrDuplicateID).
+func (h *Hub) add(c *Client) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closing {
-		return false
+		return ErrShutdown
+	}
+	if h.clients[c.id] != nil {
+		return ErrDuplicateID
 	}
 	h.wg.Add(1)
 	h.clients[c.id] = c
@@ -374,7 +400,7 @@ func (h *Hub) add(c *Client) bool {
 	}
 	ns := h.nsLocked(c.ns, true)
 	ns.clients[c] = struct{}{}
-	return true
+	return nil
 }
 
 // remove unregisters c from the hub, its user, namespace and rooms.
@@ -455,12 +481,14 @@ func (h *Hub) UserClients(user string) []*Client {
 //	h.Broadcast(pm, sender) // everyone but the sender
 func (h *Hub) Broadcast(pm *ws.PreparedMessage, except ...*Client) int {
 	n := h.broadcastLocal(pm, except)
-	h.publish(&Message{Scope: ScopeAll, Type: pm.Type(), Data: pm.Data()})
+	if h.broker != nil { // building the message costs an allocation
+		h.publish(&Message{Scope: ScopeAll, Type: pm.Type(), Data: pm.Data()})
+	}
 	return n
 }
 
 // broadcastLocal queues pm for this hub's clients not in except.
-func (h *Hub) broadcastLocal(pm *ws.PreparedMessage, except []*Client) int {
+func (h *Hub) broadcastLocal(pm Payload, except []*Client) int {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	n := 0
@@ -477,12 +505,14 @@ func (h *Hub) broadcastLocal(pm *ws.PreparedMessage, except []*Client) int {
 // on the other servers; the count is this server's.
 func (h *Hub) SendToUser(user string, pm *ws.PreparedMessage) int {
 	n := h.sendToUserLocal(user, pm)
-	h.publish(&Message{Scope: ScopeUser, User: user, Type: pm.Type(), Data: pm.Data()})
+	if h.broker != nil { // building the message costs an allocation
+		h.publish(&Message{Scope: ScopeUser, User: user, Type: pm.Type(), Data: pm.Data()})
+	}
 	return n
 }
 
 // sendToUserLocal queues pm for this hub's connections of user.
-func (h *Hub) sendToUserLocal(user string, pm *ws.PreparedMessage) int {
+func (h *Hub) sendToUserLocal(user string, pm Payload) int {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	return sendAll(h.users[user], pm, nil)
@@ -522,7 +552,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	for _, c := range h.Clients() {
-		c.conn.CloseNow()
+		c.t.CloseNow()
 	}
 	return ctx.Err()
 }
@@ -543,7 +573,7 @@ func excluded(c *Client, except []*Client) bool {
 }
 
 // sendAll queues pm for the clients of set not in except.
-func sendAll(set map[*Client]struct{}, pm *ws.PreparedMessage, except []*Client) int {
+func sendAll(set map[*Client]struct{}, pm Payload, except []*Client) int {
 	n := 0
 	for c := range set {
 		if !excluded(c, except) && c.enqueue(pm) == nil {
