@@ -1,13 +1,13 @@
 package hub
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/rfc6455/ws"
 )
@@ -40,6 +40,8 @@ type Client struct {
 	closeMode int  // notClosing, closeQueued or closeStarted
 	why       error
 	values    map[any]any
+
+	drops dropLog
 
 	rooms map[string]struct{} // guarded by hub.mu
 }
@@ -116,7 +118,7 @@ func (c *Client) Dropped() uint64 { return c.dropped.Load() }
 // is full (the message is dropped, or the client closed, as the Overflow
 // policy says) and ErrClosed when the client is closing.
 func (c *Client) Send(typ ws.MessageType, data []byte) error {
-	pm, err := ws.NewPreparedMessage(typ, bytes.Clone(data))
+	pm, err := ws.NewPreparedMessage(typ, data)
 	if err != nil {
 		return err
 	}
@@ -261,7 +263,69 @@ func (c *Client) overflow() error {
 	}
 	c.dropped.Add(1)
 	h.m.dropped.Add(1)
+	c.drops.add(c)
 	return ErrQueueFull
+}
+
+// dropLog rate-limits the records of a client's dropped messages: the
+// first drop is logged at once, later ones are counted and logged by a
+// timer at most once per Options.DropLogInterval, and what is left when the
+// client is gone is logged then.
+type dropLog struct {
+	mu      sync.Mutex
+	pending uint64      // drops not logged yet
+	timer   *time.Timer // armed while drops are being counted
+	ended   bool        // the client is gone; nothing more is logged
+}
+
+// add counts a drop, logging it at once unless a record was written less
+// than an interval ago.
+func (d *dropLog) add(c *Client) {
+	every := c.hub.opts.DropLogInterval
+	if every < 0 {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.pending++
+	if d.timer != nil || d.ended {
+		return
+	}
+	d.flushLocked(c)
+	d.timer = time.AfterFunc(every, func() { d.tick(c) })
+}
+
+// tick logs the drops counted during the last interval, and keeps counting
+// for another if there were any.
+func (d *dropLog) tick(c *Client) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ended || d.pending == 0 {
+		d.timer = nil
+		return
+	}
+	d.flushLocked(c)
+	d.timer.Reset(c.hub.opts.DropLogInterval)
+}
+
+// end logs what is left once the client is gone.
+func (d *dropLog) end(c *Client) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.ended = true
+	if d.timer != nil {
+		d.timer.Stop()
+	}
+	if d.pending > 0 {
+		d.flushLocked(c)
+	}
+}
+
+func (d *dropLog) flushLocked(c *Client) {
+	c.hub.log.Warn("hub: dropped messages for a slow client (send queue full)",
+		"id", c.id, "user", c.user, "dropped", d.pending, "dropped_total", c.dropped.Load(),
+		"queued", c.Queued(), "buffered", c.BufferedAmount())
+	d.pending = 0
 }
 
 // onMessage handles a message from the read loop.
@@ -280,7 +344,7 @@ func (c *Client) onMessage(typ ws.MessageType, data []byte) {
 				h.log.Warn("hub: closing a client over its rate limit", "id", c.id, "user", c.user)
 				c.closeWith(ErrRateLimited, ws.ClosePolicyViolation, "rate limit exceeded", true)
 			} else {
-				c.enqueue(h.rateReply)
+				c.enqueue(h.rateLimitReply(typ, data))
 			}
 			return
 		}

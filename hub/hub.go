@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rfc6455/ws"
+	"github.com/rfc6455/ws/event"
 	"github.com/rfc6455/ws/ratelimit"
 )
 
@@ -34,6 +35,9 @@ const (
 	DefaultQueueBytes   = 4 << 20
 	DefaultPingInterval = 30 * time.Second
 	DefaultPongTimeout  = 10 * time.Second
+	// DefaultDropLogInterval is how often, at most, the messages dropped
+	// for one client are logged (see Options.DropLogInterval).
+	DefaultDropLogInterval = 10 * time.Second
 )
 
 // Errors reported by the hub: returned by Send, and passed to OnDisconnect
@@ -92,6 +96,15 @@ type Options struct {
 	// default.
 	Overflow Overflow
 
+	// DropLogInterval rate-limits the Warn records of messages dropped
+	// under the Drop policy: a client's first drop is logged at once,
+	// with the client's ID and user; the drops that follow are counted
+	// and logged together at most once per interval, and the rest when
+	// the client is gone, so that the counts of a client's records add up
+	// to Client.Dropped. Zero means DefaultDropLogInterval (10 s);
+	// negative disables the records (Stats.Dropped still counts).
+	DropLogInterval time.Duration
+
 	// OverflowCode is the close code CloseSlow sends: 1013 (try again
 	// later, the default) or 1008 (policy violation).
 	OverflowCode ws.CloseCode
@@ -127,7 +140,9 @@ type Options struct {
 	RateLimitClose bool
 	// RateLimitReply is the text message sent to a client over the limit;
 	// nil means an error event of package event with code
-	// "rate_limited".
+	// "rate_limited" which, like the event package's other error events,
+	// names the type of the event refused and echoes its id, when the
+	// message was an event envelope.
 	RateLimitReply []byte
 
 	// PanicReply, if set, is the text message sent to a client whose
@@ -135,8 +150,8 @@ type Options struct {
 	PanicReply []byte
 
 	// Logger receives the hub's log records: connects and disconnects at
-	// Debug, clients ended for being slow, dead or over their limit at
-	// Warn, recovered panics at Error, the start and end of a broker
+	// Debug, messages dropped for a slow client (see DropLogInterval) and
+	// clients ended for being slow, dead or over their limit at Warn, recovered panics at Error, the start and end of a broker
 	// outage at Warn and Info. Nil means slog.Default().
 	Logger *slog.Logger
 
@@ -195,7 +210,8 @@ type Info struct {
 type Hub struct {
 	opts      Options
 	log       *slog.Logger
-	rateReply *ws.PreparedMessage
+	rateReply *ws.PreparedMessage // the reply to a message over the limit that is not an event
+	rateEvent bool                // Options.RateLimitReply was nil: answer events with their type and id
 	panicMsg  *ws.PreparedMessage
 
 	mu         sync.RWMutex
@@ -247,7 +263,11 @@ func New(opts *Options) *Hub {
 	if o.PongTimeout <= 0 {
 		o.PongTimeout = DefaultPongTimeout
 	}
+	if o.DropLogInterval == 0 {
+		o.DropLogInterval = DefaultDropLogInterval
+	}
 	if o.RateLimitReply == nil {
+		h.rateEvent = true
 		o.RateLimitReply = []byte(`{"type":"error","payload":{"code":"rate_limited","message":"rate limit exceeded"}}`)
 	}
 	h.rateReply, _ = ws.NewPreparedMessage(ws.Text, o.RateLimitReply)
@@ -335,6 +355,7 @@ func (h *Hub) finish(c *Client, err error) {
 	if h.opts.RateLimit != nil && !h.opts.RateLimitPerUser {
 		h.opts.RateLimit.Forget(c.id)
 	}
+	c.drops.end(c)
 	h.log.Debug("hub: client disconnected", "id", c.id, "user", c.user, "reason", err)
 	if h.opts.OnDisconnect != nil {
 		h.guard(c, "OnDisconnect", func() { h.opts.OnDisconnect(c, err) })
@@ -555,6 +576,22 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 		c.t.CloseNow()
 	}
 	return ctx.Err()
+}
+
+// rateLimitReply returns the answer to a message over the rate limit.
+func (h *Hub) rateLimitReply(typ ws.MessageType, data []byte) *ws.PreparedMessage {
+	if !h.rateEvent || typ != ws.Text {
+		return h.rateReply
+	}
+	e, err := event.Parse(data)
+	if err != nil {
+		return h.rateReply
+	}
+	pm, err := event.Prepare("error", &event.Error{Code: event.CodeRateLimited, Message: "rate limit exceeded", Type: e.Type, ID: e.ID})
+	if err != nil {
+		return h.rateReply
+	}
+	return pm
 }
 
 // recovered logs a recovered panic.
