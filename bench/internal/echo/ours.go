@@ -61,14 +61,15 @@ func oursOptions(mode string) *server.Options {
 }
 
 // oursConnHandler is the library under test without net/http:
-// server.AcceptConn reads and answers the handshake on the raw connection
-// (the way gobwas's zero-copy upgrade works), then the same echo loop.
+// server.UpgradeConn reads the request into a pooled buffer, parses it in
+// place and answers it in one write (the way gobwas's zero-copy upgrade
+// works), then the same echo loop.
 func oursConnHandler(mode string) func(net.Conn) {
 	opts := oursOptions(mode)
 	return func(nc net.Conn) {
-		c, _, err := server.AcceptConn(nc, opts)
+		c, _, err := server.UpgradeConn(nc, opts)
 		if err != nil {
-			return // AcceptConn has answered the client and closed nc
+			return // UpgradeConn has answered the client and closed nc
 		}
 		defer c.CloseNow()
 		oursEcho(c)
