@@ -53,7 +53,7 @@ type Conn struct {
 	rpooled  *[]byte
 	rpos     int
 	rend     int
-	lastFull bool // the last read filled the buffer: more is probably waiting
+	lastFull bool                 // the last read filled the buffer: more is probably waiting
 	small    *[smallReadSize]byte // the idle read buffer; nil on sockets, which need none (raw)
 	// raw, when not nil, is the socket's raw connection: fill waits for
 	// readability in the poller and only then takes a pooled buffer (see
