@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -75,6 +76,12 @@ func setupServe(fs *flag.FlagSet) func(e *env, args []string) error {
 		}
 		if (*cert == "") != (*key == "") {
 			return usageError("-cert and -key go together")
+		}
+		if _, _, err := net.SplitHostPort(*addr); err != nil {
+			if _, nerr := strconv.ParseUint(*addr, 10, 16); nerr == nil {
+				return usageError("-addr %s: want host:port; for port %s use -addr :%s (every interface) or -addr 127.0.0.1:%s", *addr, *addr, *addr, *addr)
+			}
+			return usageError("-addr %q: want host:port, such as 127.0.0.1:8080 or :8080", *addr)
 		}
 		var tlsConfig *tls.Config
 		if *cert != "" {
