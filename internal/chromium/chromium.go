@@ -178,6 +178,9 @@ func (c *Browser) OpenPage(ctx context.Context, name, url, stateExpr string) (*P
 	return &Page{c: c, session: att.SessionID, name: name, stateExpr: stateExpr}, nil
 }
 
+// Name returns the name the page was opened with.
+func (p *Page) Name() string { return p.name }
+
 // Eval evaluates a JavaScript expression in the page and decodes its value
 // (which must be JSON-serialisable) into out.
 func (p *Page) Eval(ctx context.Context, expr string, out any) error {
