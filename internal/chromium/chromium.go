@@ -253,6 +253,10 @@ var chromiumFlags = []string{
 	"--disable-background-networking", "--disable-component-update", "--disable-sync",
 	"--disable-dev-shm-usage", "--no-proxy-server", "--disable-extensions",
 	"--no-default-browser-check", "--mute-audio", "--remote-debugging-port=0",
+	// Pages in background tabs keep their timers: tests open several at
+	// once, and throttled timers (a second at the least) would fire late.
+	"--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+	"--disable-backgrounding-occluded-windows",
 }
 
 const chromiumInstall = "bash interop/install.sh (or apt-get update && apt-get install -y chromium)"
