@@ -57,6 +57,7 @@ var (
 	flagCases   = flag.String("cases", "broadcast,echo,idle-ws,idle-polling", "cases to run")
 	flagOut     = flag.String("o", "", "also write the report to this file")
 	flagProfile = flag.String("cpuprofile", "", "write the load client's CPU profile to this file")
+	flagSrvProf = flag.String("server-profile", "", "run our server with -cpuprofile FILE (the last process started wins)")
 	flagNode    = flag.String("node-modules", "../../interop/node_modules", "node_modules with socket.io (bash interop/install.sh)")
 )
 
@@ -94,6 +95,9 @@ func main() {
 				log.Fatalf("building %s: %v", s, err)
 			}
 			bins[s] = []string{bin}
+			if s == "ours" && *flagSrvProf != "" {
+				bins[s] = append(bins[s], "-cpuprofile", *flagSrvProf)
+			}
 		case "node":
 			mods, _ := filepath.Abs(*flagNode)
 			if _, err := os.Stat(filepath.Join(mods, "socket.io")); err != nil {
