@@ -186,7 +186,13 @@ func (h *Hub) receive(m *Message) {
 	if m.Origin == h.id {
 		return // delivered locally when it was broadcast
 	}
-	pm, err := ws.NewPreparedMessage(m.Type, m.Data)
+	var pm Payload
+	var err error
+	if h.brokerPayload != nil {
+		pm, err = h.brokerPayload(m.Type, m.Data)
+	} else {
+		pm, err = ws.NewPreparedMessage(m.Type, m.Data)
+	}
 	if err != nil {
 		h.m.brokerInvalid.Add(1)
 		h.log.Warn("hub: dropped a broker message of an invalid type", "server", h.id, "origin", m.Origin, "type", m.Type)
