@@ -7,8 +7,9 @@
 // 1. Connects 9 clients in turn, three of each kind: polling only,
 //    WebSocket only, and polling upgraded to WebSocket (the default); each
 //    joins room "r" on every connection (rooms belong to a server).
-// 2. Checks that every kind has clients on both servers, and that a line
-//    said to the room reaches every client exactly once.
+// 2. Checks that every kind has clients on both servers, that a line said
+//    to the room reaches every client exactly once, and that "who" (the
+//    cluster's FetchAllSockets) lists every client on its server.
 // 3. Prints "kill s1" and waits for "killed" on standard input; then
 //    waits until every client of s1 has reconnected (to s2) and rejoined,
 //    and checks that the room works again: every client, once.
@@ -90,6 +91,16 @@ async function main() {
   }
   console.log("placed: " + placement());
   await checkRoom("before");
+  // A cluster request: every server's sockets, through NATS.
+  const who = await new Promise((resolve) => clients[0].socket.emit("who", resolve));
+  if (!Array.isArray(who)) fail("who: " + JSON.stringify(who));
+  const counts = {};
+  for (const s of who) counts[s.server] = (counts[s.server] || 0) + 1;
+  for (const c of clients) {
+    if (!who.some((s) => s.id === c.socket.id && s.server === c.server)) fail(`who misses ${c.socket.id}@${c.server}`);
+  }
+  if (who.length !== clients.length) fail(`who: ${who.length} sockets`);
+  console.log("who: " + JSON.stringify(counts));
 
   const onS1 = clients.filter((c) => c.server === "s1");
   const disconnected = onS1.map(
