@@ -40,6 +40,18 @@ func (c *Conn) Close(code CloseCode, reason string) error {
 	if err != nil {
 		return err
 	}
+	if c.State() == StateClosed && c.frameSem.tryLock() {
+		// The TCP connection is gone (closed after the close handshake,
+		// reset by the peer, or CloseNow): no frame can go out and there
+		// is nothing to wait for, so no timer is started. A server
+		// closing its connections after a reset storm pays nothing more.
+		sent := c.closeSent
+		c.frameSem.unlock()
+		if sent {
+			return nil
+		}
+		return ErrClosed
+	}
 	deadline := time.Now().Add(c.opts.CloseTimeout)
 	err = c.sendClose(p, deadline)
 	switch {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/rfc6455/ws/frame"
@@ -54,6 +55,14 @@ type Conn struct {
 	rend     int
 	lastFull bool // the last read filled the buffer: more is probably waiting
 	small    [smallReadSize]byte
+	// raw, when not nil, is the socket's raw connection: fill waits for
+	// readability in the poller and only then takes a pooled buffer (see
+	// rawRead). rawFn is c.rawRead, bound once; rawN and rawErrno carry
+	// its result.
+	raw      syscall.RawConn
+	rawFn    func(fd uintptr) bool
+	rawN     int
+	rawErrno syscall.Errno
 	hdr      frame.Header // header of the frame being read
 	utf8v    utf8.Validator
 	msgType  MessageType     // type of the data message being read
@@ -147,6 +156,9 @@ func NewConn(nc net.Conn, buffered []byte, role Role, opts *Options) *Conn {
 		c.rbuf = c.small[:]
 	}
 	c.writev = isWritev(nc)
+	if c.raw = rawConnOf(nc); c.raw != nil {
+		c.rawFn = c.rawRead
+	}
 	c.state.Store(int32(StateOpen))
 	return c
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
+	"os"
 	"slices"
 	"sync"
 
@@ -241,6 +243,9 @@ func (c *Conn) readHeader() error {
 // back once a read no longer fills it.
 func (c *Conn) fill() error {
 	c.rpos, c.rend = 0, 0
+	if c.raw != nil {
+		return c.fillRaw()
+	}
 	if c.lastFull {
 		if c.rpooled == nil {
 			c.rpooled = readBufPool.Get().(*[]byte)
@@ -264,6 +269,30 @@ func (c *Conn) fill() error {
 			return err
 		}
 	}
+}
+
+// fillRaw is fill on a socket: the poller waits for readability, and the
+// read goes into a pooled buffer taken only then (rawRead), large enough
+// for a whole small message with its header. Errors look like those of
+// the net.Conn's Read.
+func (c *Conn) fillRaw() error {
+	c.rawN, c.rawErrno = 0, 0
+	if err := c.raw.Read(c.rawFn); err != nil {
+		if oe, ok := err.(*net.OpError); ok {
+			oe.Op = "read"
+		}
+		return err
+	}
+	if c.rawErrno != 0 {
+		return &net.OpError{Op: "read", Net: c.nc.LocalAddr().Network(), Source: c.nc.LocalAddr(),
+			Addr: c.nc.RemoteAddr(), Err: os.NewSyscallError("read", c.rawErrno)}
+	}
+	if c.rawN == 0 {
+		return io.EOF
+	}
+	c.rend = c.rawN
+	c.lastFull = c.rawN == len(c.rbuf)
+	return nil
 }
 
 // readPayload reads the next len(dst) payload bytes of the current frame into
