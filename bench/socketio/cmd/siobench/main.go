@@ -54,6 +54,7 @@ var (
 	flagEcho    = flag.Int("echo-sockets", 64, "sockets of the echo case")
 	flagIdleWS  = flag.Int("idle-ws", 10000, "idle WebSocket sockets")
 	flagIdlePol = flag.Int("idle-polling", 1000, "idle polling sockets")
+	flagIdle    = flag.Duration("idle-wait", 10*time.Second, "how long the idle sockets stay connected before the server's memory is read")
 	flagCases   = flag.String("cases", "broadcast,echo,idle-ws,idle-polling", "cases to run")
 	flagOut     = flag.String("o", "", "also write the report to this file")
 	flagProfile = flag.String("cpuprofile", "", "write the load client's CPU profile to this file")
@@ -97,6 +98,9 @@ func main() {
 			bins[s] = []string{bin}
 			if s == "ours" && *flagSrvProf != "" {
 				bins[s] = append(bins[s], "-cpuprofile", *flagSrvProf)
+			}
+			if s == "ours" && os.Getenv("SIOBENCH_PPROF") != "" {
+				bins[s] = append(bins[s], "-pprof", os.Getenv("SIOBENCH_PPROF"))
 			}
 		case "node":
 			mods, _ := filepath.Abs(*flagNode)
@@ -363,11 +367,17 @@ func runIdle(ctx context.Context, rep *report, srv string, p *process, name, tra
 	if err != nil {
 		log.Fatalf("%s %s: %v", srv, name, err)
 	}
-	time.Sleep(3 * time.Second) // idle: handshakes done, buffers drained
+	// Idle: handshakes done, buffers drained, and each runtime's garbage
+	// collector has had time to give back what the handshakes used.
+	time.Sleep(*flagIdle)
 	after, _ := rss(p.pid)
 	per := float64(after-before) / float64(n) / 1024
 	rep.add(name, srv, per)
 	log.Printf("%s %s: %d sockets, %.2f KiB each (RSS %d → %d MiB)", srv, name, n, per, before>>20, after>>20)
+	if d, err := time.ParseDuration(os.Getenv("SIOBENCH_HOLD")); err == nil {
+		log.Printf("holding the %d sockets for %v (SIOBENCH_HOLD)", n, d)
+		time.Sleep(d)
+	}
 	closeAll(socks)
 	warm.c.Close()
 }

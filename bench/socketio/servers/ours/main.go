@@ -11,6 +11,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"runtime/pprof"
 
@@ -20,6 +21,7 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:3002", "listen address")
 	profile := flag.String("cpuprofile", "", "write a CPU profile to this file (for siobench -server-profile)")
+	debug := flag.String("pprof", "", "serve net/http/pprof on this address (for looking at memory)")
 	flag.Parse()
 	if *profile != "" {
 		f, err := os.Create(*profile)
@@ -50,6 +52,9 @@ func main() {
 		}
 		return nil
 	})
+	if *debug != "" {
+		go http.ListenAndServe(*debug, nil) // net/http/pprof's handlers are on the default mux
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		log.Fatal(err)
