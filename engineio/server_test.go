@@ -853,3 +853,59 @@ func TestPostOctetStream(t *testing.T) {
 		t.Errorf("POST answer Content-Type %q", res.header.Get("Content-Type"))
 	}
 }
+
+// A GET that the client sent before its close packet, but that the server
+// handles after it, gets the noop a pending GET gets; once.
+func TestPollCrossingTheClosePacket(t *testing.T) {
+	h := newHarness(t, nil)
+	sid, s := h.open()
+	h.post(pq(sid), "1")
+	h.rec.awaitClose(s)
+	if res := h.get(pq(sid)); res.status != 200 || res.body != "6" {
+		t.Errorf("GET after the close packet: %d %q, want 200 \"6\"", res.status, res.body)
+	}
+	if res := h.get(pq(sid)); res.status != 400 {
+		t.Errorf("second GET: %d, want 400", res.status)
+	}
+	sid, s = h.open()
+	h.post(pq(sid), "1")
+	h.rec.awaitClose(s)
+	if res := h.post(pq(sid), "4x"); res.status != 400 {
+		t.Errorf("POST after the close packet: %d, want 400", res.status)
+	}
+}
+
+// A GET that comes while a probe WebSocket is open is held for the upgrade:
+// refused if the upgrade completes, a noop if it does not in time.
+func TestPollDuringUpgrade(t *testing.T) {
+	h := newHarness(t, nil)
+	sid, s := h.open()
+	c := h.mustDial("?EIO=4&transport=websocket&sid=" + sid)
+	poll := make(chan response, 1)
+	go func() { poll <- h.get(pq(sid)) }()
+	h.awaitPendingGet(s)
+	c.send(ws.Text, "2probe")
+	c.send(ws.Text, "5")
+	if res := <-poll; res.status != 400 {
+		t.Errorf("GET held through the upgrade: %d %q, want 400", res.status, res.body)
+	}
+	c.send(ws.Text, "4after")
+	if got := c.next(); got != "3probe" {
+		t.Errorf("got %q", got)
+	}
+	if got := c.next(); got != "4after" {
+		t.Errorf("got %q", got)
+	}
+
+	sid, _ = h.open()
+	c = h.mustDial("?EIO=4&transport=websocket&sid=" + sid)
+	c.send(ws.Text, "2probe")
+	c.next()
+	start := time.Now()
+	if res := h.get(pq(sid)); res.status != 200 || res.body != "6" {
+		t.Errorf("GET after the probe, no upgrade: %d %q, want a noop", res.status, res.body)
+	}
+	if d := time.Since(start); d < lateGetWait {
+		t.Errorf("answered after %v, before the upgrade had %v", d, lateGetWait)
+	}
+}

@@ -33,7 +33,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # The npm packages (ws; socket.io and socket.io-client for the Socket.IO
-# tests), at the
+# tests: the reference server, and the real client in Node and, from its
+# browser bundle, in Chromium), at the
 # versions of package-lock.json.
 stale=$(node -e '
 const lock = require("./package-lock.json");
