@@ -290,7 +290,7 @@ func (c *Conn) fill() error {
 			readBufPool.Put(c.rpooled)
 			c.rpooled = nil
 		}
-		c.rbuf = c.small[:]
+		c.rbuf = c.idleBuf()
 	}
 	for {
 		n, err := c.nc.Read(c.rbuf)
@@ -405,7 +405,7 @@ func (c *Conn) releaseReadBuf() {
 		readBufPool.Put(c.rpooled)
 		c.rpooled = nil
 	}
-	c.rbuf = c.small[:]
+	c.rbuf = c.idleBuf()
 	c.rpos, c.rend = 0, 0
 }
 

@@ -127,6 +127,10 @@ func (s *Socket) poll(w http.ResponseWriter, r *http.Request) {
 		// client can complete it (protocol v4, "Upgrade").
 		final = packetNoop
 	}
+	// The GET is over once its packets are taken: the client may send
+	// the next as soon as it has the answer, which a large body can give
+	// it before writePayload returns.
+	s.polling = false
 	s.mu.Unlock()
 
 	bp := getBuf()
@@ -147,9 +151,6 @@ func (s *Socket) poll(w http.ResponseWriter, r *http.Request) {
 	*bp = body
 	putBuf(bp)
 
-	s.mu.Lock()
-	s.polling = false
-	s.mu.Unlock()
 	if err != nil {
 		s.terminate(fmt.Errorf("%w: %w", ErrTransportError, err), 0, ws.CloseNormal)
 		return
