@@ -29,6 +29,14 @@ const DefaultHandshakeTimeout = 30 * time.Second
 // in HandshakeError.Response.
 const MaxErrorBodySize = 64 << 10
 
+// DefaultMaxResponseHeaderBytes bounds the handshake response's head
+// (status line and headers) when Options.MaxResponseHeaderBytes is zero.
+const DefaultMaxResponseHeaderBytes = 64 << 10
+
+// ErrResponseTooLarge is wrapped by the error Dial returns when the server's
+// (or the proxy's) response head is longer than Options.MaxResponseHeaderBytes.
+var ErrResponseTooLarge = errors.New("client: handshake response head too large")
+
 // Options configure Dial. The zero value (or a nil *Options) is ready to
 // use.
 type Options struct {
@@ -74,6 +82,13 @@ type Options struct {
 	// included, on top of Dial's context. Zero means
 	// DefaultHandshakeTimeout; negative means none but the context.
 	HandshakeTimeout time.Duration
+
+	// MaxResponseHeaderBytes bounds the head of the server's handshake
+	// response, and of a proxy's answer to CONNECT: status line and
+	// headers together. A longer one fails Dial with an error wrapping
+	// ErrResponseTooLarge, having read no more than that. Zero means
+	// DefaultMaxResponseHeaderBytes (64 KiB).
+	MaxResponseHeaderBytes int
 
 	// Compression, if set, offers permessage-deflate (RFC 7692) with these
 	// parameters. When the server accepts, the Conn compresses messages of
@@ -350,14 +365,16 @@ func (d *dialer) connect(ctx context.Context) (net.Conn, error) {
 func (d *dialer) handshake(ctx context.Context, nc net.Conn) (*ws.Conn, *http.Response, error) {
 	stop := bound(ctx, nc)
 	defer stop()
-	br := bufio.NewReader(nc)
+	head := newHeadLimit(nc, d.opts.MaxResponseHeaderBytes)
+	br := bufio.NewReader(head)
 	if err := d.req.Write(nc); err != nil {
 		return nil, nil, ctxErr(ctx, fmt.Errorf("client: sending the handshake: %w", err))
 	}
 	resp, err := http.ReadResponse(br, d.req)
 	if err != nil {
-		return nil, nil, ctxErr(ctx, fmt.Errorf("client: reading the handshake response: %w", err))
+		return nil, nil, ctxErr(ctx, fmt.Errorf("client: reading the handshake response: %w", head.err(err)))
 	}
+	head.lift() // the head is read; an error response's body has its own bound
 	n, err := handshake.CheckResponse(resp, handshake.Offer{
 		Key:          d.key,
 		Subprotocols: d.opts.Subprotocols,
@@ -392,6 +409,48 @@ func (d *dialer) handshake(ctx context.Context, nc net.Conn) (*ws.Conn, *http.Re
 		buffered = slices.Clone(b)
 	}
 	return ws.NewConn(nc, buffered, ws.RoleClient, &connOpts), resp, nil
+}
+
+// headLimit reads a response head through a bound: once n bytes have been
+// read, reads fail with ErrResponseTooLarge until lift is called. Without
+// it, http.ReadResponse reads a header line of any length into memory.
+type headLimit struct {
+	r      io.Reader
+	n, max int
+	lifted bool
+}
+
+func newHeadLimit(r io.Reader, max int) *headLimit {
+	if max <= 0 {
+		max = DefaultMaxResponseHeaderBytes
+	}
+	return &headLimit{r: r, n: max, max: max}
+}
+
+func (h *headLimit) Read(p []byte) (int, error) {
+	if h.lifted {
+		return h.r.Read(p)
+	}
+	if h.n <= 0 {
+		return 0, ErrResponseTooLarge
+	}
+	if len(p) > h.n {
+		p = p[:h.n]
+	}
+	n, err := h.r.Read(p)
+	h.n -= n
+	return n, err
+}
+
+// lift removes the bound.
+func (h *headLimit) lift() { h.lifted = true }
+
+// err turns the error of a read cut by the bound into a clear one.
+func (h *headLimit) err(err error) error {
+	if errors.Is(err, ErrResponseTooLarge) {
+		return fmt.Errorf("%w: more than %d bytes", ErrResponseTooLarge, h.max)
+	}
+	return err
 }
 
 // bound applies ctx to I/O on nc until stop is called: its deadline, and

@@ -191,27 +191,3 @@ func decodeArgs(data []byte, atts [][]byte, skip int) (Args, error) {
 	})
 	return args, nil
 }
-
-// eventName returns the name of an event, the first element of its array:
-// a string, or a number as the reference parser allows.
-func eventName(data []byte) (string, bool) {
-	var name []byte
-	parser.ForEachElement(data, func(_ int, elem []byte) bool {
-		name = elem
-		return false
-	})
-	if len(name) == 0 {
-		return "", false
-	}
-	if name[0] != '"' {
-		return string(name), true
-	}
-	if bytes.IndexByte(name, '\\') < 0 {
-		return string(name[1 : len(name)-1]), true
-	}
-	var s string
-	if json.Unmarshal(name, &s) != nil {
-		return "", false
-	}
-	return s, true
-}

@@ -602,7 +602,7 @@ func (s *Socket) onPacket(e *engineio.Client, p *parser.Packet) {
 	case parser.Disconnect:
 		s.disconnect(ErrServerDisconnect, false)
 	case parser.Event, parser.BinaryEvent:
-		name, ok := eventName(p.Data)
+		name, ok := parser.EventName(p.Data)
 		if !ok {
 			return
 		}
