@@ -136,7 +136,8 @@
 // protocol document's rules and the reference parser's; a malformed packet
 // closes the connection, as the reference does. A client that joins no
 // namespace within Options.ConnectTimeout is closed; packets may carry at
-// most Options.MaxAttachments attachments; events waiting for a socket's
-// handlers are bounded by Options.MaxQueuedEvents, beyond which the
-// connection is not read until a handler finishes.
+// most Options.MaxAttachments attachments; the events waiting for a
+// socket's handlers are bounded by Options.MaxQueuedEvents and
+// MaxQueuedBytes, beyond which the connection is not read until a handler
+// finishes.
 package socketio

@@ -28,6 +28,9 @@ const (
 	// DefaultMaxQueuedEvents bounds the events waiting for one socket's
 	// handlers.
 	DefaultMaxQueuedEvents = 256
+	// DefaultMaxQueuedBytes bounds the bytes of the events waiting for one
+	// socket's handlers.
+	DefaultMaxQueuedBytes = 1 << 20
 )
 
 // Options configure a Server. The zero value (or a nil *Options) gives the
@@ -62,6 +65,12 @@ type Options struct {
 	// reached, the server stops reading the connection until a handler
 	// finishes.
 	MaxQueuedEvents int
+
+	// MaxQueuedBytes bounds the bytes (payloads and attachments) of the
+	// events waiting for one socket's handlers, as MaxQueuedEvents bounds
+	// their number; zero means DefaultMaxQueuedBytes (1 MiB). An event
+	// larger than the bound is taken when nothing else waits.
+	MaxQueuedBytes int
 
 	// DropSlow drops the messages for a client whose outgoing buffer
 	// (EngineIO.MaxBufferedAmount) is full, instead of closing its
@@ -158,6 +167,9 @@ func NewServer(opts *Options) *Server {
 	}
 	if o.MaxQueuedEvents <= 0 {
 		o.MaxQueuedEvents = DefaultMaxQueuedEvents
+	}
+	if o.MaxQueuedBytes <= 0 {
+		o.MaxQueuedBytes = DefaultMaxQueuedBytes
 	}
 	if o.ErrorEvent == "" {
 		o.ErrorEvent = "error"
