@@ -19,7 +19,7 @@ func startOurs(t *testing.T, cfg serverConfig) string {
 	opts := &socketio.Options{
 		EngineIO: engineio.Options{
 			PingInterval: time.Second,
-			PingTimeout:  2 * time.Second,
+			PingTimeout:  10 * time.Second,
 			Transports:   cfg.Transports,
 		},
 		Logger: slog.New(slog.DiscardHandler),
