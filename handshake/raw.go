@@ -38,7 +38,17 @@ type RawRequest struct {
 	head string   // the head, through its empty line
 	keys []string // canonical field names, in order
 	vals []string // field values, in order, trimmed of OWS
+	// The fields of a short head (a non-browser client's) are kept in
+	// the request itself: no allocation for them.
+	keysInline [rawInlineFields]string
+	valsInline [rawInlineFields]string
+	req        Request // what Check found
 }
+
+// rawInlineFields is the number of header fields a RawRequest holds
+// without a slice of its own: a handshake from a program (Host, Upgrade,
+// Connection, the key, the version and a few more) fits.
+const rawInlineFields = 8
 
 // knownFields are the canonical forms of the fields a handshake usually
 // carries, so that parsing them allocates nothing.
@@ -66,14 +76,25 @@ func ParseRequest(b []byte) (*RawRequest, int, error) {
 		return nil, 0, ErrIncomplete
 	}
 	r := &RawRequest{head: string(b[:end])}
+	if err := r.parse(); err != nil {
+		return nil, 0, err
+	}
+	return r, end, nil
+}
+
+// parse parses r.head into r's fields.
+func (r *RawRequest) parse() error {
 	s := r.head
 	line, s := cutLine(s)
 	if err := r.parseRequestLine(line); err != nil {
-		return nil, 0, err
+		return err
 	}
-	n := strings.Count(s, "\n")
-	kv := make([]string, 2*n) // one allocation for names and values
-	r.keys, r.vals = kv[:0:n], kv[n:n:2*n]
+	if n := strings.Count(s, "\n"); n <= rawInlineFields {
+		r.keys, r.vals = r.keysInline[:0], r.valsInline[:0]
+	} else {
+		kv := make([]string, 2*n) // one allocation for names and values
+		r.keys, r.vals = kv[:0:n], kv[n:n:2*n]
+	}
 	hosts := 0
 	for {
 		line, s = cutLine(s)
@@ -81,16 +102,16 @@ func ParseRequest(b []byte) (*RawRequest, int, error) {
 			break
 		}
 		if line[0] == ' ' || line[0] == '\t' {
-			return nil, 0, fmt.Errorf("%w: folded header line", ErrMalformed)
+			return malformed("folded header line", "")
 		}
-		name, value, ok := strings.Cut(line, ":")
-		if !ok || !IsToken(name) {
-			return nil, 0, fmt.Errorf("%w: header line %q", ErrMalformed, line)
+		colon := strings.IndexByte(line, ':')
+		if colon < 0 || !IsToken(line[:colon]) {
+			return malformed("header line %q", line)
 		}
-		value = trimOWS(value)
+		name, value := line[:colon], trimOWS(line[colon+1:])
 		for i := 0; i < len(value); i++ {
 			if c := value[i]; c < ' ' && c != '\t' || c == 0x7f {
-				return nil, 0, fmt.Errorf("%w: control character in header %q", ErrMalformed, name)
+				return malformed("control character in header %q", name)
 			}
 		}
 		key := canonicalKey(name)
@@ -100,23 +121,34 @@ func ParseRequest(b []byte) (*RawRequest, int, error) {
 			r.Host = value
 		case "Content-Length":
 			if value != "0" {
-				return nil, 0, fmt.Errorf("%w: a request with a body cannot be upgraded", ErrMalformed)
+				return malformed("a request with a body cannot be upgraded", "")
 			}
 		case "Transfer-Encoding":
-			return nil, 0, fmt.Errorf("%w: a request with a body cannot be upgraded", ErrMalformed)
+			return malformed("a request with a body cannot be upgraded", "")
 		}
 		r.keys = append(r.keys, key)
 		r.vals = append(r.vals, value)
 	}
 	if hosts > 1 {
-		return nil, 0, fmt.Errorf("%w: more than one Host header", ErrMalformed)
+		return malformed("more than one Host header", "")
 	}
 	u, err := url.ParseRequestURI(r.Target)
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w: request target %q", ErrMalformed, r.Target)
+		return malformed("request target %q", r.Target)
 	}
 	r.URL = u
-	return r, end, nil
+	return nil
+}
+
+// malformed returns an error wrapping ErrMalformed; format has one %q verb
+// for arg, or none. It is kept out of line, as the cold path it is.
+//
+//go:noinline
+func malformed(format, arg string) error {
+	if arg == "" && !strings.Contains(format, "%") {
+		return fmt.Errorf("%w: %s", ErrMalformed, format)
+	}
+	return fmt.Errorf("%w: "+format, ErrMalformed, arg)
 }
 
 // headEnd returns the length of the head at the start of b, through the
@@ -149,22 +181,22 @@ func (r *RawRequest) parseRequestLine(line string) error {
 	method, rest, ok1 := strings.Cut(line, " ")
 	target, proto, ok2 := strings.Cut(rest, " ")
 	if !ok1 || !ok2 || !IsToken(method) || target == "" {
-		return fmt.Errorf("%w: request line %q", ErrMalformed, line)
+		return malformed("request line %q", line)
 	}
 	for i := 0; i < len(target); i++ {
 		if c := target[i]; c <= ' ' || c == 0x7f {
-			return fmt.Errorf("%w: request line %q", ErrMalformed, line)
+			return malformed("request line %q", line)
 		}
 	}
 	// HTTP-version = "HTTP/" DIGIT "." DIGIT
 	if len(proto) != 8 || !strings.HasPrefix(proto, "HTTP/") || proto[6] != '.' ||
 		proto[5] < '0' || proto[5] > '9' || proto[7] < '0' || proto[7] > '9' {
-		return fmt.Errorf("%w: request line %q", ErrMalformed, line)
+		return malformed("request line %q", line)
 	}
 	r.Method, r.Target, r.Proto = method, target, proto
 	r.ProtoMajor, r.ProtoMinor = int(proto[5]-'0'), int(proto[7]-'0')
 	if r.ProtoMajor != 1 {
-		return fmt.Errorf("%w: %s over an HTTP/1 connection", ErrMalformed, proto)
+		return malformed("%s over an HTTP/1 connection", proto)
 	}
 	return nil
 }
@@ -219,9 +251,13 @@ func (r *RawRequest) Get(key string) string {
 }
 
 // Check applies CheckRequest's rules to r and returns what the client
-// offered.
+// offered. The Request is part of r: checking again overwrites it.
 func (r *RawRequest) Check() (*Request, error) {
-	return checkRequest1(r.ProtoMajor, r.ProtoMinor, r.Proto, r.Method, r.Host, r)
+	r.req = Request{}
+	if err := checkRequest1(&r.req, r.ProtoMajor, r.ProtoMinor, r.Proto, r.Method, r.Host, r); err != nil {
+		return nil, err
+	}
+	return &r.req, nil
 }
 
 // CheckOrigin applies CheckOrigin's policy to r.
