@@ -38,17 +38,9 @@ type RawRequest struct {
 	head string   // the head, through its empty line
 	keys []string // canonical field names, in order
 	vals []string // field values, in order, trimmed of OWS
-	// The fields of a short head (a non-browser client's) are kept in
-	// the request itself: no allocation for them.
-	keysInline [rawInlineFields]string
-	valsInline [rawInlineFields]string
-	req        Request // what Check found
+	req  Request  // what Check found
+	url  url.URL  // what URL points to
 }
-
-// rawInlineFields is the number of header fields a RawRequest holds
-// without a slice of its own: a handshake from a program (Host, Upgrade,
-// Connection, the key, the version and a few more) fits.
-const rawInlineFields = 8
 
 // knownFields are the canonical forms of the fields a handshake usually
 // carries, so that parsing them allocates nothing.
@@ -89,12 +81,9 @@ func (r *RawRequest) parse() error {
 	if err := r.parseRequestLine(line); err != nil {
 		return err
 	}
-	if n := strings.Count(s, "\n"); n <= rawInlineFields {
-		r.keys, r.vals = r.keysInline[:0], r.valsInline[:0]
-	} else {
-		kv := make([]string, 2*n) // one allocation for names and values
-		r.keys, r.vals = kv[:0:n], kv[n:n:2*n]
-	}
+	n := strings.Count(s, "\n")
+	kv := make([]string, 2*n) // one allocation for names and values, of their size
+	r.keys, r.vals = kv[:0:n], kv[n:n:2*n]
 	hosts := 0
 	for {
 		line, s = cutLine(s)
@@ -132,13 +121,61 @@ func (r *RawRequest) parse() error {
 	if hosts > 1 {
 		return malformed("more than one Host header", "")
 	}
-	u, err := url.ParseRequestURI(r.Target)
-	if err != nil {
-		return malformed("request target %q", r.Target)
+	if !parseOriginForm(&r.url, r.Target) {
+		u, err := url.ParseRequestURI(r.Target)
+		if err != nil {
+			return malformed("request target %q", r.Target)
+		}
+		r.url = *u
 	}
-	r.URL = u
+	r.URL = &r.url
 	return nil
 }
+
+// parseOriginForm sets u to what url.ParseRequestURI makes of target, a
+// request-target in origin form (RFC 9112 §3.2.1: an absolute path and
+// an optional query), when its path holds only characters that net/url
+// neither unescapes nor escapes; it reports false for any other target,
+// which url.ParseRequestURI is left to parse. So the usual target ("/",
+// "/chat?room=1") costs no allocation.
+func parseOriginForm(u *url.URL, target string) bool {
+	if target == "" || target[0] != '/' {
+		return false
+	}
+	path, query, force := target, "", false
+	// As net/url: a lone '?' at the end is an empty query that was asked
+	// for; otherwise the query starts at the first '?'.
+	if q := strings.IndexByte(target, '?'); q >= 0 {
+		if q == len(target)-1 {
+			path, force = target[:q], true
+		} else {
+			path, query = target[:q], target[q+1:]
+		}
+	}
+	for i := 0; i < len(path); i++ {
+		if !pathChar[path[i]] {
+			return false
+		}
+	}
+	*u = url.URL{Path: path, RawQuery: query, ForceQuery: force}
+	return true
+}
+
+// pathChar holds the characters a path keeps as they are through net/url
+// (RFC 3986 unreserved characters, and the sub-delimiters, ':', '@' and
+// '/' that net/url does not escape in a path).
+var pathChar = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for _, c := range "-_.~$&+,/:;=@" {
+		t[c] = true
+	}
+	return t
+}()
 
 // malformed returns an error wrapping ErrMalformed; format has one %q verb
 // for arg, or none. It is kept out of line, as the cold path it is.
