@@ -95,6 +95,9 @@ func (r *Receiver) SetReadLimit(n int64) {
 	r.limit = max(n, 0)
 }
 
+// ReadLimit returns the read limit for the next message (0: none).
+func (r *Receiver) ReadLimit() int64 { return r.limit }
+
 // Header returns the header of the frame being received.
 func (r *Receiver) Header() frame.Header { return r.hdr }
 

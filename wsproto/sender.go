@@ -206,6 +206,15 @@ func (s *Sender) ParkCompressor(keep bool) {
 	d.cw = nil
 }
 
+// ParkedHistory returns how many bytes of history ParkCompressor kept for
+// the next compressor (0 while a compressor is held).
+func (s *Sender) ParkedHistory() int {
+	if s.def == nil {
+		return 0
+	}
+	return len(s.def.hist)
+}
+
 // AppendPing appends a ping with payload (at most 125 bytes, RFC 6455
 // §5.5) to dst.
 func (s *Sender) AppendPing(dst, payload []byte) ([]byte, error) {
