@@ -21,22 +21,10 @@ const DefaultCompressionThreshold = wsproto.DefaultCompressionThreshold
 // handshake. It is the protocol core's type (package wsproto).
 type Compression = wsproto.Compression
 
-// deflateState is what the Conn keeps of permessage-deflate besides the
-// core's state; nil when the extension is not in use.
-type deflateState struct {
-	params deflate.Params
-	// sendUsed: a message was compressed since the janitor last looked;
-	// guarded by msgSem.
-	sendUsed bool
-}
-
 // Compression reports the negotiated permessage-deflate parameters, and
 // whether the extension is in use on this connection.
 func (c *Conn) Compression() (deflate.Params, bool) {
-	if c.deflate == nil {
-		return deflate.Params{}, false
-	}
-	return c.deflate.params, true
+	return c.tx.Compression()
 }
 
 var compressedBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
@@ -53,7 +41,7 @@ func (c *Conn) compressMessage(p []byte) ([]byte, bool, *[]byte) {
 		if !c.tx.HoldsCompressor() {
 			compressJanitor.watch(c)
 		}
-		c.deflate.sendUsed = true
+		c.sendUsed = true
 	}
 	out := c.tx.Compress((*bp)[:0], p)
 	*bp = out
@@ -172,8 +160,8 @@ func (j *janitor) sweep(c *Conn) bool {
 	if !c.tx.HoldsCompressor() {
 		return true
 	}
-	if c.deflate.sendUsed && !closed {
-		c.deflate.sendUsed = false
+	if c.sendUsed && !closed {
+		c.sendUsed = false
 		return false
 	}
 	c.tx.ParkCompressor(!closed)

@@ -62,10 +62,12 @@ type Conn struct {
 	rawFn    func(fd uintptr) bool
 	rawN     int
 	rawErrno syscall.Errno
-	// chunk is payload of the message being read that the core reported
-	// and the application has not taken yet (it points into rbuf);
-	// final says the message ends with it.
-	chunk    []byte
+	// rbuf[chunkAt:chunkAt+chunkN] is payload of the message being read
+	// that the core reported and the application has not taken yet (the
+	// core reports payload where it is, in rbuf); final says the message
+	// ends with it.
+	chunkAt  int32
+	chunkN   int32
 	final    bool
 	msgType  MessageType     // type of the data message being read
 	inMsg    bool            // a data message is partly read
@@ -77,7 +79,6 @@ type Conn struct {
 	inHook   atomic.Bool     // a callback is running on the reading goroutine (hook.go)
 	hookG    atomic.Uint64   // the ID of the goroutine that runs the callbacks
 	serving  bool            // Serve is the reader
-	deflate  *deflateState   // permessage-deflate; nil when not negotiated
 	hooks    Handler         // set by Serve for its duration
 	rctx     context.Context // the context of the read in progress, for the pongs it sends
 
@@ -88,6 +89,9 @@ type Conn struct {
 	// is guarded by frameSem, its compressor by msgSem (messages are
 	// compressed in the order they go out).
 	tx wsproto.Sender
+	// sendUsed: a message was compressed since the compressor janitor
+	// last looked; guarded by msgSem.
+	sendUsed bool
 	// The fields below are guarded by frameSem.
 	writeErr error
 	writev   bool // nc writes net.Buffers in one system call
@@ -139,7 +143,6 @@ func NewConn(nc net.Conn, buffered []byte, role Role, opts *Options) *Conn {
 	cfg := wsproto.Config{Role: wsproto.Role(role), PullInflate: true}
 	if c.opts.Compression != nil {
 		cfg.Compression = c.opts.Compression
-		c.deflate = &deflateState{params: c.opts.Compression.Params}
 	}
 	c.rx.Init(cfg)
 	c.tx.Init(cfg)

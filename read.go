@@ -75,9 +75,7 @@ func (c *Conn) readMessage(buf []byte) (MessageType, []byte, error) {
 	}
 	typ := c.msgType
 	if c.msgCompr {
-		first := c.chunk
-		c.chunk = nil
-		out, err := c.readCompressed(buf, first)
+		out, err := c.readCompressed(buf, c.takeChunk())
 		if err != nil {
 			return 0, buf[:0], err
 		}
@@ -102,7 +100,7 @@ func (c *Conn) readMessage(buf []byte) (MessageType, []byte, error) {
 func (c *Conn) appendFrames(buf []byte) ([]byte, error) {
 	start := len(buf)
 	for {
-		for p := c.chunk; len(p) > 0; {
+		for p := c.takeChunk(); len(p) > 0; {
 			if len(buf) == cap(buf) {
 				buf = c.growMessage(buf, start, int64(len(p))+c.rx.DataRemaining())
 			}
@@ -110,7 +108,6 @@ func (c *Conn) appendFrames(buf []byte) ([]byte, error) {
 			buf = append(buf, p[:n]...)
 			p = p[n:]
 		}
-		c.chunk = nil
 		if c.final {
 			return buf, nil
 		}
@@ -139,8 +136,24 @@ func (c *Conn) appendFrames(buf []byte) ([]byte, error) {
 		if err != nil {
 			return buf, err
 		}
-		c.chunk, c.final = ev.Payload, ev.Final
+		c.setChunk(ev)
 	}
+}
+
+// setChunk records the payload of ev, a Data event the core just reported,
+// as the pending chunk. The core reports a Data event's payload where it
+// is, as the last bytes it consumed: it ends at rpos.
+func (c *Conn) setChunk(ev wsproto.Event) {
+	c.chunkAt = int32(c.rpos - len(ev.Payload))
+	c.chunkN = int32(len(ev.Payload))
+	c.final = ev.Final
+}
+
+// takeChunk returns the pending chunk and forgets it.
+func (c *Conn) takeChunk() []byte {
+	p := c.rbuf[c.chunkAt : c.chunkAt+c.chunkN]
+	c.chunkN = 0
+	return p
 }
 
 // readDirect reads payload from the network straight into dst, whose
@@ -203,7 +216,7 @@ func (c *Conn) beginMessage() error {
 	c.inMsg = true
 	c.msgType = MessageType(ev.Type)
 	c.msgCompr = ev.Compressed
-	c.chunk, c.final = ev.Payload, ev.Final
+	c.setChunk(ev)
 	return nil
 }
 
@@ -221,16 +234,14 @@ func (c *Conn) endMessage() {
 func (c *Conn) discardMessage() error {
 	if c.msgCompr {
 		// The inflated message feeds the context-takeover history.
-		first := c.chunk
-		c.chunk = nil
-		_, err := c.readCompressed(nil, first)
+		_, err := c.readCompressed(nil, c.takeChunk())
 		if err == nil {
 			c.endMessage()
 		}
 		return err
 	}
 	for {
-		c.chunk = nil
+		c.chunkN = 0
 		if c.final {
 			c.endMessage()
 			return nil
@@ -239,7 +250,7 @@ func (c *Conn) discardMessage() error {
 		if err != nil {
 			return err
 		}
-		c.chunk, c.final = ev.Payload, ev.Final
+		c.setChunk(ev)
 	}
 }
 
@@ -369,7 +380,7 @@ func (c *Conn) releaseReadBuf() {
 	}
 	c.rbuf = c.idleBuf()
 	c.rpos, c.rend = 0, 0
-	c.chunk = nil
+	c.chunkN = 0
 	c.rx.Release()
 }
 

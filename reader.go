@@ -36,9 +36,7 @@ func (c *Conn) NextReader(ctx context.Context) (MessageType, io.Reader, error) {
 	var whole []byte
 	if err == nil && c.msgCompr {
 		// A compressed message is inflated whole (RFC 7692 §7.2.2).
-		first := c.chunk
-		c.chunk = nil
-		if whole, err = c.readCompressed(nil, first); err == nil {
+		if whole, err = c.readCompressed(nil, c.takeChunk()); err == nil {
 			c.endMessage()
 		}
 	}
@@ -97,7 +95,7 @@ func (r *messageReader) Read(p []byte) (int, error) {
 
 func (r *messageReader) read(p []byte) (int, error) {
 	c := r.c
-	for len(c.chunk) == 0 {
+	for c.chunkN == 0 {
 		if c.final {
 			r.eof = true
 			c.endMessage()
@@ -126,9 +124,10 @@ func (r *messageReader) read(p []byte) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		c.chunk, c.final = ev.Payload, ev.Final
+		c.setChunk(ev)
 	}
-	n := copy(p, c.chunk)
-	c.chunk = c.chunk[n:]
+	n := copy(p, c.rbuf[c.chunkAt:c.chunkAt+c.chunkN])
+	c.chunkAt += int32(n)
+	c.chunkN -= int32(n)
 	return n, nil
 }

@@ -237,7 +237,7 @@ func (c *Conn) NextWriter(ctx context.Context, typ MessageType) (io.WriteCloser,
 	if err := c.acquire(ctx, &c.msgSem); err != nil {
 		return nil, err
 	}
-	return &messageWriter{c: c, ctx: ctx, op: frame.Opcode(typ), whole: c.deflate != nil}, nil
+	return &messageWriter{c: c, ctx: ctx, op: frame.Opcode(typ), whole: c.opts.Compression != nil}, nil
 }
 
 // messageWriter is the io.WriteCloser NextWriter returns.

@@ -171,6 +171,15 @@ func (s *Sender) Compress(dst, p []byte) []byte {
 	return d.cw.Compress(dst, p, true)
 }
 
+// Compression returns the negotiated permessage-deflate parameters, and
+// whether the extension is in use.
+func (s *Sender) Compression() (deflate.Params, bool) {
+	if s.def == nil {
+		return deflate.Params{}, false
+	}
+	return s.def.params, true
+}
+
 // CompressionTakeover reports whether the Sender compresses with context
 // takeover, and so has a history of its own (a prepared message compressed
 // once cannot be sent as it is).
