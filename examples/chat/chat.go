@@ -110,6 +110,7 @@ func newChat() *chat {
 	page, _ := fs.Sub(static, "static")
 	mux := http.NewServeMux()
 	mux.Handle("GET /ws", c.ws)
+	mux.Handle("GET /wasm/", noCache(new(wasmPage))) // the client written in Go
 	mux.Handle("GET /", noCache(http.FileServerFS(page)))
 	c.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	return c
