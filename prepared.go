@@ -9,29 +9,37 @@ import (
 )
 
 // PreparedMessage is a message encoded once for many receivers, for
-// broadcasts: its frame (header and payload) is built on first use and
+// broadcasts: its frame (header and payload) is built when it is made and
 // written as is to every server-side connection, so that sending to N
 // receivers costs N writes and no encoding. Client connections mask each
 // frame with their own key (RFC 6455 §5.3), so they encode it themselves.
-// A PreparedMessage is safe for concurrent use and must not be modified.
+// A PreparedMessage owns its bytes and is safe for concurrent use. Make
+// it with NewPreparedMessage; the zero value is not a message.
 type PreparedMessage struct {
-	typ  MessageType
-	data []byte
-
-	once  sync.Once
-	frame []byte // header and payload, unmasked
+	typ   MessageType
+	data  []byte // the payload: frame[header size:]
+	frame []byte // header and payload, unmasked; nil in a zero PreparedMessage
 
 	mu         sync.Mutex
 	compressed map[[2]int][]byte // compressed frames by (window bits, level)
 }
 
 // NewPreparedMessage prepares a message of type typ (Text or Binary) with
-// payload data. It keeps data; the caller must not change it afterwards.
+// payload data. It copies data, once, into the frame it builds: the caller
+// may reuse data as soon as it returns, so that a handler can broadcast
+// the message it was handed (whose bytes are valid only during the call)
+// as it is:
+//
+//	pm, err := ws.NewPreparedMessage(typ, data)
 func NewPreparedMessage(typ MessageType, data []byte) (*PreparedMessage, error) {
 	if typ != Text && typ != Binary {
 		return nil, ErrInvalidMessageType
 	}
-	return &PreparedMessage{typ: typ, data: data}, nil
+	h := frame.Header{Fin: true, Opcode: frame.Opcode(typ), Length: int64(len(data))}
+	n := h.Size()
+	b := frame.AppendHeader(make([]byte, 0, n+len(data)), h)
+	b = append(b, data...)
+	return &PreparedMessage{typ: typ, data: b[n:len(b):len(b)], frame: b}, nil
 }
 
 // Type returns the message type.
@@ -39,17 +47,6 @@ func (pm *PreparedMessage) Type() MessageType { return pm.typ }
 
 // Data returns the payload. It must not be modified.
 func (pm *PreparedMessage) Data() []byte { return pm.data }
-
-// wire returns the encoded unmasked frame, building it once.
-func (pm *PreparedMessage) wire() []byte {
-	pm.once.Do(func() {
-		h := frame.Header{Fin: true, Opcode: frame.Opcode(pm.typ), Length: int64(len(pm.data))}
-		b := make([]byte, 0, h.Size()+len(pm.data))
-		b = frame.AppendHeader(b, h)
-		pm.frame = append(b, pm.data...)
-	})
-	return pm.frame
-}
 
 // compressedWire returns the frame compressed with a fresh history for the
 // given window and level, building it once per pair.
@@ -81,6 +78,9 @@ func (pm *PreparedMessage) compressedWire(bits, level int) []byte {
 // takeover each connection's compressor has its own history, so the message
 // is compressed for each connection.
 func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
+	if pm.frame == nil {
+		return ErrInvalidMessageType // a zero PreparedMessage, not made by NewPreparedMessage
+	}
 	d := c.deflate
 	compress := d != nil && len(pm.data) >= d.threshold
 	if c.role == RoleClient || compress && d.sendTakeover {
@@ -96,7 +96,7 @@ func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
 	if compress {
 		wire = pm.compressedWire(d.sendBits, d.level)
 	} else {
-		wire = pm.wire()
+		wire = pm.frame
 	}
 	return c.writeUnder(ctx, true, 0, 0, nil, wire)
 }

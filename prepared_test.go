@@ -42,3 +42,28 @@ func TestWritePreparedDoesNotAllocate(t *testing.T) {
 		t.Fatalf("%v allocations per prepared write", a)
 	}
 }
+
+// TestPreparedMessageOwnsItsBytes: the caller may reuse the slice it
+// prepared a message from (a read buffer, for one) at once; what is sent
+// and Data stay as they were.
+func TestPreparedMessageOwnsItsBytes(t *testing.T) {
+	buf := []byte("héllo")
+	pm, err := NewPreparedMessage(Text, buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(buf, "XXXXXX")
+	if string(pm.Data()) != "héllo" {
+		t.Fatalf("Data after the caller reused its slice: %q", pm.Data())
+	}
+	c, peer := newRawPair(t, RoleServer, nil)
+	if err := c.WritePrepared(bg, pm); err != nil {
+		t.Fatal(err)
+	}
+	if _, p := peer.expectFrame(frame.OpText); string(p) != "héllo" {
+		t.Fatalf("sent %q", p)
+	}
+	if a := testing.AllocsPerRun(100, func() { NewPreparedMessage(Binary, buf) }); a > 2 {
+		t.Errorf("%v allocations per NewPreparedMessage, want at most 2 (the message and its frame)", a)
+	}
+}

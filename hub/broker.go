@@ -53,11 +53,15 @@ const (
 	ScopeRoom
 	// ScopeUser is the connections of Message.User (Hub.SendToUser).
 	ScopeUser
+	// ScopeRooms is the clients of Message.Namespace in any of
+	// Message.Rooms (all of them when Rooms is empty) and in none of
+	// Message.ExceptRooms (Namespace.BroadcastTo).
+	ScopeRooms
 )
 
-var scopeNames = [...]string{"all", "namespace", "room", "user"}
+var scopeNames = [...]string{"all", "namespace", "room", "user", "rooms"}
 
-// String returns "all", "namespace", "room" or "user".
+// String returns "all", "namespace", "room", "user" or "rooms".
 func (s Scope) String() string {
 	if int(s) < len(scopeNames) {
 		return scopeNames[s]
@@ -75,6 +79,9 @@ type Message struct {
 	Namespace string
 	Room      string
 	User      string
+	// Rooms and ExceptRooms are the rooms of ScopeRooms.
+	Rooms       []string
+	ExceptRooms []string
 	// Type is ws.Text or ws.Binary; Data is the payload.
 	Type ws.MessageType
 	Data []byte
@@ -194,6 +201,8 @@ func (h *Hub) receive(m *Message) {
 		h.Namespace(m.Namespace).Room(m.Room).broadcastLocal(pm, nil)
 	case ScopeUser:
 		h.sendToUserLocal(m.User, pm)
+	case ScopeRooms:
+		h.Namespace(m.Namespace).broadcastToLocal(pm, Target{Rooms: m.Rooms, ExceptRooms: m.ExceptRooms})
 	default:
 		h.m.brokerInvalid.Add(1)
 		h.log.Warn("hub: dropped a broker message of an unknown scope", "server", h.id, "origin", m.Origin, "scope", m.Scope)

@@ -20,7 +20,7 @@ import (
 // roomRelay is an OnMessage that sends each message to the sender's rooms,
 // all but the sender, keeping its type.
 func roomRelay(c *hub.Client, typ ws.MessageType, data []byte) {
-	pm, _ := ws.NewPreparedMessage(typ, bytes.Clone(data))
+	pm, _ := ws.NewPreparedMessage(typ, data)
 	for _, r := range c.Rooms() {
 		c.Namespace().Room(r).Broadcast(pm, c)
 	}

@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"runtime/debug"
@@ -14,11 +13,15 @@ import (
 )
 
 // Client is a connection in a hub: its identity, its rooms, and its bounded
-// send queue, written by a goroutine of its own so that a slow reader never
-// blocks the others. Its methods are safe for concurrent use.
+// send queue, kept by its Transport so that a slow reader never blocks the
+// others. The clients Serve runs have a WebSocket transport with a writer
+// goroutine of their own; attached clients (Attach) send through the
+// transport their owner gave. Its methods are safe for concurrent use.
 type Client struct {
 	hub  *Hub
-	conn *ws.Conn
+	t    Transport
+	ws   *wsConn  // t, for the clients Serve runs; nil for attached ones
+	conn *ws.Conn // ws.conn, or nil
 	id   string
 	user string
 	ns   string
@@ -27,22 +30,18 @@ type Client struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	queue    chan *ws.PreparedMessage
-	buffered atomic.Int64
 	dropped  atomic.Uint64
 	sent     atomic.Uint64
-	closing  atomic.Bool   // no more messages are queued
-	abort    atomic.Bool   // no more messages are written
-	done     chan struct{} // closed when the read loop has ended
+	closing  atomic.Bool // no more messages are queued
+	detached atomic.Bool // removed from the hub (Serve's end or Detach)
 
-	mu          sync.Mutex
-	ended       bool // the read loop has ended; no goroutine may start
-	closeMode   int  // notClosing, closeQueued or closeStarted
-	closeCode   ws.CloseCode
-	closeReason string
-	why         error // the reason the hub ended the client
-	values      map[any]any
-	wg          sync.WaitGroup // writer, heartbeat and closers
+	mu        sync.Mutex
+	ended     bool // the connection has ended; no goroutine may start
+	closeMode int  // notClosing, closeQueued or closeStarted
+	why       error
+	values    map[any]any
+
+	drops dropLog
 
 	rooms map[string]struct{} // guarded by hub.mu
 }
@@ -57,9 +56,13 @@ func (c *Client) User() string { return c.user }
 // Data returns Info.Data.
 func (c *Client) Data() any { return c.data }
 
-// Conn returns the connection. Write to it through the client (Send) so
-// that the queue and its accounting stay right; reading belongs to the hub.
+// Conn returns the WebSocket connection of a client that Serve runs, nil
+// for an attached client. Write to it through the client (Send) so that
+// the queue and its accounting stay right; reading belongs to the hub.
 func (c *Client) Conn() *ws.Conn { return c.conn }
+
+// Transport returns the client's transport.
+func (c *Client) Transport() Transport { return c.t }
 
 // Context returns the client's context; it ends when the client is gone.
 func (c *Client) Context() context.Context { return c.ctx }
@@ -90,12 +93,20 @@ func (c *Client) Get(key any) any {
 
 // BufferedAmount returns the payload bytes queued for the client and not
 // yet written to the network, like the browser's WebSocket.bufferedAmount.
-func (c *Client) BufferedAmount() int64 { return c.buffered.Load() }
+func (c *Client) BufferedAmount() int64 { return c.t.BufferedAmount() }
 
-// Queued returns the number of messages waiting in the send queue.
-func (c *Client) Queued() int { return len(c.queue) }
+// Queued returns the number of messages waiting in the send queue: for an
+// attached client, what its transport reports if it has a Queued() int
+// method, else 0.
+func (c *Client) Queued() int {
+	if q, ok := c.t.(interface{ Queued() int }); ok {
+		return q.Queued()
+	}
+	return 0
+}
 
-// Sent returns the number of messages written to the client.
+// Sent returns the number of messages written to the client (for an
+// attached client, handed to its transport).
 func (c *Client) Sent() uint64 { return c.sent.Load() }
 
 // Dropped returns the number of messages dropped because the client's queue
@@ -107,7 +118,7 @@ func (c *Client) Dropped() uint64 { return c.dropped.Load() }
 // is full (the message is dropped, or the client closed, as the Overflow
 // policy says) and ErrClosed when the client is closing.
 func (c *Client) Send(typ ws.MessageType, data []byte) error {
-	pm, err := ws.NewPreparedMessage(typ, bytes.Clone(data))
+	pm, err := ws.NewPreparedMessage(typ, data)
 	if err != nil {
 		return err
 	}
@@ -117,6 +128,10 @@ func (c *Client) Send(typ ws.MessageType, data []byte) error {
 // SendPrepared queues a prepared message for the client, as Send does,
 // without copying it.
 func (c *Client) SendPrepared(pm *ws.PreparedMessage) error { return c.enqueue(pm) }
+
+// SendPayload queues a payload for the client, as SendPrepared does; its
+// transport must know the payload's kind (see Payload).
+func (c *Client) SendPayload(p Payload) error { return c.enqueue(p) }
 
 // Close closes the client with code and reason, after the messages already
 // queued for it have been written; messages sent after Close are refused
@@ -130,10 +145,6 @@ func (c *Client) Close(code ws.CloseCode, reason string) error {
 	return nil
 }
 
-// closeMarker, queued by a flushing close, tells the writer to send the
-// close frame.
-var closeMarker = &ws.PreparedMessage{}
-
 // Close modes.
 const (
 	notClosing = iota
@@ -142,8 +153,8 @@ const (
 )
 
 // closeWith closes the client, recording why (if why is not nil and no
-// reason was recorded before). With flush, the close frame is queued behind
-// the messages waiting; without it, or when the queue is full, it is sent at
+// reason was recorded before). With flush, the close is queued behind the
+// messages waiting; without it, or when the queue is full, it starts at
 // once and the messages waiting are dropped. It reports whether it started
 // an immediate close.
 func (c *Client) closeWith(why error, code ws.CloseCode, reason string, flush bool) bool {
@@ -157,25 +168,19 @@ func (c *Client) closeWith(why error, code ws.CloseCode, reason string, flush bo
 		return false
 	}
 	if flush {
-		c.closeCode, c.closeReason = code, reason
-		select {
-		case c.queue <- closeMarker:
+		if err := c.t.Close(code, reason, true); !errors.Is(err, ErrQueueFull) {
 			c.closeMode = closeQueued
 			return false
-		default:
 		}
+		c.closeMode = closeStarted
+		return true
 	}
 	c.closeMode = closeStarted
-	c.abort.Store(true)
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		c.conn.Close(code, reason)
-	}()
+	c.t.Close(code, reason, false)
 	return true
 }
 
-// terminate closes the TCP connection at once, recording why.
+// terminate closes the connection at once, recording why.
 func (c *Client) terminate(why error) {
 	c.mu.Lock()
 	if c.why == nil {
@@ -183,8 +188,7 @@ func (c *Client) terminate(why error) {
 	}
 	c.mu.Unlock()
 	c.closing.Store(true)
-	c.abort.Store(true)
-	c.conn.CloseNow()
+	c.t.CloseNow()
 }
 
 // reason returns why the hub ended the client, or nil.
@@ -194,54 +198,57 @@ func (c *Client) reason() error {
 	return c.why
 }
 
-// start runs the writer and the heartbeat.
+// start runs the goroutines of a WebSocket client.
 func (c *Client) start() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.wg.Add(1)
-	go c.writeLoop()
-	if c.hub.opts.PingInterval > 0 {
-		c.wg.Add(1)
-		go c.heartbeat(c.hub.opts.PingInterval, c.hub.opts.PongTimeout)
+	if c.ws != nil {
+		c.ws.start()
 	}
 }
 
-// end marks the read loop over: no more messages are queued, and the
+// end marks the connection over: no more messages are queued, and the
 // client's goroutines stop.
 func (c *Client) end() {
 	c.mu.Lock()
 	c.ended = true
 	c.mu.Unlock()
 	c.closing.Store(true)
-	c.abort.Store(true)
-	close(c.done)
+	if c.ws != nil {
+		c.ws.end()
+	}
 	c.cancel()
 }
 
-// enqueue queues pm without blocking, applying the Overflow policy when the
+// enqueue queues p without blocking, applying the Overflow policy when the
 // queue is full.
-func (c *Client) enqueue(pm *ws.PreparedMessage) error {
+func (c *Client) enqueue(p Payload) error {
 	if c.closing.Load() {
 		return ErrClosed
 	}
-	n := int64(len(pm.Data()))
-	h := c.hub
-	// Reserve the bytes first, so that concurrent senders cannot together
-	// go over the bound. A message larger than the bound still goes into
-	// an empty queue.
-	total := c.buffered.Add(n)
-	if h.opts.QueueBytes > 0 && total > h.opts.QueueBytes && total != n {
-		c.buffered.Add(-n)
-		return c.overflow()
-	}
-	select {
-	case c.queue <- pm:
-		h.m.queued.Add(n)
+	switch err := c.t.Send(p); {
+	case err == nil:
+		if c.ws == nil {
+			c.sent.Add(1)
+			c.hub.m.messagesOut.Add(1)
+			c.hub.m.bytesOut.Add(uint64(payloadSize(p)))
+		}
 		return nil
-	default:
-		c.buffered.Add(-n)
+	case errors.Is(err, ErrQueueFull):
 		return c.overflow()
+	default:
+		return err
 	}
+}
+
+// payloadSize is the size of p as the metrics count it: its Size() int
+// method if it has one (a payload whose Data is built on demand), else
+// len(p.Data()).
+func payloadSize(p Payload) int {
+	if s, ok := p.(interface{ Size() int }); ok {
+		return s.Size()
+	}
+	return len(p.Data())
 }
 
 // overflow applies the Overflow policy to a message that did not fit.
@@ -256,107 +263,69 @@ func (c *Client) overflow() error {
 	}
 	c.dropped.Add(1)
 	h.m.dropped.Add(1)
+	c.drops.add(c)
 	return ErrQueueFull
 }
 
-// writeLoop writes queued messages until the client ends.
-func (c *Client) writeLoop() {
-	defer c.wg.Done()
-	h := c.hub
-	for {
-		select {
-		case pm := <-c.queue:
-			if pm == closeMarker {
-				if !c.abort.Load() {
-					c.mu.Lock()
-					code, reason := c.closeCode, c.closeReason
-					c.mu.Unlock()
-					c.conn.Close(code, reason)
-				}
-				c.drain()
-				return
-			}
-			n := int64(len(pm.Data()))
-			var err error
-			if !c.abort.Load() {
-				err = c.write(pm)
-			}
-			c.buffered.Add(-n)
-			h.m.queued.Add(-n)
-			if err != nil {
-				c.closing.Store(true)
-				c.abort.Store(true)
-				c.drain()
-				return
-			}
-		case <-c.done:
-			c.drain()
-			return
-		}
-	}
+// dropLog rate-limits the records of a client's dropped messages: the
+// first drop is logged at once, later ones are counted and logged by a
+// timer at most once per Options.DropLogInterval, and what is left when the
+// client is gone is logged then.
+type dropLog struct {
+	mu      sync.Mutex
+	pending uint64      // drops not logged yet
+	timer   *time.Timer // armed while drops are being counted
+	ended   bool        // the client is gone; nothing more is logged
 }
 
-// write writes one message, bounded by WriteTimeout.
-func (c *Client) write(pm *ws.PreparedMessage) error {
-	ctx := context.Background()
-	if d := c.hub.opts.WriteTimeout; d > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, d)
-		defer cancel()
-	}
-	if err := c.conn.WritePrepared(ctx, pm); err != nil {
-		return err
-	}
-	c.sent.Add(1)
-	c.hub.m.messagesOut.Add(1)
-	c.hub.m.bytesOut.Add(uint64(len(pm.Data())))
-	return nil
-}
-
-// drain empties the queue of a client that writes no more. Senders see
-// closing set and queue nothing new, but one may have passed the check
-// just before; its message stays in the channel and is collected with the
-// client.
-func (c *Client) drain() {
-	for {
-		select {
-		case pm := <-c.queue:
-			n := int64(len(pm.Data()))
-			c.buffered.Add(-n)
-			c.hub.m.queued.Add(-n)
-		default:
-			return
-		}
-	}
-}
-
-// heartbeat pings the peer every interval and terminates it when a pong is
-// late. The pong is seen by the read loop, Serve's goroutine.
-func (c *Client) heartbeat(interval, timeout time.Duration) {
-	defer c.wg.Done()
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	h := c.hub
-	for {
-		select {
-		case <-c.done:
-			return
-		case <-t.C:
-		}
-		ctx, cancel := context.WithTimeout(c.ctx, timeout)
-		err := c.conn.Ping(ctx)
-		cancel()
-		switch {
-		case err == nil:
-			h.m.pongs.Add(1)
-			continue
-		case errors.Is(err, context.DeadlineExceeded) && c.ctx.Err() == nil:
-			h.m.pongTimeouts.Add(1)
-			h.log.Warn("hub: terminating a client that did not answer a ping", "id", c.id, "user", c.user, "timeout", timeout)
-			c.terminate(ErrPongTimeout)
-		}
+// add counts a drop, logging it at once unless a record was written less
+// than an interval ago.
+func (d *dropLog) add(c *Client) {
+	every := c.hub.opts.DropLogInterval
+	if every < 0 {
 		return
 	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.pending++
+	if d.timer != nil || d.ended {
+		return
+	}
+	d.flushLocked(c)
+	d.timer = time.AfterFunc(every, func() { d.tick(c) })
+}
+
+// tick logs the drops counted during the last interval, and keeps counting
+// for another if there were any.
+func (d *dropLog) tick(c *Client) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ended || d.pending == 0 {
+		d.timer = nil
+		return
+	}
+	d.flushLocked(c)
+	d.timer.Reset(c.hub.opts.DropLogInterval)
+}
+
+// end logs what is left once the client is gone.
+func (d *dropLog) end(c *Client) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.ended = true
+	if d.timer != nil {
+		d.timer.Stop()
+	}
+	if d.pending > 0 {
+		d.flushLocked(c)
+	}
+}
+
+func (d *dropLog) flushLocked(c *Client) {
+	c.hub.log.Warn("hub: dropped messages for a slow client (send queue full)",
+		"id", c.id, "user", c.user, "dropped", d.pending, "dropped_total", c.dropped.Load(),
+		"queued", c.Queued(), "buffered", c.BufferedAmount())
+	d.pending = 0
 }
 
 // onMessage handles a message from the read loop.
@@ -375,7 +344,7 @@ func (c *Client) onMessage(typ ws.MessageType, data []byte) {
 				h.log.Warn("hub: closing a client over its rate limit", "id", c.id, "user", c.user)
 				c.closeWith(ErrRateLimited, ws.ClosePolicyViolation, "rate limit exceeded", true)
 			} else {
-				c.enqueue(h.rateReply)
+				c.enqueue(h.rateLimitReply(typ, data))
 			}
 			return
 		}

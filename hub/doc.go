@@ -7,7 +7,7 @@
 //
 //	h := hub.New(&hub.Options{
 //		OnMessage: func(c *hub.Client, typ ws.MessageType, data []byte) {
-//			pm, _ := ws.NewPreparedMessage(typ, bytes.Clone(data))
+//			pm, _ := ws.NewPreparedMessage(typ, data) // copies data, once
 //			c.Namespace().Room("lobby").Broadcast(pm, c) // all but the sender
 //		},
 //	})
@@ -50,13 +50,32 @@
 //
 // # Backpressure
 //
-// Sending never blocks the sender. Each client has a bounded queue
-// (Options.QueueSize messages, Options.QueueBytes bytes) and a writer
-// goroutine of its own, so one slow reader never delays the others.
+// Sending never blocks the sender. Each client that Serve runs has a
+// bounded queue (Options.QueueSize messages, 256 by default, and
+// Options.QueueBytes bytes, 4 MiB) and
+// a writer goroutine of its own, so one slow reader never delays the
+// others; an attached client's transport keeps a bounded queue of its own.
 // Client.BufferedAmount reports the bytes not yet written, like the
 // browser's bufferedAmount. When a queue is full, Options.Overflow decides:
-// Drop drops the message for that client and counts it; CloseSlow closes
-// the client with 1013 (try again later) or, if configured, 1008.
+// Drop, the default, drops the message for that client, counts it and logs
+// it at Warn with the client's ID and the count (rate-limited per client:
+// Options.DropLogInterval); CloseSlow closes the client with 1013 (try again
+// later) or, if configured, 1008.
+//
+// # Other transports
+//
+// A client need not be a *ws.Conn that Serve runs. Attach adds a client
+// whose connection is any Transport — an Engine.IO session (package
+// socketio's sockets, over WebSocket or long-polling, switching mid-session),
+// an event-loop connection — that keeps its own bounded queue: the hub hands
+// it payloads without blocking, applies the Overflow policy when it reports
+// ErrQueueFull, and starts no goroutine for it, so an idle attached client
+// costs its Client and nothing else. Its owner reads the connection, passes
+// messages to Client.Receive and calls Client.Detach when it ends.
+// Broadcasts take any Payload (*ws.PreparedMessage is one): Namespace.
+// BroadcastTo sends one to the union of rooms minus other rooms and
+// clients, each client once; Options.ClientRooms puts each client in a room
+// named by its ID, as Socket.IO does.
 //
 // # Heartbeat
 //

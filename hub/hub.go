@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rfc6455/ws"
+	"github.com/rfc6455/ws/event"
 	"github.com/rfc6455/ws/ratelimit"
 )
 
@@ -34,6 +35,9 @@ const (
 	DefaultQueueBytes   = 4 << 20
 	DefaultPingInterval = 30 * time.Second
 	DefaultPongTimeout  = 10 * time.Second
+	// DefaultDropLogInterval is how often, at most, the messages dropped
+	// for one client are logged (see Options.DropLogInterval).
+	DefaultDropLogInterval = 10 * time.Second
 )
 
 // Errors reported by the hub: returned by Send, and passed to OnDisconnect
@@ -53,6 +57,8 @@ var (
 	// ErrPanic: a callback panicked while handling the client; the
 	// panic was recovered and logged.
 	ErrPanic = errors.New("hub: handler panicked")
+	// ErrDuplicateID: Attach was given an Info.ID that a live client has.
+	ErrDuplicateID = errors.New("hub: a client with this ID is connected")
 )
 
 // ShutdownReason is the close reason sent with 1001 by Shutdown.
@@ -90,6 +96,15 @@ type Options struct {
 	// default.
 	Overflow Overflow
 
+	// DropLogInterval rate-limits the Warn records of messages dropped
+	// under the Drop policy: a client's first drop is logged at once,
+	// with the client's ID and user; the drops that follow are counted
+	// and logged together at most once per interval, and the rest when
+	// the client is gone, so that the counts of a client's records add up
+	// to Client.Dropped. Zero means DefaultDropLogInterval (10 s);
+	// negative disables the records (Stats.Dropped still counts).
+	DropLogInterval time.Duration
+
 	// OverflowCode is the close code CloseSlow sends: 1013 (try again
 	// later, the default) or 1008 (policy violation).
 	OverflowCode ws.CloseCode
@@ -125,7 +140,9 @@ type Options struct {
 	RateLimitClose bool
 	// RateLimitReply is the text message sent to a client over the limit;
 	// nil means an error event of package event with code
-	// "rate_limited".
+	// "rate_limited" which, like the event package's other error events,
+	// names the type of the event refused and echoes its id, when the
+	// message was an event envelope.
 	RateLimitReply []byte
 
 	// PanicReply, if set, is the text message sent to a client whose
@@ -133,8 +150,8 @@ type Options struct {
 	PanicReply []byte
 
 	// Logger receives the hub's log records: connects and disconnects at
-	// Debug, clients ended for being slow, dead or over their limit at
-	// Warn, recovered panics at Error, the start and end of a broker
+	// Debug, messages dropped for a slow client (see DropLogInterval) and
+	// clients ended for being slow, dead or over their limit at Warn, recovered panics at Error, the start and end of a broker
 	// outage at Warn and Info. Nil means slog.Default().
 	Logger *slog.Logger
 
@@ -160,6 +177,12 @@ type Options struct {
 	// BrokerTimeout bounds each Broker.Publish; zero means
 	// DefaultBrokerTimeout (5 s).
 	BrokerTimeout time.Duration
+
+	// ClientRooms makes each client a member of a room named by its ID,
+	// within its namespace, as every Socket.IO socket is: Room(id) and a
+	// Target naming id reach that client. Such rooms are not listed by
+	// Namespace.Rooms or Client.Rooms.
+	ClientRooms bool
 }
 
 // Info describes a connection being added to a hub.
@@ -174,6 +197,11 @@ type Info struct {
 	// Data is application data attached to the client, such as the
 	// auth.Identity or a session. Client.Data returns it.
 	Data any
+	// ID is the client's ID; empty means a new random one. A protocol
+	// layer that keeps IDs across reconnections (Socket.IO's connection
+	// state recovery) sets it; it must be unpredictable and unique among
+	// the hub's live clients.
+	ID string
 }
 
 // Hub is the registry of a server's live connections: it runs each
@@ -182,7 +210,8 @@ type Info struct {
 type Hub struct {
 	opts      Options
 	log       *slog.Logger
-	rateReply *ws.PreparedMessage
+	rateReply *ws.PreparedMessage // the reply to a message over the limit that is not an event
+	rateEvent bool                // Options.RateLimitReply was nil: answer events with their type and id
 	panicMsg  *ws.PreparedMessage
 
 	mu         sync.RWMutex
@@ -234,7 +263,11 @@ func New(opts *Options) *Hub {
 	if o.PongTimeout <= 0 {
 		o.PongTimeout = DefaultPongTimeout
 	}
+	if o.DropLogInterval == 0 {
+		o.DropLogInterval = DefaultDropLogInterval
+	}
 	if o.RateLimitReply == nil {
+		h.rateEvent = true
 		o.RateLimitReply = []byte(`{"type":"error","payload":{"code":"rate_limited","message":"rate limit exceeded"}}`)
 	}
 	h.rateReply, _ = ws.NewPreparedMessage(ws.Text, o.RateLimitReply)
@@ -282,11 +315,14 @@ func New(opts *Options) *Hub {
 //		h.Serve(r.Context(), c, hub.Info{User: userOf(r)})
 //	}}
 func (h *Hub) Serve(ctx context.Context, conn *ws.Conn, info Info) error {
-	c := h.newClient(ctx, conn, info)
-	if !h.add(c) {
+	t := newWSConn(conn, h.opts.QueueSize)
+	c := h.newClient(ctx, t, info)
+	c.ws, c.conn, t.c = t, conn, c
+	c.detached.Store(true) // Serve removes it itself; Detach does nothing
+	if err := h.add(c); err != nil {
 		c.cancel()
 		conn.Close(ws.CloseGoingAway, ShutdownReason)
-		return ErrShutdown
+		return err
 	}
 	defer h.wg.Done()
 	h.m.connections.Add(1)
@@ -301,23 +337,29 @@ func (h *Hub) Serve(ctx context.Context, conn *ws.Conn, info Info) error {
 	c.end()
 	h.remove(c)
 	conn.CloseNow()
-	c.wg.Wait()
+	t.wg.Wait()
 	h.m.connections.Add(-1)
 	if r := c.reason(); r != nil {
 		err = r
 	}
+	h.finish(c, err)
+	return err
+}
+
+// finish accounts for a client gone with err and runs OnDisconnect.
+func (h *Hub) finish(c *Client, err error) {
 	var ce *ws.CloseError
-	if !errors.As(err, &ce) && !errors.Is(err, ErrShutdown) {
+	if err != nil && !errors.As(err, &ce) && !errors.Is(err, ErrShutdown) {
 		h.m.errors.Add(1)
 	}
 	if h.opts.RateLimit != nil && !h.opts.RateLimitPerUser {
 		h.opts.RateLimit.Forget(c.id)
 	}
+	c.drops.end(c)
 	h.log.Debug("hub: client disconnected", "id", c.id, "user", c.user, "reason", err)
 	if h.opts.OnDisconnect != nil {
 		h.guard(c, "OnDisconnect", func() { h.opts.OnDisconnect(c, err) })
 	}
-	return err
 }
 
 // guard runs fn, recovering and logging a panic; the client is closed with
@@ -332,17 +374,18 @@ func (h *Hub) guard(c *Client, where string, fn func()) {
 	fn()
 }
 
-// newClient makes a client for conn; it is not registered yet.
-func (h *Hub) newClient(ctx context.Context, conn *ws.Conn, info Info) *Client {
+// newClient makes a client sending through t; it is not registered yet.
+func (h *Hub) newClient(ctx context.Context, t Transport, info Info) *Client {
 	c := &Client{
-		hub:   h,
-		conn:  conn,
-		id:    newID(),
-		user:  info.User,
-		ns:    info.Namespace,
-		data:  info.Data,
-		queue: make(chan *ws.PreparedMessage, h.opts.QueueSize),
-		done:  make(chan struct{}),
+		hub:  h,
+		t:    t,
+		id:   info.ID,
+		user: info.User,
+		ns:   info.Namespace,
+		data: info.Data,
+	}
+	if c.id == "" {
+		c.id = newID()
 	}
 	c.ctx, c.cancel = context.WithCancel(ctx)
 	return c
@@ -355,12 +398,16 @@ func newID() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// add registers c, unless the hub is shutting down.
-func (h *Hub) add(c *Client) bool {
+// add registers c, unless the hub is shutting down (ErrShutdown) or a
+// client with its ID is live (ErrDuplicateID).
+func (h *Hub) add(c *Client) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closing {
-		return false
+		return ErrShutdown
+	}
+	if h.clients[c.id] != nil {
+		return ErrDuplicateID
 	}
 	h.wg.Add(1)
 	h.clients[c.id] = c
@@ -374,7 +421,7 @@ func (h *Hub) add(c *Client) bool {
 	}
 	ns := h.nsLocked(c.ns, true)
 	ns.clients[c] = struct{}{}
-	return true
+	return nil
 }
 
 // remove unregisters c from the hub, its user, namespace and rooms.
@@ -455,12 +502,14 @@ func (h *Hub) UserClients(user string) []*Client {
 //	h.Broadcast(pm, sender) // everyone but the sender
 func (h *Hub) Broadcast(pm *ws.PreparedMessage, except ...*Client) int {
 	n := h.broadcastLocal(pm, except)
-	h.publish(&Message{Scope: ScopeAll, Type: pm.Type(), Data: pm.Data()})
+	if h.broker != nil { // building the message costs an allocation
+		h.publish(&Message{Scope: ScopeAll, Type: pm.Type(), Data: pm.Data()})
+	}
 	return n
 }
 
 // broadcastLocal queues pm for this hub's clients not in except.
-func (h *Hub) broadcastLocal(pm *ws.PreparedMessage, except []*Client) int {
+func (h *Hub) broadcastLocal(pm Payload, except []*Client) int {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	n := 0
@@ -477,12 +526,14 @@ func (h *Hub) broadcastLocal(pm *ws.PreparedMessage, except []*Client) int {
 // on the other servers; the count is this server's.
 func (h *Hub) SendToUser(user string, pm *ws.PreparedMessage) int {
 	n := h.sendToUserLocal(user, pm)
-	h.publish(&Message{Scope: ScopeUser, User: user, Type: pm.Type(), Data: pm.Data()})
+	if h.broker != nil { // building the message costs an allocation
+		h.publish(&Message{Scope: ScopeUser, User: user, Type: pm.Type(), Data: pm.Data()})
+	}
 	return n
 }
 
 // sendToUserLocal queues pm for this hub's connections of user.
-func (h *Hub) sendToUserLocal(user string, pm *ws.PreparedMessage) int {
+func (h *Hub) sendToUserLocal(user string, pm Payload) int {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	return sendAll(h.users[user], pm, nil)
@@ -522,9 +573,25 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	for _, c := range h.Clients() {
-		c.conn.CloseNow()
+		c.t.CloseNow()
 	}
 	return ctx.Err()
+}
+
+// rateLimitReply returns the answer to a message over the rate limit.
+func (h *Hub) rateLimitReply(typ ws.MessageType, data []byte) *ws.PreparedMessage {
+	if !h.rateEvent || typ != ws.Text {
+		return h.rateReply
+	}
+	e, err := event.Parse(data)
+	if err != nil {
+		return h.rateReply
+	}
+	pm, err := event.Prepare("error", &event.Error{Code: event.CodeRateLimited, Message: "rate limit exceeded", Type: e.Type, ID: e.ID})
+	if err != nil {
+		return h.rateReply
+	}
+	return pm
 }
 
 // recovered logs a recovered panic.
@@ -543,7 +610,7 @@ func excluded(c *Client, except []*Client) bool {
 }
 
 // sendAll queues pm for the clients of set not in except.
-func sendAll(set map[*Client]struct{}, pm *ws.PreparedMessage, except []*Client) int {
+func sendAll(set map[*Client]struct{}, pm Payload, except []*Client) int {
 	n := 0
 	for c := range set {
 		if !excluded(c, except) && c.enqueue(pm) == nil {

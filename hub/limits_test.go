@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rfc6455/ws"
+	"github.com/rfc6455/ws/event"
 	"github.com/rfc6455/ws/hub"
 	"github.com/rfc6455/ws/ratelimit"
 	"github.com/rfc6455/ws/server"
@@ -150,4 +151,41 @@ func TestMetricsHandlerAndExpvar(t *testing.T) {
 		t.Fatalf("expvar %s: %v", e.h.Expvar(), err)
 	}
 	var _ expvar.Var = e.h.Expvar()
+}
+
+// TestRateLimitErrorEchoesTheRequest: the rate_limited error event names
+// the event that was refused and echoes its id, as the event package's
+// other error events do, so that a client can match it to its request.
+func TestRateLimitErrorEchoesTheRequest(t *testing.T) {
+	noLeaks(t)
+	lim := ratelimit.New(1, 1)
+	lim.Now = stoppedClock()
+	e := newEnv(t, hub.Options{RateLimit: lim, OnMessage: echo}, server.Options{})
+	c, _ := e.dial("")
+	r := read(c)
+	ctx := context.Background()
+	for _, m := range []string{
+		`{"type":"say","id":"1","payload":"first"}`,
+		`{"type":"say","id":"42","payload":"over the limit"}`,
+		`{"type":"say","payload":"no id"}`,
+		`not an event`,
+	} {
+		c.WriteMessage(ctx, ws.Text, []byte(m))
+	}
+	r.next(t) // the echo of the first
+	type reply struct {
+		Type    string
+		Payload event.Error
+	}
+	for _, want := range []event.Error{
+		{Code: "rate_limited", Message: "rate limit exceeded", Type: "say", ID: "42"},
+		{Code: "rate_limited", Message: "rate limit exceeded", Type: "say"},
+		{Code: "rate_limited", Message: "rate limit exceeded"},
+	} {
+		msg := r.next(t)
+		var got reply
+		if err := json.Unmarshal(msg, &got); err != nil || got.Type != "error" || got.Payload != want {
+			t.Errorf("answered with %s, want the error event %+v", msg, want)
+		}
+	}
 }

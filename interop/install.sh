@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the peers of the interop tests: Debian's chromium (headless) and
 # libnss3-tools (certutil, to make Chromium trust the test's CA), Debian's
-# python3-websockets, and the npm package ws (from package-lock.json, into
-# interop/node_modules). Idempotent: what is there already is not fetched
+# python3-websockets, and the npm packages of package.json (from
+# package-lock.json, into interop/node_modules). Idempotent: what is there already is not fetched
 # again, so a second run takes a second or two. Runs as root (as CI does) or
 # through sudo; needs no input.
 set -euo pipefail
@@ -31,11 +31,17 @@ if [ ${#missing[@]} -gt 0 ]; then
 	$SUDO apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=300 "${missing[@]}" >/dev/null
 fi
 
-# The npm package ws, at the version of package-lock.json.
-want=$(node -p "require('./package-lock.json').packages['node_modules/ws'].version")
-have=$(node -p "try { require('./node_modules/ws/package.json').version } catch (e) { '' }")
-if [ "$have" != "$want" ]; then
-	echo "interop/install.sh: npm ci (ws $want)"
+# The npm packages (ws; socket.io for the Socket.IO client's tests), at the
+# versions of package-lock.json.
+stale=$(node -e '
+const lock = require("./package-lock.json");
+for (const name of Object.keys(require("./package.json").dependencies)) {
+  let have = "";
+  try { have = require("./node_modules/" + name + "/package.json").version; } catch (e) {}
+  if (have !== lock.packages["node_modules/" + name].version) console.log(name);
+}')
+if [ -n "$stale" ]; then
+	echo "interop/install.sh: npm ci ($(echo $stale))"
 	npm ci --no-audit --no-fund --loglevel=error
 fi
 

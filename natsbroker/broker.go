@@ -20,8 +20,10 @@ const DefaultSubject = "ws.hub"
 
 // Header names of the messages on NATS.
 const (
-	HeaderOrigin = "Ws-Origin" // the publishing hub's ServerID
-	HeaderType   = "Ws-Type"   // "text" or "binary"
+	HeaderOrigin      = "Ws-Origin"       // the publishing hub's ServerID
+	HeaderType        = "Ws-Type"         // "text" or "binary"
+	HeaderRooms       = "Ws-Rooms"        // Namespace.BroadcastTo's rooms, one value each
+	HeaderExceptRooms = "Ws-Except-Rooms" // and the rooms it excludes
 )
 
 // ErrUnavailable is returned by Publish while the broker is not connected
@@ -213,6 +215,16 @@ func (b *Broker) Publish(ctx context.Context, m *hub.Message) error {
 		Header:  nats.Header{HeaderOrigin: []string{m.Origin}, HeaderType: []string{typ}},
 		Data:    m.Data,
 	}
+	if m.Scope == hub.ScopeRooms {
+		// Room names travel escaped as subject tokens are, so that any
+		// byte survives the header encoding.
+		for _, r := range m.Rooms {
+			msg.Header.Add(HeaderRooms, token(r))
+		}
+		for _, r := range m.ExceptRooms {
+			msg.Header.Add(HeaderExceptRooms, token(r))
+		}
+	}
 	if err := b.nc.PublishMsg(msg); err != nil {
 		b.failed.Add(1)
 		if errors.Is(err, nats.ErrReconnectBufExceeded) {
@@ -266,6 +278,9 @@ func (b *Broker) subject(m *hub.Message) string {
 	case hub.ScopeUser:
 		s.WriteString(".user.")
 		appendToken(&s, m.User)
+	case hub.ScopeRooms:
+		s.WriteString(".rooms.")
+		appendToken(&s, m.Namespace)
 	default:
 		fmt.Fprintf(&s, ".scope%d", m.Scope)
 	}
@@ -306,10 +321,33 @@ func (b *Broker) decode(msg *nats.Msg) (*hub.Message, bool) {
 		m.Scope, m.Namespace, m.Room = hub.ScopeRoom, names[0], names[1]
 	case tok[0] == "user" && len(names) == 1:
 		m.Scope, m.User = hub.ScopeUser, names[0]
+	case tok[0] == "rooms" && len(names) == 1:
+		m.Scope, m.Namespace = hub.ScopeRooms, names[0]
+		for _, t := range msg.Header.Values(HeaderRooms) {
+			r, ok := parseToken(t)
+			if !ok {
+				return nil, false
+			}
+			m.Rooms = append(m.Rooms, r)
+		}
+		for _, t := range msg.Header.Values(HeaderExceptRooms) {
+			r, ok := parseToken(t)
+			if !ok {
+				return nil, false
+			}
+			m.ExceptRooms = append(m.ExceptRooms, r)
+		}
 	default:
 		return nil, false
 	}
 	return m, true
+}
+
+// token returns name escaped as appendToken does.
+func token(name string) string {
+	var s strings.Builder
+	appendToken(&s, name)
+	return s.String()
 }
 
 // appendToken writes name as a subject token: letters, digits and '-' as

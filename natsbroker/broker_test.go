@@ -197,6 +197,8 @@ func TestEveryScopeAndAnyNameCrossesNATS(t *testing.T) {
 		{Scope: hub.ScopeRoom, Namespace: "a.b", Room: "*>_ é", Type: ws.Binary, Data: []byte("room")},
 		{Scope: hub.ScopeRoom, Namespace: "", Room: "", Type: ws.Text, Data: []byte{}},
 		{Scope: hub.ScopeUser, User: "user@example.com", Type: ws.Text, Data: []byte("user")},
+		{Scope: hub.ScopeRooms, Namespace: "/chat", Rooms: []string{"a b", "", "é"}, ExceptRooms: []string{"muted.x"}, Type: ws.Text, Data: []byte("rooms")},
+		{Scope: hub.ScopeRooms, Namespace: "", Type: ws.Binary, Data: []byte("everyone")},
 	} {
 		m.Origin = "server.1 *"
 		if err := pub.Publish(context.Background(), m); err != nil {
@@ -214,10 +216,10 @@ func TestEveryScopeAndAnyNameCrossesNATS(t *testing.T) {
 			t.Fatalf("%+v not received", m)
 		}
 	}
-	if s := pub.Stats(); s.Published != 6 || !s.Connected {
+	if s := pub.Stats(); s.Published != 8 || !s.Connected {
 		t.Fatalf("publisher stats %+v", s)
 	}
-	if s := sub.Stats(); s.Received != 6 || s.Invalid != 0 {
+	if s := sub.Stats(); s.Received != 8 || s.Invalid != 0 {
 		t.Fatalf("subscriber stats %+v", s)
 	}
 }

@@ -41,13 +41,16 @@
 //	ws.hub.ns.<namespace>         Namespace.Broadcast
 //	ws.hub.room.<namespace>.<room> Room.Broadcast
 //	ws.hub.user.<user>            Hub.SendToUser
+//	ws.hub.rooms.<namespace>      Namespace.BroadcastTo (rooms in headers)
 //
 // Names are escaped into subject tokens: letters, digits and '-' stay as
 // they are, every other byte becomes '_' and two hex digits, and "" (the
 // default namespace) becomes a lone '_'; room "chat room" of the default
 // namespace is ws.hub.room._.chat_20room. Each hub subscribes to ws.hub.>.
 // The headers Ws-Origin (the publisher's hub.Options.ServerID) and Ws-Type
-// ("text" or "binary") go with the payload, which is the message's, as is.
+// ("text" or "binary") go with the payload, which is the message's, as is;
+// Namespace.BroadcastTo's rooms and excluded rooms go in Ws-Rooms and
+// Ws-Except-Rooms, one value each, escaped as tokens are.
 // Messages on these subjects without them are counted (Stats.Invalid) and
 // dropped.
 //

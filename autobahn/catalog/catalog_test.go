@@ -118,12 +118,13 @@ func sections1to10(t *testing.T) []Case {
 }
 
 // TestCatalogAgainstOurServer runs every case of sections 1 to 10 against
-// this project's server with an echo handler.
+// this project's server with an echo handler (a sample under the race
+// detector: see raceSample).
 func TestCatalogAgainstOurServer(t *testing.T) {
 	t.Parallel()
 	url := ourServer(t)
 	start := time.Now()
-	cases := sections1to10(t)
+	cases := casesFor(sections1to10(t))
 	reports, err := RunServerTests(context.Background(), url, "rfc6455-ws-server", cases, &Options{OutDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +134,8 @@ func TestCatalogAgainstOurServer(t *testing.T) {
 }
 
 // TestCatalogAgainstOurClient runs every case of sections 1 to 10 against
-// this project's client, which connects once per case.
+// this project's client, which connects once per case (a sample under the
+// race detector).
 func TestCatalogAgainstOurClient(t *testing.T) {
 	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -142,7 +144,7 @@ func TestCatalogAgainstOurClient(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cases := sections1to10(t)
+	cases := casesFor(sections1to10(t))
 	type out struct {
 		res map[string][]Report
 		err error

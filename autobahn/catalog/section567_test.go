@@ -713,7 +713,7 @@ func TestS567AgainstOurServer(t *testing.T) {
 	}
 	t.Parallel()
 	url := ourServer(t)
-	cases := s567Cases()
+	cases := casesFor(s567Cases())
 	reports, err := RunServerTests(context.Background(), url, "rfc6455-ws-server", cases, &Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -734,7 +734,7 @@ func TestS567AgainstOurClient(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cases := s567Cases()
+	cases := casesFor(s567Cases())
 	type out struct {
 		res map[string][]Report
 		err error

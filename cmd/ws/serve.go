@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	_ "embed"
@@ -127,7 +126,7 @@ func (s *serveCmd) serve(ctx context.Context, ln net.Listener, tlsConfig *tls.Co
 	if s.mode == "broadcast" {
 		s.hub = hub.New(&hub.Options{
 			OnMessage: func(c *hub.Client, typ ws.MessageType, data []byte) {
-				pm, err := ws.NewPreparedMessage(typ, bytes.Clone(data))
+				pm, err := ws.NewPreparedMessage(typ, data)
 				if err == nil {
 					c.Hub().Broadcast(pm, c)
 				}

@@ -149,7 +149,10 @@ func (f *Feed) Step() {
 		f.quotes[s] = q
 		changed = append(changed, q)
 	}
-	f.mu.Unlock()
+	// Broadcast before unlocking (it never blocks), so that a subscriber,
+	// which joins and queues its snapshot under the same lock, gets every
+	// price after its snapshot, never before it.
+	defer f.mu.Unlock()
 	for _, q := range changed {
 		if pm, err := event.Prepare("price", q); err == nil {
 			f.hub.Room(q.Symbol).Broadcast(pm)
@@ -189,7 +192,7 @@ func (f *Feed) subscribe(ctx context.Context, c *hub.Client, e *event.Event) err
 		}
 		snap = append(snap, q)
 	}
-	f.mu.Unlock()
+	defer f.mu.Unlock()
 	c.Join(p.Symbols...)
 	return event.Send(c, "snapshot", snap)
 }

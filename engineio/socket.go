@@ -1,0 +1,519 @@
+package engineio
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rfc6455/ws"
+)
+
+// Session states.
+const (
+	stateOpen    = iota
+	stateClosing // Close was called: a close packet is queued
+	stateClosed
+)
+
+// Heartbeat phases: what the session's one timer is waiting for.
+const (
+	phaseInterval = iota // the next ping
+	phasePong            // the pong of the ping sent
+	phaseClosing         // the client to fetch the close packet
+)
+
+// epoch is the origin of the monotonic times kept as int64 nanoseconds.
+var epoch = time.Now()
+
+func nanotime() int64 { return int64(time.Since(epoch)) }
+
+// Socket is one Engine.IO session. Its methods are safe for concurrent use.
+//
+// Outgoing packets go through one bounded queue whichever the transport: a
+// polling GET takes everything queued when it is answered, and on
+// WebSocket a writer goroutine, started when the queue becomes non-empty
+// and gone when it is drained, writes them in order. An idle session has no
+// goroutine of its own besides the WebSocket read loop, and one timer for
+// its heartbeat.
+type Socket struct {
+	srv *Server
+	id  string
+	hs  handshakeInfo
+
+	mu        sync.Mutex
+	state     uint8
+	phase     uint8
+	ws        bool // the transport is WebSocket
+	b64       bool // binary as base64 text on WebSocket too (b64 query)
+	upgrading bool // a probe WebSocket is open
+	probed    bool // its probe was answered: GETs are answered at once
+	polling   bool // a GET is in flight
+	posting   bool // a POST is in flight
+	writing   bool // the WebSocket writer goroutine runs
+	// final is the packet a pending GET gets when the session ends
+	// without one queued: close ('1') when the server ends it, noop ('6')
+	// when the client did.
+	final    byte
+	queue    []*Prepared
+	buffered int64
+	conn     *ws.Conn      // the WebSocket transport
+	probe    *ws.Conn      // the probe connection of an upgrade
+	pollWake chan struct{} // wakes the GET in flight
+	drained  chan struct{} // closed when the queue shrinks, for blocked senders
+	reason   error
+	due      int64 // when the timer's phase is due (nanotime)
+	timer    *time.Timer
+	ctx      context.Context
+	cancel   context.CancelCauseFunc
+
+	lastRecv atomic.Int64 // nanotime of the last packet received
+
+	// dmu serialises the calls of the Handler; closeDue asks for the
+	// Close call, closeDone records it.
+	dmu       sync.Mutex
+	closeDue  atomic.Bool
+	closeDone atomic.Bool
+}
+
+func newSocket(srv *Server, r *http.Request, websocket, b64 bool) *Socket {
+	s := &Socket{srv: srv, id: newID(), hs: packRequest(r), ws: websocket, b64: b64}
+	s.lastRecv.Store(nanotime())
+	return s
+}
+
+// ID returns the session id (the sid).
+func (s *Socket) ID() string { return s.id }
+
+// Request returns the handshake request: its method, URL and query,
+// headers, host, remote address and TLS state; not its body, nor the
+// headers of the WebSocket handshake itself (Upgrade, Connection,
+// Sec-WebSocket-Key, -Version, -Extensions). Its context is not the
+// session's (see Context). The session keeps these in a compact form and
+// builds a new Request on each call: keep what you need of it rather than
+// calling it often.
+func (s *Socket) Request() *http.Request { return s.hs.request() }
+
+// Transport returns the current transport: Polling or WebSocket.
+func (s *Socket) Transport() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ws {
+		return WebSocket
+	}
+	return Polling
+}
+
+// Upgraded reports whether the session moved from polling to WebSocket or
+// started there.
+func (s *Socket) Upgraded() bool { return s.Transport() == WebSocket }
+
+// Context returns a context that ends when the session closes; its cause
+// (context.Cause) is the close reason.
+func (s *Socket) Context() context.Context {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx == nil {
+		s.ctx, s.cancel = context.WithCancelCause(context.Background())
+		if s.state == stateClosed {
+			s.cancel(s.reason)
+		}
+	}
+	return s.ctx
+}
+
+// BufferedAmount returns the bytes queued for the session and not yet
+// handed to its transport.
+func (s *Socket) BufferedAmount() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buffered
+}
+
+// Writable reports whether a packet queued now would go out at once: on
+// WebSocket when nothing is queued ahead of it, on polling when a GET is
+// waiting and nothing is queued. Volatile messages are dropped otherwise.
+func (s *Socket) Writable() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != stateOpen || len(s.queue) > 0 {
+		return false
+	}
+	if s.ws {
+		return !s.writing
+	}
+	return s.pollWake != nil
+}
+
+// Send queues one message packet: "4" and the text, or a binary message
+// (a binary frame on WebSocket, "b" and base64 on polling). data is
+// copied. Send blocks while the session's outgoing buffer is over
+// Options.MaxBufferedAmount, so that a client that does not read cannot
+// make the server buffer without bound, until ctx ends or the session
+// closes (ErrClosed). Messages are delivered in the order their Send calls
+// returned.
+func (s *Socket) Send(ctx context.Context, typ ws.MessageType, data []byte) error {
+	p, err := newMessage(typ, data, true)
+	if err != nil {
+		return err
+	}
+	return s.enqueue(ctx, true, p)
+}
+
+// SendPrepared queues several message packets atomically and in order (a
+// Socket.IO packet and its binary attachments), blocking as Send does.
+func (s *Socket) SendPrepared(ctx context.Context, ps ...*Prepared) error {
+	return s.enqueue(ctx, true, ps...)
+}
+
+// TrySendPrepared queues ps atomically, in order, or nothing, and never
+// blocks: it returns ErrBufferFull when the outgoing buffer is over its
+// bound and ErrClosed once the session is closing or closed.
+func (s *Socket) TrySendPrepared(ps ...*Prepared) error {
+	return s.enqueue(context.Background(), false, ps...)
+}
+
+// enqueue appends ps to the queue, waiting for room if wait is set.
+func (s *Socket) enqueue(ctx context.Context, wait bool, ps ...*Prepared) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	var n int64
+	for _, p := range ps {
+		n += p.size()
+	}
+	s.mu.Lock()
+	for {
+		if s.state != stateOpen {
+			err := s.closedError()
+			s.mu.Unlock()
+			return err
+		}
+		if s.buffered == 0 || s.buffered+n <= s.srv.maxBuffered {
+			break
+		}
+		if !wait {
+			s.mu.Unlock()
+			return ErrBufferFull
+		}
+		if s.drained == nil {
+			s.drained = make(chan struct{})
+		}
+		drained := s.drained
+		s.mu.Unlock()
+		select {
+		case <-drained:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		s.mu.Lock()
+	}
+	s.push(ps...)
+	s.mu.Unlock()
+	return nil
+}
+
+// closedError is the error of a send to a session that is not open.
+func (s *Socket) closedError() error {
+	if s.reason != nil {
+		return fmt.Errorf("%w: %w", ErrClosed, s.reason)
+	}
+	return ErrClosed
+}
+
+// push queues packets, regardless of the bound, and gets them moving: it
+// wakes the GET in flight or starts the WebSocket writer. s.mu is held.
+func (s *Socket) push(ps ...*Prepared) {
+	for _, p := range ps {
+		s.buffered += p.size()
+	}
+	s.queue = append(s.queue, ps...)
+	s.kick()
+}
+
+// kick gets queued packets moving; s.mu is held.
+func (s *Socket) kick() {
+	if s.ws {
+		if !s.writing && len(s.queue) > 0 {
+			s.writing = true
+			go s.writeLoop(s.conn)
+		}
+		return
+	}
+	if s.pollWake != nil {
+		select {
+		case s.pollWake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// take removes and returns everything queued; s.mu is held.
+func (s *Socket) take() []*Prepared {
+	q := s.queue
+	s.queue = nil
+	s.buffered = 0
+	if s.drained != nil {
+		close(s.drained)
+		s.drained = nil
+	}
+	return q
+}
+
+// Close closes the session from the server side: a close packet is queued
+// behind what was sent before it, and the session ends (ErrServerClose)
+// once the client got it, or after PingInterval+PingTimeout if it does not
+// fetch it. Sends fail with ErrClosed from now on. Close may be called
+// from inside the Handler's methods, and more than once.
+func (s *Socket) Close() error {
+	s.mu.Lock()
+	if s.state != stateOpen {
+		s.mu.Unlock()
+		return nil
+	}
+	s.state = stateClosing
+	s.reason = ErrServerClose
+	s.push(closePacket)
+	d := s.srv.opts.PingInterval + s.srv.opts.PingTimeout
+	s.phase = phaseClosing
+	s.due = nanotime() + int64(d)
+	s.timer.Reset(d)
+	s.mu.Unlock()
+	return nil
+}
+
+// sent is called after packets were handed to the transport: the close
+// packet among them ends a closing session.
+func (s *Socket) sent(ps []*Prepared) {
+	for _, p := range ps {
+		if p == closePacket {
+			s.terminate(ErrServerClose, 0, ws.CloseNormal)
+			return
+		}
+	}
+}
+
+// terminate ends the session with reason: the GET in flight gets the
+// packet final (if not 0), the WebSocket transport and any probe are
+// closed with code, blocked senders are released, and Handler.Close is
+// called once the Handler is free. It reports whether it ended the
+// session (false if it had ended already).
+func (s *Socket) terminate(reason error, final byte, code ws.CloseCode) bool {
+	s.mu.Lock()
+	if s.state == stateClosed {
+		s.mu.Unlock()
+		return false
+	}
+	s.state = stateClosed
+	s.reason = reason
+	s.final = final
+	s.take()
+	if s.pollWake != nil {
+		select {
+		case s.pollWake <- struct{}{}:
+		default:
+		}
+	}
+	conn, probe := s.conn, s.probe
+	s.probe = nil
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	if s.cancel != nil {
+		s.cancel(reason)
+	}
+	s.mu.Unlock()
+	s.srv.forget(s)
+	if conn != nil {
+		closeConn(conn, code)
+	}
+	if probe != nil {
+		closeConn(probe, code)
+	}
+	if l := s.srv.opts.Logger; l != nil {
+		l.Debug("engineio: session closed", "sid", s.id, "reason", reason)
+	}
+	s.closeDue.Store(true)
+	if s.dmu.TryLock() {
+		s.release()
+	}
+	return true
+}
+
+// closeConn closes a WebSocket connection without blocking the caller:
+// the close handshake runs on a goroutine of its own, bounded by the
+// connection's CloseTimeout. A code of 0 closes TCP at once.
+func closeConn(c *ws.Conn, code ws.CloseCode) {
+	if code == 0 {
+		c.CloseNow()
+		return
+	}
+	go c.Close(code, "")
+}
+
+// deliver hands a message to the Handler, unless the session has ended.
+func (s *Socket) deliver(typ ws.MessageType, data []byte) {
+	s.dmu.Lock()
+	if !s.closeDue.Load() {
+		s.srv.handler.Message(s, typ, data)
+	}
+	s.release()
+}
+
+// release unlocks dmu, first calling Handler.Close if it is due; it
+// checks again after unlocking, so that a close requested while the
+// Handler was busy (TryLock failed) is never lost.
+func (s *Socket) release() {
+	for {
+		if s.closeDue.Load() && s.closeDone.CompareAndSwap(false, true) {
+			s.mu.Lock()
+			reason := s.reason
+			s.mu.Unlock()
+			s.srv.handler.Close(s, reason)
+			s.srv.ended()
+		}
+		s.dmu.Unlock()
+		if !s.closeDue.Load() || s.closeDone.Load() || !s.dmu.TryLock() {
+			return
+		}
+	}
+}
+
+// startHeartbeat arms the heartbeat: the first ping is due PingInterval
+// after the handshake (protocol v4, "Heartbeat").
+func (s *Socket) startHeartbeat() {
+	d := s.srv.opts.PingInterval
+	s.mu.Lock()
+	s.phase = phaseInterval
+	s.due = nanotime() + int64(d)
+	s.timer = time.AfterFunc(d, s.onTimer)
+	s.mu.Unlock()
+}
+
+// onTimer runs the heartbeat's phase that is due: send a ping and wait
+// PingTimeout for its pong; or close the session when no packet came in
+// that time (any packet extends it, as in the reference server); or end a
+// server close whose packet was not fetched.
+func (s *Socket) onTimer() {
+	s.mu.Lock()
+	now := nanotime()
+	if s.state == stateClosed || now < s.due {
+		// Ended, or a stale run: the timer was reset meanwhile.
+		s.mu.Unlock()
+		return
+	}
+	switch s.phase {
+	case phaseInterval:
+		// The pong is due PingTimeout after the ping was due, so that a
+		// late timer does not stretch the deadline (overdue relies on
+		// it), but never less than half of it after the ping is sent.
+		timeout := int64(s.srv.opts.PingTimeout)
+		s.phase = phasePong
+		s.due = max(s.due+timeout, now+timeout/2)
+		s.timer.Reset(time.Duration(s.due - now))
+		s.push(pingPacket)
+		s.mu.Unlock()
+	case phasePong:
+		timeout := int64(s.srv.opts.PingTimeout)
+		if last := s.lastRecv.Load(); now-last < timeout {
+			s.due = last + timeout
+			s.timer.Reset(time.Duration(s.due - now))
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
+		// A peer that does not answer may not read either: TCP is
+		// closed without a close handshake.
+		s.terminate(ErrPingTimeout, packetClose, 0)
+	case phaseClosing:
+		s.mu.Unlock()
+		s.terminate(ErrServerClose, packetClose, ws.CloseNormal)
+	}
+}
+
+// overdue ends the session if its pong is overdue while the timer has not
+// fired yet (timers run late on a busy machine), and reports whether the
+// session has ended. Requests of a session check it first, so that a
+// client cannot use a session past its deadline.
+func (s *Socket) overdue() bool {
+	s.mu.Lock()
+	now := nanotime()
+	closed := s.state == stateClosed
+	late := !closed && s.phase == phasePong && now >= s.due &&
+		now-s.lastRecv.Load() >= int64(s.srv.opts.PingTimeout)
+	s.mu.Unlock()
+	if late {
+		s.terminate(ErrPingTimeout, packetClose, 0)
+	}
+	return closed || late
+}
+
+// received notes a packet from the client, for the ping timeout.
+func (s *Socket) received() { s.lastRecv.Store(nanotime()) }
+
+// onPong restarts the ping interval (protocol v4, "Heartbeat").
+func (s *Socket) onPong() {
+	d := s.srv.opts.PingInterval
+	s.mu.Lock()
+	if s.state == stateOpen {
+		s.phase = phaseInterval
+		s.due = nanotime() + int64(d)
+		s.timer.Reset(d)
+	}
+	s.mu.Unlock()
+}
+
+// onPacket handles a packet received on the current transport; it
+// reports whether the session goes on.
+func (s *Socket) onPacket(p packet) bool {
+	s.received()
+	s.mu.Lock()
+	open := s.state == stateOpen
+	s.mu.Unlock()
+	if !open {
+		// Closing or closed: what the client sends now is dropped, as in
+		// the reference server.
+		return false
+	}
+	switch p.kind {
+	case packetMessage:
+		s.deliver(p.typ, p.data)
+	case packetPong:
+		s.onPong()
+	case packetClose:
+		// The client closes: a pending GET is ended with a noop.
+		s.terminate(ErrClientClose, packetNoop, ws.CloseNormal)
+		return false
+	case packetPing:
+		// Protocol v4: only the server pings ("invalid heartbeat
+		// direction" in the reference).
+		s.terminate(fmt.Errorf("%w: ping from the client (invalid heartbeat direction)", ErrTransportError), packetClose, ws.ClosePolicyViolation)
+		return false
+	}
+	// open, upgrade and noop packets mean nothing here and are ignored, as
+	// in the reference server.
+	return true
+}
+
+// open runs the start of a session: registration, the handshake packet
+// (written by write, which returns false when it failed), the heartbeat,
+// and Handler.Open before any message. It reports whether the session
+// started.
+func (s *Socket) open(write func() bool) bool {
+	s.dmu.Lock()
+	if !s.srv.register(s) {
+		s.dmu.Unlock()
+		return false
+	}
+	if !write() {
+		s.terminate(ErrTransportError, 0, 0)
+	} else {
+		s.startHeartbeat()
+	}
+	// Open comes first even then, so that every Close has its Open.
+	s.srv.handler.Open(s)
+	s.release()
+	return true
+}
