@@ -3,6 +3,7 @@ package ws
 import (
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"time"
 
@@ -26,9 +27,15 @@ var errCloseSent = errors.New("ws: close frame already sent")
 // If another goroutine is reading, that reader receives the peer's close and
 // returns a *CloseError. Otherwise Close reads until the peer's close
 // itself, and keeps the data messages that arrive before it, so that later
-// reads still return them, then the *CloseError. What it keeps is bounded by
-// the read limit (32 MiB when there is none); messages past that bound are
-// dropped, the only ones a Close can lose.
+// reads still return them, then the *CloseError; the rest of a message a
+// NextReader reader was streaming is kept for that reader. What it keeps is
+// bounded by the read limit (32 MiB when there is none); messages past that
+// bound are dropped, the only ones a Close can lose.
+//
+// Called from a callback that runs on the reading goroutine (a Handler's,
+// Options.OnPing or Options.OnPong), Close sends the close frame and returns
+// nil at once: that goroutine reads the peer's answer once the callback
+// returns. If the callback still runs at the deadline, TCP is closed then.
 //
 // A code of 0 sends a close frame with no status; codes that must not be
 // sent (1005, 1006, 1015, reserved ranges) and reasons over 123 bytes or not
@@ -40,11 +47,27 @@ func (c *Conn) Close(code CloseCode, reason string) error {
 	if err != nil {
 		return err
 	}
+	if c.State() == StateClosed && c.frameSem.tryLock() {
+		// The TCP connection is gone (closed after the close handshake,
+		// reset by the peer, or CloseNow): no frame can go out and there
+		// is nothing to wait for, so no timer is started. A server
+		// closing its connections after a reset storm pays nothing more.
+		sent := c.closeSent
+		c.frameSem.unlock()
+		if sent {
+			return nil
+		}
+		return ErrClosed
+	}
 	deadline := time.Now().Add(c.opts.CloseTimeout)
 	err = c.sendClose(p, deadline)
 	switch {
 	case err == errCloseSent:
-		// Someone else is closing: wait for them to finish.
+		// Someone else is closing: wait for them to finish, unless
+		// this is the reading goroutine, which has to finish it.
+		if c.inCallback() {
+			return nil
+		}
 		select {
 		case <-c.closed:
 		case <-time.After(time.Until(deadline)):
@@ -56,9 +79,16 @@ func (c *Conn) Close(code CloseCode, reason string) error {
 		return err
 	}
 	c.setState(StateClosing)
-	if c.inHook.Load() {
-		// Called from a Serve callback: the Serve loop, which this
-		// goroutine is running, finishes the handshake after it returns.
+	if c.inCallback() {
+		// Called from a callback on the goroutine that reads: that
+		// goroutine finishes the handshake after the callback returns.
+		// Should the callback still run at the deadline, the TCP
+		// connection is closed then.
+		time.AfterFunc(time.Until(deadline), func() {
+			if c.peerClose.Load() == nil {
+				c.closeTransport()
+			}
+		})
 		return nil
 	}
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
@@ -91,6 +121,11 @@ func (c *Conn) awaitPeerClose(deadline time.Time) error {
 			limit = DefaultReadLimit
 		}
 		full := false
+		if c.inMsg && !c.msgCompr {
+			// A reader from NextReader is streaming a message: its
+			// rest is kept for it, not discarded.
+			c.keepTail()
+		}
 		for c.readErr == nil {
 			typ, msg, err := c.readMessage(nil)
 			if err != nil {
@@ -261,19 +296,75 @@ type pendingMessage struct {
 // Close has to read, so that an open connection does not carry it.
 type pendingQueue struct {
 	msgs []pendingMessage
-	n    int64 // bytes in msgs
+	n    int64 // bytes in msgs and tail
+
+	// tail is the rest of the message a NextReader reader was streaming
+	// when Close read on; that reader gets it before anything else.
+	// tailEnd says it reaches the message's end; otherwise the read error
+	// follows it.
+	tail    []byte
+	tailGen uint64 // readGen of the streamed message
+	hasTail bool
+	tailEnd bool
+}
+
+// keepTail reads the rest of the message being streamed into the pending
+// queue, for the reader streaming it; readSem must be held.
+func (c *Conn) keepTail() {
+	tail, err := c.appendFrames(nil)
+	if err == nil {
+		err = c.endMessage()
+	}
+	if c.pending == nil {
+		c.pending = new(pendingQueue)
+	}
+	q := c.pending
+	q.tail, q.tailGen, q.hasTail, q.tailEnd = tail, c.readGen, true, err == nil
+	q.n += int64(len(tail))
+}
+
+// readTail serves the reader of the message numbered gen from the tail
+// Close kept for it: ok is false when there is none. At the tail's end it
+// returns io.EOF, or the read error if the tail did not reach the
+// message's end. readSem must be held.
+func (c *Conn) readTail(gen uint64, p []byte) (n int, ok bool, err error) {
+	q := c.pending
+	if q == nil || !q.hasTail || q.tailGen != gen {
+		return 0, false, nil
+	}
+	if len(q.tail) == 0 {
+		q.hasTail, q.tail = false, nil
+		if !q.tailEnd {
+			return 0, true, c.readErr
+		}
+		return 0, true, io.EOF
+	}
+	n = copy(p, q.tail)
+	q.tail = q.tail[n:]
+	q.n -= int64(n)
+	return n, true, nil
 }
 
 // popPending returns the oldest message Close kept, appended to buf;
-// readSem must be held.
+// readSem must be held. What is left of a streamed message's tail is
+// dropped first: the application asked for the next message.
 func (c *Conn) popPending(buf []byte) (MessageType, []byte, bool) {
 	q := c.pending
-	if q == nil || len(q.msgs) == 0 {
+	if q == nil {
+		return 0, buf, false
+	}
+	if q.hasTail {
+		q.n -= int64(len(q.tail))
+		q.tail, q.hasTail = nil, false
+		c.readGen++ // its reader is stale now
+	}
+	if len(q.msgs) == 0 {
 		return 0, buf, false
 	}
 	m := q.msgs[0]
 	q.msgs[0] = pendingMessage{}
 	q.msgs = q.msgs[1:]
 	q.n -= int64(len(m.data))
+	c.readGen++
 	return m.typ, append(buf, m.data...), true
 }

@@ -2,11 +2,13 @@ package ws
 
 import (
 	"errors"
+	"io"
 	"sync"
 
 	"github.com/rfc6455/ws/closecode"
 	"github.com/rfc6455/ws/deflate"
 	"github.com/rfc6455/ws/frame"
+	"github.com/rfc6455/ws/mask"
 	"github.com/rfc6455/ws/utf8"
 )
 
@@ -46,8 +48,8 @@ type deflateState struct {
 	// Receiving: owned by the reader.
 	recvBits     int
 	recvTakeover bool
-	dr           *deflate.Decompressor // held only with context takeover
-	raw          []byte                // compressed payload of the message being read
+	dr           *deflate.Decompressor  // held only with context takeover
+	piece        func() ([]byte, error) // the Conn's compressedPiece
 }
 
 func newDeflateState(role Role, cfg *Compression) *deflateState {
@@ -136,34 +138,45 @@ func (c *Conn) checkRSV() error {
 // readCompressed reads the rest of a compressed message (its first header
 // was read) and appends the inflated message to buf. The read limit applies
 // to the inflated size, enforced while inflating (RFC 7692 §8 leaves it to
-// the endpoint), so a compression bomb is cut at the limit.
+// the endpoint), so a compression bomb is cut at the limit. The compressed
+// payload is inflated as it arrives, from the read buffer, and never held
+// whole: a bomb costs about the limit (see package grow), whatever its
+// compressed size.
 func (c *Conn) readCompressed(buf []byte) ([]byte, error) {
 	d := c.deflate
-	raw, err := c.appendFrames(d.raw[:0])
-	if err != nil {
-		return buf, err
-	}
-	if cap(raw) <= 1<<20 {
-		d.raw = raw[:0]
-	} else {
-		d.raw = nil
-	}
 	limit := c.readLim.Load()
 	if limit <= 0 {
 		limit = -1
 	}
+	hint := int(min(c.p.Remaining(), 1<<30)) // the first frame's payload
+	start, capBefore := len(buf), cap(buf)
 	var out []byte
+	var err error
 	if d.recvTakeover {
 		if d.dr == nil {
 			d.dr = deflate.NewDecompressor(d.recvBits)
 		}
-		out, err = d.dr.Decompress(buf, raw, limit, true)
+		out, err = d.dr.DecompressFrom(buf, d.piece, hint, limit, true)
 	} else {
 		dr := deflate.GetDecompressor(d.recvBits)
-		out, err = dr.Decompress(buf, raw, limit, false)
+		out, err = dr.DecompressFrom(buf, d.piece, hint, limit, false)
 		deflate.PutDecompressor(dr)
 	}
+	if err == nil {
+		// RFC 7692 §7.2.3.4: a block with BFINAL set may end the
+		// data before the payload does; the rest is skipped.
+		for err == nil {
+			_, err = c.compressedPiece()
+		}
+		if err == io.EOF {
+			err = nil
+		}
+	}
 	if err != nil {
+		if c.readErr != nil {
+			// The connection failed while the payload was read.
+			return buf, c.readErr
+		}
 		code, _ := closecode.Of(err)
 		if errors.Is(err, deflate.ErrTooLarge) {
 			code = closecode.MessageTooBig
@@ -175,5 +188,34 @@ func (c *Conn) readCompressed(buf []byte) ([]byte, error) {
 	if c.msgType == Text && !utf8.Valid(out[len(buf):]) {
 		return buf, c.fail(closecode.InvalidPayload, "invalid UTF-8", errInvalidUTF8)
 	}
-	return out, nil
+	return trimMessage(out, start, capBefore), nil
+}
+
+// compressedPiece returns the next piece of the payload of the compressed
+// message being read, unmasked, for the decompressor: what the read buffer
+// holds of it, after a read if it holds nothing; io.EOF after the
+// message's last frame. Control frames between its fragments are handled
+// on the way. The piece is valid until the next read.
+func (c *Conn) compressedPiece() ([]byte, error) {
+	for c.p.Remaining() == 0 {
+		if c.hdr.Fin {
+			return nil, io.EOF
+		}
+		if err := c.nextDataFrame(); err != nil {
+			return nil, err
+		}
+	}
+	if c.rpos == c.rend {
+		if err := c.fill(); err != nil {
+			return nil, c.readFailed(err)
+		}
+	}
+	n := int(min(c.p.Remaining(), int64(c.rend-c.rpos)))
+	piece := c.rbuf[c.rpos : c.rpos+n]
+	c.rpos += n
+	pos, _ := c.p.Consume(n)
+	if c.hdr.Masked {
+		mask.Apply(c.hdr.Key, pos, piece)
+	}
+	return piece, nil
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/rfc6455/ws/frame"
@@ -54,6 +55,14 @@ type Conn struct {
 	rend     int
 	lastFull bool // the last read filled the buffer: more is probably waiting
 	small    [smallReadSize]byte
+	// raw, when not nil, is the socket's raw connection: fill waits for
+	// readability in the poller and only then takes a pooled buffer (see
+	// rawRead). rawFn is c.rawRead, bound once; rawN and rawErrno carry
+	// its result.
+	raw      syscall.RawConn
+	rawFn    func(fd uintptr) bool
+	rawN     int
+	rawErrno syscall.Errno
 	hdr      frame.Header // header of the frame being read
 	utf8v    utf8.Validator
 	msgType  MessageType     // type of the data message being read
@@ -62,7 +71,9 @@ type Conn struct {
 	readErr  error           // sticky: reads after it fail with it
 	pending  *pendingQueue   // read by Close, not yet returned to the application; nil until then
 	readLim  atomic.Int64    // ReadLimit as set now; applied at each message start
-	inHook   atomic.Bool     // a Serve callback is running
+	inHook   atomic.Bool     // a callback is running on the reading goroutine (hook.go)
+	hookG    atomic.Uint64   // the ID of the goroutine that runs the callbacks
+	serving  bool            // Serve is the reader
 	msgCompr bool            // the data message being read is compressed
 	deflate  *deflateState   // permessage-deflate; nil when not negotiated
 	hooks    Handler         // set by Serve for its duration
@@ -87,9 +98,10 @@ type Conn struct {
 	closeBy       time.Time // reads end by then once a close frame was sent
 
 	// Close.
-	closeOnce sync.Once
-	closed    chan struct{}              // closed when the net.Conn is closed
-	peerClose atomic.Pointer[CloseError] // set when the peer's close frame arrived
+	closeOnce  sync.Once
+	closed     chan struct{}              // closed when the net.Conn is closed
+	peerClose  atomic.Pointer[CloseError] // set when the peer's close frame arrived
+	abortCause atomic.Pointer[error]      // why abort closed the connection
 
 	// Ping.
 	pingMu  sync.Mutex
@@ -136,6 +148,7 @@ func NewConn(nc net.Conn, buffered []byte, role Role, opts *Options) *Conn {
 	c.SetReadLimit(c.opts.ReadLimit)
 	if c.opts.Compression != nil {
 		c.deflate = newDeflateState(role, c.opts.Compression)
+		c.deflate.piece = c.compressedPiece
 		// RFC 7692 §6: the extension claims RSV1.
 		c.p.AllowedRSV = frame.RSV1
 	}
@@ -147,6 +160,9 @@ func NewConn(nc net.Conn, buffered []byte, role Role, opts *Options) *Conn {
 		c.rbuf = c.small[:]
 	}
 	c.writev = isWritev(nc)
+	if c.raw = rawConnOf(nc); c.raw != nil {
+		c.rawFn = c.rawRead
+	}
 	c.state.Store(int32(StateOpen))
 	return c
 }
@@ -258,45 +274,90 @@ func (c *Conn) CloseNow() error { return c.closeTransport() }
 
 // watch applies ctx to a blocking operation on the net.Conn: its deadline is
 // set (combined with the user's), and cancellation interrupts the operation
-// by moving the deadline to the past. The returned function undoes it and
-// reports whether ctx ended the operation. A context that can be neither
-// cancelled nor reach a deadline costs nothing.
-func (c *Conn) watch(ctx context.Context, write bool) (stop func() bool) {
+// by moving the deadline to the past. The caller ends it with stop, which
+// undoes it and reports whether ctx ended the operation. A context that can
+// be neither cancelled nor reach a deadline costs nothing: watch returns nil.
+// The caller checks ctx.Err() first: an operation whose context has already
+// ended does not start.
+func (c *Conn) watch(ctx context.Context, write bool) *ctxWatch {
 	if ctx.Done() == nil {
 		return nil
 	}
-	set := c.nc.SetReadDeadline
-	if write {
-		set = c.nc.SetWriteDeadline
-	}
+	w := &ctxWatch{c: c, ctx: ctx, write: write}
 	c.dlMu.Lock()
-	user := c.readDeadline
+	w.user = c.readDeadline
 	if write {
-		user = c.writeDeadline
+		w.user = c.writeDeadline
 	}
 	c.dlMu.Unlock()
-	if d, ok := ctx.Deadline(); ok && (user.IsZero() || d.Before(user)) {
-		set(d)
+	w.deadline, w.hasDeadline = ctx.Deadline()
+	if w.hasDeadline && (w.user.IsZero() || w.deadline.Before(w.user)) {
+		w.set(w.deadline)
 	}
-	d, hasDeadline := ctx.Deadline()
-	var fired atomic.Bool
-	unregister := context.AfterFunc(ctx, func() {
-		fired.Store(true)
-		set(time.Unix(1, 0))
-	})
-	return func() bool {
-		unregister()
-		set(user)
-		// The network deadline can expire a moment before ctx notices.
-		return fired.Load() || ctx.Err() != nil || (hasDeadline && !time.Now().Before(d))
+	w.unregister = context.AfterFunc(ctx, w.interrupt)
+	return w
+}
+
+// ctxWatch is a context applied to one blocking operation by watch.
+type ctxWatch struct {
+	c           *Conn
+	ctx         context.Context
+	write       bool
+	user        time.Time // the user's deadline, restored by stop
+	deadline    time.Time // ctx's deadline, if hasDeadline
+	hasDeadline bool
+	unregister  func() bool
+
+	// mu orders interrupt against stop: once stop has run, interrupt
+	// does nothing, so a cancellation that comes as the operation ends
+	// cannot leave a deadline in the past on the connection.
+	mu      sync.Mutex
+	stopped bool
+	fired   bool
+}
+
+func (w *ctxWatch) set(t time.Time) {
+	if w.write {
+		w.c.nc.SetWriteDeadline(t)
+	} else {
+		w.c.nc.SetReadDeadline(t)
 	}
+}
+
+// interrupt runs when ctx ends: it makes the blocked operation return.
+func (w *ctxWatch) interrupt() {
+	w.mu.Lock()
+	if !w.stopped {
+		w.fired = true
+		w.set(time.Unix(1, 0))
+	}
+	w.mu.Unlock()
+}
+
+// stop ends the watch and restores the user's deadline. It reports whether
+// ctx ended (or may have ended) the operation. When stop returns,
+// interrupt has either finished or will never touch the connection.
+func (w *ctxWatch) stop() bool {
+	if w == nil {
+		return false
+	}
+	if !w.unregister() {
+		// interrupt has started or is about to: wait for it, or keep
+		// it from acting.
+		w.mu.Lock()
+		w.stopped = true
+		w.mu.Unlock()
+	}
+	w.set(w.user)
+	// The network deadline can expire a moment before ctx notices.
+	return w.fired || w.ctx.Err() != nil || (w.hasDeadline && !time.Now().Before(w.deadline))
 }
 
 // stopWatch ends a read's watch of ctx. When ctx ended the read, the
 // connection, whose stream position is lost, is closed and ctx's error is
 // returned.
-func (c *Conn) stopWatch(ctx context.Context, stop func() bool, err error) error {
-	if stop == nil || !stop() || err == nil {
+func (c *Conn) stopWatch(ctx context.Context, w *ctxWatch, err error) error {
+	if w == nil || !w.stop() || err == nil {
 		return err
 	}
 	c.closeTransport()

@@ -52,7 +52,8 @@
 // unanswered, Ping never sees its pong, and the peer's close is not noticed
 // until a write fails: run Serve with an empty Handler on a goroutine of its
 // own. If nobody reads, control frames wait in the socket buffer, and after
-// it fills, the peer's writes block.
+// it fills, the peer's writes block. KeepAlive, run beside the reader, pings
+// at an interval and fails the connection when a pong is late.
 //
 // # Closing
 //
@@ -83,7 +84,10 @@
 // burst is over. Large payloads are read straight into the destination, and
 // on the server written from the caller's slice with one vectored write; a
 // client masks through a pooled buffer and never modifies the caller's
-// slice.
+// slice. A message's buffer grows with what arrives, doubling while it is
+// small and then in steps that land on the largest size the message can
+// reach, so that a message that reaches the read limit costs about the
+// limit (at most 1.25 times it and 1 MiB), not twice it.
 //
 // # Compression
 //
@@ -96,7 +100,8 @@
 // without it both come from pools. Every window a peer may ask for, 8 to 15
 // bits, is honoured. The read limit applies to the inflated size and is
 // enforced while inflating, so a compression bomb is cut at the limit with
-// 1009. A PreparedMessage is compressed once for all receivers that keep no
+// 1009; the compressed payload is inflated as it arrives and never held
+// whole, so a bomb costs about the read limit in memory. A PreparedMessage is compressed once for all receivers that keep no
 // context.
 //
 // # In the browser (GOOS=js, WebAssembly)

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"time"
 
 	"github.com/rfc6455/ws"
+	"github.com/rfc6455/ws/closecode"
 )
 
 // A server and a client Conn over an in-memory pipe: the client sends a
@@ -92,4 +95,26 @@ func ExampleConn_NextWriter() {
 	fmt.Println(string(sb[:n]))
 	// Output:
 	// streamed in 4-byte fragments
+}
+
+// KeepAlive finds a peer that stopped answering: here the other end reads
+// the connection but never answers a ping, as a client behind a dropped
+// network would.
+func ExampleConn_KeepAlive() {
+	a, b := net.Pipe()
+	go io.Copy(io.Discard, b) // reads everything, answers nothing
+	c := ws.NewConn(a, nil, ws.RoleServer, nil)
+	ctx := context.Background()
+
+	served := make(chan error, 1)
+	go func() { served <- c.Serve(ctx, ws.Handler{}) }() // pongs are seen by the reader
+	err := c.KeepAlive(ctx, 50*time.Millisecond, 100*time.Millisecond)
+	fmt.Println("KeepAlive:", err)
+
+	err = <-served
+	code, _ := closecode.Of(err)
+	fmt.Println("reader:", code, errors.Is(err, ws.ErrKeepAliveTimeout))
+	// Output:
+	// KeepAlive: ws: keepalive: the peer did not answer a ping in time
+	// reader: 1006 (abnormal closure) true
 }

@@ -13,7 +13,15 @@ import (
 // one: a loop calling ReadMessage, NextReader or Serve. A pong answering a
 // later ping also answers earlier ones, since a peer may answer only the
 // most recent ping.
+//
+// Called from a callback that runs on the reading goroutine (a Handler's,
+// Options.OnPing or Options.OnPong), Ping could never see its pong: it
+// returns ErrPingFromReader at once, without sending anything. Use
+// WritePing there.
 func (c *Conn) Ping(ctx context.Context) error {
+	if c.inCallback() {
+		return ErrPingFromReader
+	}
 	ch := make(chan struct{})
 	c.pingMu.Lock()
 	c.pingSeq++
@@ -55,6 +63,11 @@ func (c *Conn) WritePing(ctx context.Context, payload []byte) error {
 }
 
 var errPingTooLong = errors.New("ws: ping payload over 125 bytes (RFC 6455 §5.5)")
+
+// ErrPingFromReader is returned by Ping called from a callback on the
+// goroutine that reads, which is the goroutine that would have to see the
+// pong.
+var ErrPingFromReader = errors.New("ws: Ping called from a callback on the reading goroutine, which alone could see its pong; use WritePing")
 
 // gotPong wakes the Ping calls answered by a pong.
 func (c *Conn) gotPong(payload []byte) {

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"io"
-	"slices"
+	"net"
+	"os"
 	"sync"
 
 	"github.com/rfc6455/ws/closecode"
 	"github.com/rfc6455/ws/frame"
+	"github.com/rfc6455/ws/internal/grow"
 	"github.com/rfc6455/ws/mask"
 )
 
@@ -48,8 +50,9 @@ var (
 // that arrived whole before the error are returned first. After an error,
 // every read returns the same error.
 //
-// ctx bounds the read; if it ends first, the connection is closed, since part
-// of a frame may have been consumed.
+// ctx bounds the read; if it ends during the read, the connection is closed,
+// since part of a frame may have been consumed. A context that had ended
+// before the call fails it at once and leaves the connection as it was.
 func (c *Conn) ReadMessage(ctx context.Context, buf []byte) (MessageType, []byte, error) {
 	if err := c.acquireRead(ctx); err != nil {
 		return 0, buf[:0], err
@@ -61,11 +64,15 @@ func (c *Conn) ReadMessage(ctx context.Context, buf []byte) (MessageType, []byte
 	if c.readErr != nil {
 		return 0, buf[:0], c.readErr
 	}
-	stop := c.watch(ctx, false)
+	if err := ctx.Err(); err != nil {
+		// Nothing was read: the connection stays as it was.
+		return 0, buf[:0], err
+	}
+	w := c.watch(ctx, false)
 	c.rctx = ctx
 	typ, buf, err := c.readMessage(buf[:0])
 	c.rctx = nil
-	err = c.stopWatch(ctx, stop, err)
+	err = c.stopWatch(ctx, w, err)
 	return typ, buf, err
 }
 
@@ -83,6 +90,7 @@ func (c *Conn) readMessage(buf []byte) (MessageType, []byte, error) {
 		c.endMessage()
 		return typ, out, nil
 	}
+	start, capBefore := len(buf), cap(buf)
 	buf, err := c.appendFrames(buf)
 	if err == nil {
 		err = c.endMessage()
@@ -90,23 +98,23 @@ func (c *Conn) readMessage(buf []byte) (MessageType, []byte, error) {
 	if err != nil {
 		return 0, buf[:0], err
 	}
-	return typ, buf, nil
+	return typ, trimMessage(buf, start, capBefore), nil
 }
 
 // appendFrames reads the rest of the current message, its first header
 // read, and appends its payload to buf, handling the control frames between
 // its fragments.
 func (c *Conn) appendFrames(buf []byte) ([]byte, error) {
+	start := len(buf)
 	for {
 		for rem := c.p.Remaining(); rem > 0; rem = c.p.Remaining() {
-			// Memory follows what the peer sends, not what its header
-			// announces: beyond 64 KiB the buffer at most doubles per
-			// step, unless the caller's buffer has room already.
-			step := min(rem, max(64<<10, int64(len(buf)), int64(cap(buf)-len(buf))))
-			start := len(buf)
-			buf = slices.Grow(buf, int(step))[:start+int(step)]
-			if err := c.readPayload(buf[start:]); err != nil {
-				return buf[:start], err
+			if len(buf) == cap(buf) {
+				buf = c.growMessage(buf, start, rem)
+			}
+			at := len(buf)
+			buf = buf[:at+int(min(rem, int64(cap(buf)-at)))]
+			if err := c.readPayload(buf[at:]); err != nil {
+				return buf[:at], err
 			}
 		}
 		if c.hdr.Fin {
@@ -116,6 +124,34 @@ func (c *Conn) appendFrames(buf []byte) ([]byte, error) {
 			return buf, err
 		}
 	}
+}
+
+// growMessage grows the buffer of a message that starts at buf[start] and
+// whose current frame has rem bytes left, by the rule of package grow:
+// memory follows what the peer sends, not what its header announces, and a
+// message that reaches the read limit costs about the limit.
+func (c *Conn) growMessage(buf []byte, start int, rem int64) []byte {
+	n := int64(len(buf) - start)
+	most := int64(-1)
+	if c.hdr.Fin {
+		most = rem // the message ends with this frame
+	} else if c.p.MaxMessage > 0 {
+		most = max(c.p.MaxMessage-n, rem)
+	}
+	nb := make([]byte, len(buf), int64(start)+grow.Cap(n, min(rem, 64<<10), most))
+	copy(nb, buf)
+	return nb
+}
+
+// trimMessage copies a message that its buffer, grown while reading it,
+// holds with much room to spare into a buffer of its own size (see
+// grow.Trimmed). buf holds the message from start; capBefore is the
+// capacity buf had before the message was read.
+func trimMessage(buf []byte, start, capBefore int) []byte {
+	if cap(buf) == capBefore || !grow.Trimmed(int64(len(buf)-start), int64(cap(buf)-start)) {
+		return buf
+	}
+	return append(make([]byte, 0, len(buf)), buf...)
 }
 
 // beginMessage skips what is left of a partly read message and reads up to
@@ -241,6 +277,9 @@ func (c *Conn) readHeader() error {
 // back once a read no longer fills it.
 func (c *Conn) fill() error {
 	c.rpos, c.rend = 0, 0
+	if c.raw != nil {
+		return c.fillRaw()
+	}
 	if c.lastFull {
 		if c.rpooled == nil {
 			c.rpooled = readBufPool.Get().(*[]byte)
@@ -264,6 +303,30 @@ func (c *Conn) fill() error {
 			return err
 		}
 	}
+}
+
+// fillRaw is fill on a socket: the poller waits for readability, and the
+// read goes into a pooled buffer taken only then (rawRead), large enough
+// for a whole small message with its header. Errors look like those of
+// the net.Conn's Read.
+func (c *Conn) fillRaw() error {
+	c.rawN, c.rawErrno = 0, 0
+	if err := c.raw.Read(c.rawFn); err != nil {
+		if oe, ok := err.(*net.OpError); ok {
+			oe.Op = "read"
+		}
+		return err
+	}
+	if c.rawErrno != 0 {
+		return &net.OpError{Op: "read", Net: c.nc.LocalAddr().Network(), Source: c.nc.LocalAddr(),
+			Addr: c.nc.RemoteAddr(), Err: os.NewSyscallError("read", c.rawErrno)}
+	}
+	if c.rawN == 0 {
+		return io.EOF
+	}
+	c.rend = c.rawN
+	c.lastFull = c.rawN == len(c.rbuf)
+	return nil
 }
 
 // readPayload reads the next len(dst) payload bytes of the current frame into
@@ -316,6 +379,9 @@ func (c *Conn) readFailed(err error) error {
 		// The close handshake already finished; report it as such.
 		err = ce
 	} else {
+		if cause := c.abortCause.Load(); cause != nil {
+			err = *cause // this side gave up on the connection
+		}
 		err = &closeErrorAbnormal{err}
 	}
 	c.readErr = err
@@ -371,23 +437,19 @@ func (c *Conn) handleControl() error {
 			return c.readFailed(err)
 		}
 		if c.hooks.OnPing != nil {
-			c.inHook.Store(true)
-			c.hooks.OnPing(payload)
-			c.inHook.Store(false)
+			c.runHook(c.hooks.OnPing, payload)
 		}
 		if c.opts.OnPing != nil {
-			c.opts.OnPing(payload)
+			c.runHook(c.opts.OnPing, payload)
 		}
 	case frame.OpPong:
 		// RFC 6455 §5.5.3: an unsolicited pong needs no answer.
 		c.gotPong(payload)
 		if c.hooks.OnPong != nil {
-			c.inHook.Store(true)
-			c.hooks.OnPong(payload)
-			c.inHook.Store(false)
+			c.runHook(c.hooks.OnPong, payload)
 		}
 		if c.opts.OnPong != nil {
-			c.opts.OnPong(payload)
+			c.runHook(c.opts.OnPong, payload)
 		}
 	case frame.OpClose:
 		return c.gotClose(payload)

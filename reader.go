@@ -20,13 +20,15 @@ func (c *Conn) NextReader(ctx context.Context) (MessageType, io.Reader, error) {
 	}
 	defer c.readSem.unlock()
 	if typ, msg, ok := c.popPending(nil); ok {
-		c.readGen++
 		return typ, bytes.NewReader(msg), nil
 	}
 	if c.readErr != nil {
 		return 0, nil, c.readErr
 	}
-	stop := c.watch(ctx, false)
+	if err := ctx.Err(); err != nil {
+		return 0, nil, err
+	}
+	w := c.watch(ctx, false)
 	c.rctx = ctx
 	err := c.beginMessage()
 	var whole []byte
@@ -37,7 +39,7 @@ func (c *Conn) NextReader(ctx context.Context) (MessageType, io.Reader, error) {
 		}
 	}
 	c.rctx = nil
-	if err = c.stopWatch(ctx, stop, err); err != nil {
+	if err = c.stopWatch(ctx, w, err); err != nil {
 		return 0, nil, err
 	}
 	if whole != nil || !c.inMsg {
@@ -64,20 +66,27 @@ func (r *messageReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	defer c.readSem.unlock()
+	if n, ok, err := c.readTail(r.gen, p); ok {
+		r.eof = err == io.EOF
+		return n, err
+	}
 	if r.gen != c.readGen {
 		return 0, ErrStaleReader
 	}
 	if c.readErr != nil {
 		return 0, c.readErr
 	}
-	stop := c.watch(r.ctx, false)
+	if err := r.ctx.Err(); err != nil {
+		return 0, err
+	}
+	w := c.watch(r.ctx, false)
 	c.rctx = r.ctx
 	n, err := r.read(p)
 	c.rctx = nil
 	if err != io.EOF {
-		err = c.stopWatch(r.ctx, stop, err)
-	} else if stop != nil {
-		stop()
+		err = c.stopWatch(r.ctx, w, err)
+	} else {
+		w.stop()
 	}
 	return n, err
 }

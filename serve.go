@@ -30,17 +30,33 @@ type Handler struct {
 //
 // Serve is the connection's reader while it runs: do not call ReadMessage or
 // NextReader concurrently, nor from a callback. To end it, call Close, from
-// a callback or another goroutine: called from a callback, Close sends the
+// a callback or another goroutine. Called from a callback, Close sends the
 // close frame and returns, and Serve completes the handshake when the
-// callback returns. If ctx ends first, the connection is closed at once.
+// callback returns. Called from another goroutine, Close waits, as always,
+// for the handshake to end, which needs the callback running then to
+// return; at Options.CloseTimeout it closes TCP anyway. Ping called from a
+// callback fails with ErrPingFromReader; WritePing works. If ctx ends
+// first, or had ended before the call, the connection is closed at once.
 func (c *Conn) Serve(ctx context.Context, h Handler) error {
 	if err := c.acquireRead(ctx); err != nil {
 		return err
 	}
 	defer c.readSem.unlock()
 	c.hooks = h
-	defer func() { c.hooks = Handler{} }()
-	stop := c.watch(ctx, false)
+	c.serving = true
+	c.hookG.Store(goid())
+	defer func() {
+		// Also after a callback's panic: the Conn must not believe a
+		// callback still runs.
+		c.inHook.Store(false)
+		c.hooks = Handler{}
+		c.serving = false
+	}()
+	if err := ctx.Err(); err != nil {
+		c.closeTransport()
+		return err
+	}
+	w := c.watch(ctx, false)
 	c.rctx = ctx
 	defer func() { c.rctx = nil }()
 	var buf []byte
@@ -66,7 +82,7 @@ func (c *Conn) Serve(ctx context.Context, h Handler) error {
 	if err == nil {
 		err = c.readErr
 	}
-	err = c.stopWatch(ctx, stop, err)
+	err = c.stopWatch(ctx, w, err)
 	var ce *CloseError
 	if h.OnClose != nil && errors.As(err, &ce) {
 		c.inHook.Store(true)

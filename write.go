@@ -25,6 +25,10 @@ func (c *Conn) WriteMessage(ctx context.Context, typ MessageType, p []byte) erro
 	if err := c.acquire(ctx, &c.msgSem); err != nil {
 		return err
 	}
+	if err := ctx.Err(); err != nil {
+		c.msgSem.unlock()
+		return err
+	}
 	payload, compressed, bp := c.compressMessage(p)
 	var rsv uint8
 	if compressed {
@@ -33,9 +37,23 @@ func (c *Conn) WriteMessage(ctx context.Context, typ MessageType, p []byte) erro
 		rsv = frame.RSV1
 	}
 	err := c.writeFrameRSV(ctx, true, rsv, frame.Opcode(typ), payload)
+	if compressed {
+		c.unsentCompressed(ctx, err)
+	}
 	releaseCompressed(bp)
 	c.msgSem.unlock()
 	return err
+}
+
+// unsentCompressed handles the failure of a compressed message's write
+// because its context ended before the frame went out: with context
+// takeover the compressor's history now holds a message the peer never got,
+// so later messages could not be inflated (RFC 7692 §7.2.3); the
+// connection is closed. msgSem must be held.
+func (c *Conn) unsentCompressed(ctx context.Context, err error) {
+	if err != nil && err == ctx.Err() && c.deflate.sendTakeover {
+		c.closeTransport()
+	}
 }
 
 // writeFrame writes one frame under frameSem.
@@ -64,7 +82,11 @@ func (c *Conn) writeUnder(ctx context.Context, fin bool, rsv uint8, op frame.Opc
 	if c.closeSent {
 		return ErrClosed
 	}
-	stop := c.watch(ctx, true)
+	// A context that has ended stops the write before anything is sent.
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	w := c.watch(ctx, true)
 	c.startWriteTimeout()
 	var err error
 	if wire != nil {
@@ -73,7 +95,7 @@ func (c *Conn) writeUnder(ctx context.Context, fin bool, rsv uint8, op frame.Opc
 		err = c.writeFrameLocked(fin, rsv, op, payload)
 	}
 	c.endWriteTimeout()
-	if stop != nil && stop() && err != nil {
+	if w.stop() && err != nil {
 		err = ctxError(ctx, err)
 	}
 	if err != nil {
@@ -236,11 +258,24 @@ func (w *messageWriter) Write(p []byte) (int, error) {
 
 func (w *messageWriter) send(payload []byte, fin bool) error {
 	err := w.c.writeFrame(w.ctx, fin, w.op, payload)
-	w.op = frame.OpContinuation
 	if err != nil {
 		w.err = err
+		w.cut(err)
+		return err
 	}
-	return err
+	w.op = frame.OpContinuation
+	return nil
+}
+
+// cut handles a fragment that was not sent because the writer's context
+// ended: once the message has started, the peer waits for the rest of it
+// (RFC 6455 §5.4), and no other message may go out first, so the
+// connection is closed. A message none of whose frames went out can be
+// given up.
+func (w *messageWriter) cut(err error) {
+	if w.op == frame.OpContinuation && err == w.ctx.Err() {
+		w.c.closeTransport()
+	}
 }
 
 // Close sends the final fragment and lets the next message go.
@@ -256,6 +291,9 @@ func (w *messageWriter) Close() error {
 	if !w.whole {
 		return w.send(w.buf, true)
 	}
+	if err := w.ctx.Err(); err != nil {
+		return err
+	}
 	payload, compressed, bp := w.c.compressMessage(w.buf)
 	defer releaseCompressed(bp)
 	var rsv uint8
@@ -267,10 +305,17 @@ func (w *messageWriter) Close() error {
 		n := min(len(payload), size)
 		fin := n == len(payload)
 		err := w.c.writeFrameRSV(w.ctx, fin, rsv, w.op, payload[:n])
-		w.op, rsv = frame.OpContinuation, 0
-		if err != nil || fin {
+		if err != nil {
+			w.cut(err)
+			if compressed {
+				w.c.unsentCompressed(w.ctx, err)
+			}
 			return err
 		}
+		if fin {
+			return nil
+		}
+		w.op, rsv = frame.OpContinuation, 0
 		payload = payload[n:]
 	}
 }

@@ -527,3 +527,93 @@ func TestMemoryPerCompressor(t *testing.T) {
 	t.Logf("Decompressor (flate reader):  %7d bytes, plus 2^windowBits of history with context takeover", n)
 	sink = nil
 }
+
+// pieces returns a more function for DecompressFrom that serves p in
+// pieces of size bytes, then err (io.EOF for a complete payload).
+func pieces(p []byte, size int, err error) func() ([]byte, error) {
+	return func() ([]byte, error) {
+		if len(p) == 0 {
+			return nil, err
+		}
+		k := min(len(p), size)
+		piece := append([]byte(nil), p[:k]...) // valid until the next call only
+		p = p[k:]
+		return piece, nil
+	}
+}
+
+// DecompressFrom inflates a payload that arrives in pieces as Decompress
+// inflates it whole, with and without context takeover, at any piece size.
+func TestDecompressFromPieces(t *testing.T) {
+	msgs := [][]byte{testJSON(3000, 30), testText(70000, 31), {}, []byte("Hello")}
+	for _, size := range []int{7, 1000, 1 << 20} {
+		for _, takeover := range []bool{false, true} {
+			c := NewCompressor(15, 6)
+			d := NewDecompressor(15)
+			for i, m := range msgs {
+				p := c.Compress(nil, m, takeover)
+				got, err := d.DecompressFrom([]byte("x"), pieces(p, size, io.EOF), len(p), 1<<20, takeover)
+				if err != nil || string(got) != "x"+string(m) {
+					t.Fatalf("pieces of %d, takeover %v, message %d: %d bytes, %v", size, takeover, i, len(got), err)
+				}
+			}
+		}
+	}
+}
+
+// An error from the source ends DecompressFrom with that error, not as
+// corrupt data, and the history is forgotten; a block with BFINAL set
+// stops the reading of the payload.
+func TestDecompressFromSourceErrorAndBFINAL(t *testing.T) {
+	p := NewCompressor(15, 6).Compress(nil, testText(50000, 32), false)
+	broken := errors.New("connection reset")
+	d := NewDecompressor(15)
+	got, err := d.DecompressFrom([]byte("x"), pieces(p[:len(p)/2], 100, broken), len(p), -1, true)
+	if err != broken || string(got) != "x" {
+		t.Fatalf("got %d bytes, %v; want the source's error", len(got), err)
+	}
+	// "Hello" in a BFINAL block (RFC 7692 §7.2.3.4), then bytes that
+	// must not be read.
+	a := []byte{0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00}
+	calls := 0
+	more := func() ([]byte, error) {
+		calls++
+		if calls == 1 {
+			return a, nil
+		}
+		return nil, errors.New("read past the final block")
+	}
+	if got, err := d.DecompressFrom(nil, more, len(a), -1, false); err != nil || string(got) != "Hello" {
+		t.Fatalf("BFINAL: %q, %v", got, err)
+	}
+}
+
+// A bomb that arrives in pieces costs about the limit: its payload is
+// never held whole, and the output grows in steps that land on the limit.
+func TestDecompressFromBombCostsAboutTheLimit(t *testing.T) {
+	var seg bytes.Buffer
+	fw, _ := flate.NewWriter(&seg, 9)
+	fw.Write(make([]byte, 1<<20))
+	fw.Flush() // byte-aligned, refers back to zeros only: it can be repeated
+	const limit = 8 << 20
+	n := 0
+	more := func() ([]byte, error) {
+		if n++; n > 1024 { // 1 GiB of zeros
+			return nil, io.EOF
+		}
+		return seg.Bytes(), nil
+	}
+	d := NewDecompressor(15)
+	d.Decompress(nil, []byte{0}, 0, false) // allocate the flate reader first
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	got, err := d.DecompressFrom(nil, more, seg.Len(), limit, false)
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrTooLarge) || len(got) != 0 {
+		t.Fatalf("got %d bytes, %v; want ErrTooLarge", len(got), err)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > limit+limit/4+1<<20 {
+		t.Errorf("inflating the bomb allocated %d bytes; want at most 1.25 × the %d-byte limit + 1 MiB", alloc, limit)
+	}
+}

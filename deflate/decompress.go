@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/rfc6455/ws/internal/grow"
 )
 
 // tail follows every message's payload: the 00 00 ff ff that the sender
@@ -16,14 +18,32 @@ var tail = [...]byte{0x00, 0x00, 0xff, 0xff, 0x01, 0x00, 0x00, 0xff, 0xff}
 
 // source reads a payload and then the tail, as a flate.Reader (which
 // includes io.ByteReader, so compress/flate adds no buffering of its own).
+// The payload is p, followed by what more returns, if set.
 type source struct {
 	p    []byte
-	tail bool // p is the tail
+	more func() ([]byte, error)
+	err  error // the error more returned, other than io.EOF
+	tail bool  // p is the tail
 }
 
 func (s *source) next() bool {
-	if s.tail {
+	if s.tail || s.err != nil {
 		return false
+	}
+	if s.more != nil {
+		p, err := s.more()
+		if len(p) > 0 {
+			s.p = p
+			return true
+		}
+		if err == nil {
+			return true // nothing this time; ask again
+		}
+		if err != io.EOF {
+			s.err = err
+			return false
+		}
+		s.more = nil
 	}
 	s.p, s.tail = tail[:], true
 	return true
@@ -95,7 +115,23 @@ func (d *Decompressor) Reset() {
 // call had takeover set (context takeover, RFC 7692 §7.1.1); with takeover
 // false, the history is forgotten after this message.
 func (d *Decompressor) Decompress(dst, payload []byte, limit int64, takeover bool) ([]byte, error) {
-	d.src = source{p: payload}
+	return d.decompress(dst, source{p: payload}, len(payload), limit, takeover)
+}
+
+// DecompressFrom is Decompress for a payload that arrives in pieces, so
+// that it never has to be held whole: more returns the next piece, valid
+// until the next call, and io.EOF after the last one. An error other than
+// io.EOF from more ends decompression and is returned as is. hint is the
+// payload's size, or the size of its first part, as known; it sizes the
+// first buffer, up to 64 KiB. If the payload ends with a block that has BFINAL set (RFC
+// 7692 §7.2.3.4), what follows it is not read.
+func (d *Decompressor) DecompressFrom(dst []byte, more func() ([]byte, error), hint int, limit int64, takeover bool) ([]byte, error) {
+	return d.decompress(dst, source{more: more}, hint, limit, takeover)
+}
+
+func (d *Decompressor) decompress(dst []byte, src source, hint int, limit int64, takeover bool) ([]byte, error) {
+	d.src = src
+	defer func() { d.src = source{} }() // keep neither the payload nor the reader's callback
 	var dict []byte
 	if d.keep {
 		dict = d.hist
@@ -116,12 +152,19 @@ func (d *Decompressor) Decompress(dst, payload []byte, limit int64, takeover boo
 				if limit >= 0 && produced+1 > limit {
 					return d.fail(dst, start, ErrTooLarge)
 				}
-				grow := max(cap(dst)-start, 4*len(payload), 512)
+				// Grown by the rule of package grow, so that a
+				// bomb cut at the limit costs about the limit.
+				// The first growth guesses four times the
+				// payload, up to 64 KiB: what a header announces
+				// has not arrived yet.
+				most := int64(-1)
 				if limit >= 0 {
-					grow = int(min(int64(grow), limit+1-produced))
+					most = limit + 1 - produced
 				}
-				dst = append(dst, make([]byte, grow)...)[:len(dst)]
-				dst = append(dst, d.probe[0])
+				c := grow.Cap(produced, max(min(4*int64(hint), 64<<10)-produced, 1), most)
+				nd := make([]byte, len(dst), int64(start)+c)
+				copy(nd, dst)
+				dst = append(nd, d.probe[0])
 			}
 			if err == io.EOF {
 				break
@@ -157,6 +200,10 @@ func (d *Decompressor) Decompress(dst, payload []byte, limit int64, takeover boo
 
 func (d *Decompressor) fail(dst []byte, start int, err error) ([]byte, error) {
 	d.Reset()
+	if d.src.err != nil {
+		// The payload's source failed; the data may be fine.
+		return dst[:start], d.src.err
+	}
 	if !errors.Is(err, ErrTooLarge) {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
 			err = fmt.Errorf("%w: truncated", ErrCorrupt)

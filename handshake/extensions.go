@@ -59,7 +59,9 @@ func appendExtension(b *strings.Builder, e Extension) {
 // list (RFC 6455 §9.1: the header may be repeated, and the lines are
 // combined as a comma-separated list). It returns nil for no header. Errors
 // wrap ErrExtensionsHeader.
-func ParseExtensions(h http.Header) ([]Extension, error) {
+func ParseExtensions(h http.Header) ([]Extension, error) { return parseExtensions(h) }
+
+func parseExtensions(h headerValues) ([]Extension, error) {
 	var exts []Extension
 	for _, v := range h.Values("Sec-Websocket-Extensions") { // canonical form: no allocation
 		var err error

@@ -32,7 +32,12 @@ import (
 // matches a pattern. A malformed pattern makes CheckOrigin return an error
 // that is not an *Error (Status reports 500).
 func CheckOrigin(r *http.Request, patterns []string) error {
-	origins := r.Header.Values("Origin")
+	return checkOrigin(r.Header.Values("Origin"), r.Host, patterns)
+}
+
+// checkOrigin is CheckOrigin on the Origin values and the Host of a
+// request, from net/http or parsed in place.
+func checkOrigin(origins []string, reqHost string, patterns []string) error {
 	switch len(origins) {
 	case 0:
 		return nil
@@ -46,7 +51,7 @@ func CheckOrigin(r *http.Request, patterns []string) error {
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		return fmt.Errorf("%w: %q is not an origin of this site", ErrOrigin, origin)
 	}
-	if sameOrigin(u, r.Host) {
+	if sameOrigin(u, reqHost) {
 		return nil
 	}
 	scheme := strings.ToLower(u.Scheme)
@@ -70,7 +75,7 @@ func CheckOrigin(r *http.Request, patterns []string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%w: %q is neither the request's host %q nor an allowed origin", ErrOrigin, origin, r.Host)
+	return fmt.Errorf("%w: %q is neither the request's host %q nor an allowed origin", ErrOrigin, origin, reqHost)
 }
 
 // sameOrigin reports whether the origin u names the host and port of the

@@ -45,33 +45,46 @@ func CheckRequest(r *http.Request) (*Request, error) {
 	if r.ProtoMajor >= 2 {
 		return checkRequest2(r)
 	}
+	return checkRequest1(r.ProtoMajor, r.ProtoMinor, r.Proto, r.Method, r.Host, r.Header)
+}
+
+// headerValues is what the checks read of a request's header fields:
+// http.Header, or a RawRequest parsed in place. Values takes the
+// canonical form of the name.
+type headerValues interface {
+	Values(key string) []string
+}
+
+// checkRequest1 checks an HTTP/1.x request, from net/http or parsed in
+// place (RawRequest.Check): one copy of the rules for both.
+func checkRequest1(major, minor int, proto, method, host string, h headerValues) (*Request, error) {
 	// RFC 6455 §4.2.1 item 1: "An HTTP/1.1 or higher GET request".
-	if !r.ProtoAtLeast(1, 1) {
-		return nil, fmt.Errorf("%w: got %s", ErrHTTPVersion, r.Proto)
+	if major < 1 || major == 1 && minor < 1 {
+		return nil, fmt.Errorf("%w: got %s", ErrHTTPVersion, proto)
 	}
-	if r.Method != http.MethodGet {
-		return nil, fmt.Errorf("%w: got %s", ErrMethod, r.Method)
+	if method != http.MethodGet {
+		return nil, fmt.Errorf("%w: got %s", ErrMethod, method)
 	}
 	// RFC 6455 §4.2.1 item 2: a |Host| header field.
-	if r.Host == "" {
+	if host == "" {
 		return nil, ErrHost
 	}
 	// RFC 6455 §4.2.1 item 3: |Upgrade| contains "websocket", compared
 	// case-insensitively.
-	if !headerHasToken(r.Header, "Upgrade", "websocket") {
-		return nil, fmt.Errorf("%w: got %q", ErrUpgrade, r.Header.Values("Upgrade"))
+	if !headerHasToken(h, "Upgrade", "websocket") {
+		return nil, fmt.Errorf("%w: got %q", ErrUpgrade, h.Values("Upgrade"))
 	}
 	// RFC 6455 §4.2.1 item 4: |Connection| includes the token "Upgrade",
 	// compared case-insensitively.
-	if !headerHasToken(r.Header, "Connection", "upgrade") {
-		return nil, fmt.Errorf("%w: got %q", ErrConnection, r.Header.Values("Connection"))
+	if !headerHasToken(h, "Connection", "upgrade") {
+		return nil, fmt.Errorf("%w: got %q", ErrConnection, h.Values("Connection"))
 	}
-	if err := checkVersion(r.Header); err != nil {
+	if err := checkVersion(h); err != nil {
 		return nil, err
 	}
 	// RFC 6455 §4.2.1 item 5: |Sec-WebSocket-Key|, base64 of 16 bytes;
 	// §11.3.1: it must not appear more than once.
-	keys := r.Header.Values("Sec-Websocket-Key") // canonical form: no allocation
+	keys := h.Values("Sec-Websocket-Key") // canonical form: no allocation
 	if len(keys) != 1 {
 		return nil, fmt.Errorf("%w: found %d headers", ErrKey, len(keys))
 	}
@@ -79,7 +92,7 @@ func CheckRequest(r *http.Request) (*Request, error) {
 		return nil, fmt.Errorf("%w: got %q", ErrKey, keys[0])
 	}
 	req := &Request{Key: keys[0]}
-	if err := parseOffers(r.Header, req); err != nil {
+	if err := parseOffers(h, req); err != nil {
 		return nil, err
 	}
 	return req, nil
@@ -112,7 +125,7 @@ func checkRequest2(r *http.Request) (*Request, error) {
 // checkVersion enforces RFC 6455 §4.2.1 item 6: |Sec-WebSocket-Version|
 // is 13. A failure is answered with 426 and the versions we speak
 // (§4.2.2, §4.4); WriteError adds that header.
-func checkVersion(h http.Header) error {
+func checkVersion(h headerValues) error {
 	vs := h.Values("Sec-Websocket-Version") // canonical form: no allocation
 	if len(vs) != 1 || vs[0] != Version {
 		return fmt.Errorf("%w: got %q", ErrVersion, vs)
@@ -122,11 +135,11 @@ func checkVersion(h http.Header) error {
 
 // parseOffers reads the optional |Sec-WebSocket-Protocol| and
 // |Sec-WebSocket-Extensions| (RFC 6455 §4.2.1 items 8 and 9).
-func parseOffers(h http.Header, req *Request) error {
+func parseOffers(h headerValues, req *Request) error {
 	var err error
-	if req.Subprotocols, err = ParseSubprotocols(h); err != nil {
+	if req.Subprotocols, err = parseSubprotocols(h); err != nil {
 		return err
 	}
-	req.Extensions, err = ParseExtensions(h)
+	req.Extensions, err = parseExtensions(h)
 	return err
 }

@@ -9,7 +9,9 @@ import (
 // Sec-WebSocket-Protocol header lines, in the client's order (RFC 6455
 // §4.1: a comma-separated list of tokens, §11.3.4: the header may be
 // repeated). Errors wrap ErrProtocolHeader.
-func ParseSubprotocols(h http.Header) ([]string, error) {
+func ParseSubprotocols(h http.Header) ([]string, error) { return parseSubprotocols(h) }
+
+func parseSubprotocols(h headerValues) ([]string, error) {
 	values := h.Values("Sec-Websocket-Protocol")
 	list, ok := parseTokenList(values)
 	if !ok {

@@ -1,7 +1,6 @@
 package handshake
 
 import (
-	"net/http"
 	"strings"
 )
 
@@ -47,7 +46,7 @@ func trimOWS(s string) string { return strings.Trim(s, " \t") }
 // headerHasToken reports whether any of the header's values, read as a
 // comma-separated list, holds token, compared case-insensitively. Repeated
 // header lines are one list (RFC 9110 §5.3).
-func headerHasToken(h http.Header, name, token string) bool {
+func headerHasToken(h headerValues, name, token string) bool {
 	for _, v := range h.Values(name) {
 		for elem := range strings.SplitSeq(v, ",") {
 			if strings.EqualFold(trimOWS(elem), token) {

@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"crypto/sha1"
+	"crypto/tls"
 	"encoding/base64"
 	"fmt"
 	"net"
@@ -97,22 +98,55 @@ type plan struct {
 	header http.Header
 }
 
-// negotiate runs the checks and negotiations shared by Accept and
-// AcceptConn. extra holds headers already set by the caller (middleware).
-func negotiate(r *http.Request, opts *Options, extra http.Header) (*plan, error) {
-	req, err := handshake.CheckRequest(r)
+// request is the handshake request being negotiated: one from net/http
+// (Accept), or one parsed in place (AcceptConn, UpgradeConn), whose
+// *http.Request is built only when something asks for it.
+type request struct {
+	hr  *http.Request
+	raw *handshake.RawRequest
+	nc  net.Conn // the raw connection, for RemoteAddr
+	tls *tls.ConnectionState
+}
+
+// http returns the request as a net/http one, building it on first use.
+func (q *request) http() *http.Request {
+	if q.hr == nil {
+		q.hr = q.raw.HTTPRequest()
+		q.hr.RemoteAddr = q.nc.RemoteAddr().String()
+		q.hr.TLS = q.tls
+	}
+	return q.hr
+}
+
+// negotiate runs the checks and negotiations shared by Accept, AcceptConn
+// and UpgradeConn. extra holds headers already set by the caller
+// (middleware).
+func negotiate(q *request, opts *Options, extra http.Header, p *plan) error {
+	var req *handshake.Request
+	var err error
+	if q.raw != nil {
+		req, err = q.raw.Check()
+	} else {
+		req, err = handshake.CheckRequest(q.hr)
+	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 	// RFC 6455 §4.2.2 item 4 and §10.2: the origin policy; 403 on refusal.
-	if opts.CheckOrigin != nil {
-		if !opts.CheckOrigin(r) {
-			return nil, fmt.Errorf("%w: %q refused by CheckOrigin", handshake.ErrOrigin, r.Header.Get("Origin"))
+	switch {
+	case opts.CheckOrigin != nil:
+		if r := q.http(); !opts.CheckOrigin(r) {
+			return fmt.Errorf("%w: %q refused by CheckOrigin", handshake.ErrOrigin, r.Header.Get("Origin"))
 		}
-	} else if err := handshake.CheckOrigin(r, opts.OriginPatterns); err != nil {
-		return nil, err
+	case q.raw != nil:
+		err = q.raw.CheckOrigin(opts.OriginPatterns)
+	default:
+		err = handshake.CheckOrigin(q.hr, opts.OriginPatterns)
 	}
-	p := &plan{req: req, conn: opts.Conn}
+	if err != nil {
+		return err
+	}
+	*p = plan{req: req, conn: opts.Conn}
 	// RFC 6455 §4.2.2 item 5, /subprotocol/: one of the client's offers,
 	// or none.
 	p.conn.Subprotocol = handshake.SelectSubprotocol(req.Subprotocols, opts.Subprotocols)
@@ -127,9 +161,9 @@ func negotiate(r *http.Request, opts *Options, extra http.Header) (*plan, error)
 		accepted = append(accepted, *pmd)
 	}
 	if opts.NegotiateExtensions != nil && len(offers) > 0 {
-		more, err := opts.NegotiateExtensions(r, offers, &p.conn)
+		more, err := opts.NegotiateExtensions(q.http(), offers, &p.conn)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrExtensionRejected, err)
+			return fmt.Errorf("%w: %w", ErrExtensionRejected, err)
 		}
 		accepted = append(accepted, more...)
 	}
@@ -139,11 +173,11 @@ func negotiate(r *http.Request, opts *Options, extra http.Header) (*plan, error)
 		for i, e := range accepted {
 			if !slices.ContainsFunc(req.Extensions, func(o handshake.Extension) bool { return o.Name == e.Name }) ||
 				slices.ContainsFunc(accepted[:i], func(o handshake.Extension) bool { return o.Name == e.Name }) {
-				return nil, fmt.Errorf("server: NegotiateExtensions accepted %q, which was not offered or is accepted twice", e.Name)
+				return fmt.Errorf("server: NegotiateExtensions accepted %q, which was not offered or is accepted twice", e.Name)
 			}
 		}
 		if exts, err = handshake.FormatExtensions(accepted); err != nil {
-			return nil, fmt.Errorf("server: NegotiateExtensions: %w", err)
+			return fmt.Errorf("server: NegotiateExtensions: %w", err)
 		}
 	}
 	// The header map is made only when there is something to put in it:
@@ -154,7 +188,7 @@ func negotiate(r *http.Request, opts *Options, extra http.Header) (*plan, error)
 			p.header[k] = slices.Clone(vs)
 		}
 		if opts.ResponseHeader != nil {
-			opts.ResponseHeader(r, p.header)
+			opts.ResponseHeader(q.http(), p.header)
 		}
 		for k := range p.header {
 			if reservedHeader(k) || !handshake.IsToken(k) {
@@ -173,7 +207,7 @@ func negotiate(r *http.Request, opts *Options, extra http.Header) (*plan, error)
 			p.header.Set("Sec-WebSocket-Extensions", exts)
 		}
 	}
-	return p, nil
+	return nil
 }
 
 // reservedHeader reports headers that Accept writes itself or that make no
@@ -211,8 +245,8 @@ func accept(w http.ResponseWriter, r *http.Request, opts *Options, onConn func(*
 	if opts == nil {
 		opts = &Options{}
 	}
-	p, err := negotiate(r, opts, w.Header())
-	if err != nil {
+	p := new(plan)
+	if err := negotiate(&request{hr: r}, opts, w.Header(), p); err != nil {
 		handshake.WriteError(w, r, err)
 		return nil, err
 	}

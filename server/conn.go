@@ -1,13 +1,14 @@
 package server
 
 import (
-	"bufio"
+	"bytes"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,13 +28,14 @@ var ErrRequestTooLarge = &handshake.Error{Status: http.StatusRequestHeaderFields
 
 // ErrMalformedRequest is wrapped by the error AcceptConn returns for bytes
 // that are not an HTTP request.
-var ErrMalformedRequest = &handshake.Error{Status: http.StatusBadRequest, Reason: "malformed HTTP request"}
+var ErrMalformedRequest = handshake.ErrMalformed
 
 // AcceptConn performs the server side of the opening handshake on a raw
 // connection, without net/http: it reads the request, checks and answers it
 // as Accept does, and returns the WebSocket connection and the request
 // (whose Body is empty). It is for servers that own their sockets; a TLS
 // connection is handshaken first and the request's TLS field filled.
+// UpgradeConn does the same without building an *http.Request.
 //
 // The whole handshake, from the first byte read to the last byte of the
 // response written, is bounded by opts.HandshakeTimeout: a client that sends
@@ -41,6 +43,31 @@ var ErrMalformedRequest = &handshake.Error{Status: http.StatusBadRequest, Reason
 // client has been answered (unless the failure was the connection's) and nc
 // is closed.
 func AcceptConn(nc net.Conn, opts *Options) (*ws.Conn, *http.Request, error) {
+	var q request
+	c, err := upgradeConn(nc, opts, &q)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, q.http(), nil
+}
+
+// UpgradeConn is AcceptConn's zero-copy form: the request is read into a
+// pooled buffer, parsed in place (handshake.ParseRequest) and checked with
+// the same rules, and the 101 goes out in one write; an *http.Request is
+// built only if a hook of opts (CheckOrigin, ResponseHeader,
+// NegotiateExtensions) takes one. It returns the request as parsed.
+// Limits, timeouts and failures are AcceptConn's.
+func UpgradeConn(nc net.Conn, opts *Options) (*ws.Conn, *handshake.RawRequest, error) {
+	var q request
+	c, err := upgradeConn(nc, opts, &q)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, q.raw, nil
+}
+
+// upgradeConn is AcceptConn and UpgradeConn, filling q.
+func upgradeConn(nc net.Conn, opts *Options, q *request) (*ws.Conn, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
@@ -49,74 +76,100 @@ func AcceptConn(nc net.Conn, opts *Options) (*ws.Conn, *http.Request, error) {
 		timeout = DefaultHandshakeTimeout
 	}
 	nc.SetDeadline(time.Now().Add(timeout))
-	c, r, err := acceptConn(nc, opts)
+	c, err := acceptConn(nc, opts, q)
 	if err != nil {
 		nc.Close()
-		return nil, nil, err
+		return nil, err
 	}
 	nc.SetDeadline(time.Time{})
-	return c, r, nil
+	return c, nil
 }
 
-func acceptConn(nc net.Conn, opts *Options) (*ws.Conn, *http.Request, error) {
-	var state *tls.ConnectionState
+func acceptConn(nc net.Conn, opts *Options, q *request) (*ws.Conn, error) {
+	q.nc = nc
 	if tc, ok := nc.(*tls.Conn); ok {
 		if err := tc.Handshake(); err != nil {
-			return nil, nil, fmt.Errorf("server: TLS handshake: %w", err)
+			return nil, fmt.Errorf("server: TLS handshake: %w", err)
 		}
 		cs := tc.ConnectionState()
-		state = &cs
+		q.tls = &cs
 	}
-	// Reading through a limit keeps a client from sending endless
-	// headers; what the bufio.Reader holds past the request is handed to
-	// the Conn, and the rest is still in nc.
-	lr := &io.LimitedReader{R: nc, N: MaxRequestHeaderBytes}
-	br := reqReaderPool.Get().(*bufio.Reader)
-	br.Reset(lr)
-	r, err := http.ReadRequest(br)
-	// The request's fields are copies; br can be reused once its
-	// leftovers are copied out, unless a body still reads from it.
-	reuse := err == nil && r.Body == http.NoBody
-	defer func() {
-		if reuse {
-			br.Reset(nil)
-			reqReaderPool.Put(br)
-		}
-	}()
+	raw, buffered, err := readHead(nc)
 	if err != nil {
 		var ne net.Error
 		switch {
-		case errors.As(err, &ne) && ne.Timeout():
-			return nil, nil, fmt.Errorf("server: reading the handshake request: %w", err)
-		case lr.N == 0:
-			err = fmt.Errorf("%w: more than %d bytes", ErrRequestTooLarge, MaxRequestHeaderBytes)
-		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-			return nil, nil, fmt.Errorf("server: reading the handshake request: %w", err)
-		default:
-			err = fmt.Errorf("%w: %w", ErrMalformedRequest, err)
+		case errors.As(err, &ne) && ne.Timeout(),
+			errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+			return nil, fmt.Errorf("server: reading the handshake request: %w", err)
+		case errors.Is(err, ErrRequestTooLarge), errors.Is(err, handshake.ErrMalformed):
+			writeRawError(nc, nil, err)
+			return nil, err
 		}
-		writeRawError(nc, nil, err)
-		return nil, nil, err
+		return nil, fmt.Errorf("server: reading the handshake request: %w", err)
 	}
-	r.RemoteAddr = nc.RemoteAddr().String()
-	r.TLS = state
-	p, err := negotiate(r, opts, nil)
-	if err != nil {
-		writeRawError(nc, r, err)
-		return nil, nil, err
+	q.raw = raw
+	var p plan
+	if err := negotiate(q, opts, nil, &p); err != nil {
+		writeRawError(nc, q.hr, err)
+		return nil, err
 	}
-	if p.req.HTTP2 {
-		return nil, nil, errors.New("server: AcceptConn cannot serve HTTP/2")
+	if err := writeResponse(nc, &p, opts.HandshakeTimeout); err != nil {
+		return nil, err
 	}
-	buffered := bufferedBytes(br)
-	if err := writeResponse(nc, p, opts.HandshakeTimeout); err != nil {
-		return nil, nil, err
-	}
-	return ws.NewConn(nc, buffered, ws.RoleServer, &p.conn), r, nil
+	return ws.NewConn(nc, buffered, ws.RoleServer, &p.conn), nil
 }
 
-// reqReaderPool holds the readers AcceptConn reads requests with.
-var reqReaderPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
+// headBufSize is the pooled buffer a request head is read into; a longer
+// head grows it, up to MaxRequestHeaderBytes.
+const headBufSize = 4096
+
+// headBufPool holds the buffers request heads are read into.
+var headBufPool = sync.Pool{New: func() any { b := make([]byte, headBufSize); return &b }}
+
+// readHead reads a request head from nc and parses it in place. It returns
+// the request and a copy of the bytes read past the head (the client's
+// first frames). Each read's new bytes are scanned once for the head's end,
+// so a client sending a byte at a time costs linear work.
+func readHead(nc net.Conn) (*handshake.RawRequest, []byte, error) {
+	bp := headBufPool.Get().(*[]byte)
+	defer headBufPool.Put(bp)
+	buf := *bp
+	n, scanned := 0, 0
+	for {
+		if n == len(buf) {
+			if len(buf) >= MaxRequestHeaderBytes {
+				return nil, nil, fmt.Errorf("%w: more than %d bytes", ErrRequestTooLarge, MaxRequestHeaderBytes)
+			}
+			nb := make([]byte, min(2*len(buf), MaxRequestHeaderBytes))
+			copy(nb, buf[:n])
+			buf = nb
+		}
+		m, err := nc.Read(buf[n:])
+		n += m
+		// The head ends with an empty line: "\n\n" or "\n\r\n" (a bare LF
+		// is a line end too, RFC 9112 §2.2). Look only at what is new,
+		// with the two bytes before it.
+		from := max(scanned-2, 0)
+		if bytes.Contains(buf[from:n], []byte("\n\n")) || bytes.Contains(buf[from:n], []byte("\n\r\n")) {
+			r, hl, perr := handshake.ParseRequest(buf[:n])
+			if perr != nil {
+				return nil, nil, perr
+			}
+			var rest []byte
+			if hl < n {
+				rest = slices.Clone(buf[hl:n])
+			}
+			return r, rest, nil
+		}
+		scanned = n
+		if err != nil {
+			if errors.Is(err, io.EOF) && n > 0 {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, nil, err
+		}
+	}
+}
 
 // writeRawError answers a failed handshake on a raw connection, with the
 // same status, headers and text as handshake.WriteError, and

@@ -121,3 +121,60 @@ func TestAcceptConnHandshakeTimeoutAgainstStalledClient(t *testing.T) {
 		t.Fatalf("the stalled client's connection: read %d, %v; want EOF (closed by the server)", n, err)
 	}
 }
+
+// UpgradeConn reads a request that arrives a byte at a time, with a frame
+// right behind it, and answers it; the parsed request is handed back.
+func TestUpgradeConnByteAtATime(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	type result struct {
+		c   *ws.Conn
+		r   *handshake.RawRequest
+		err error
+	}
+	results := make(chan result, 1)
+	go func() {
+		nc, err := ln.Accept()
+		if err != nil {
+			results <- result{err: err}
+			return
+		}
+		c, r, err := UpgradeConn(nc, nil)
+		results <- result{c, r, err}
+		if err == nil {
+			echo(c)
+			c.CloseNow()
+		}
+	}()
+	addr := ln.Addr().String()
+	raw := append([]byte(handshakeRequest(addr)), maskedFrame(0x1, "hi")...)
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.(*net.TCPConn).SetNoDelay(true)
+	for i := range raw {
+		if _, err := nc.Write(raw[i : i+1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := <-results
+	if r.err != nil || r.r.URL.Path != "/ws" || r.r.Method != "GET" {
+		t.Fatalf("UpgradeConn: %+v", r)
+	}
+	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	got, err := io.ReadAll(io.LimitReader(nc, 512))
+	if err != nil && !errors.Is(err, io.EOF) {
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() {
+			t.Fatal(err)
+		}
+	}
+	if !strings.HasPrefix(string(got), "HTTP/1.1 101 ") || !strings.HasSuffix(string(got), "\x81\x02hi") {
+		t.Fatalf("got %q", got)
+	}
+}

@@ -24,12 +24,28 @@
 // Options.OriginPatterns allows more origins; Options.CheckOrigin replaces
 // the policy. See handshake.CheckOrigin.
 //
-// # Timeouts
+// # The http.Server: limits and shutdown
 //
-// net/http reads the request before Accept runs, so a client that sends
-// half a request and stalls is stopped by http.Server.ReadHeaderTimeout:
-// set it. Options.HandshakeTimeout bounds the rest of the handshake, and
-// with AcceptConn, which reads the request itself, the whole of it.
+// net/http reads the request before Accept runs, so its limits are the
+// http.Server's, and the zero http.Server has hardly any: 1 MiB of request
+// header, no bound on the time a client takes to send it, keep-alive
+// connections that never time out. NewHTTPServer returns one with safe
+// limits (DefaultMaxHeaderBytes, 32 KiB, answered 431 past it;
+// DefaultReadHeaderTimeout; DefaultIdleTimeout); every server this project
+// starts (the ws command, the examples, the Autobahn agent) uses it.
+// Options.HandshakeTimeout bounds the rest of the handshake, and with
+// AcceptConn, which reads the request itself, the whole of it.
+//
+// To stop, the package's Shutdown function shuts down an http.Server and
+// its Servers together, in the order that sends every WebSocket client its
+// 1001 at once (see Server.Shutdown):
+//
+//	srv := server.NewHTTPServer(":8080", mux) // mux serves wsServer
+//	go srv.ListenAndServe()
+//	<-ctx.Done() // signal.NotifyContext(..., syscall.SIGINT, syscall.SIGTERM)
+//	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+//	defer cancel()
+//	err := server.Shutdown(sctx, srv, wsServer)
 //
 // # HTTP/2
 //

@@ -119,8 +119,12 @@ const shutdownReason = "server shutting down"
 // then waits for the handlers to return. If ctx ends first, the remaining
 // connections are closed at once and ctx's error is returned.
 //
-// http.Server.Shutdown does not know about connections taken over from it;
-// call both, or register this one with http.Server.RegisterOnShutdown.
+// The order matters: http.Server.Shutdown does not know about the
+// connections taken over from it, and waits for the rest (a slow handler,
+// a connection a browser opened in advance, which net/http counts as idle
+// only after 5 seconds) before it returns. Call this Shutdown first or at
+// the same time, never after it: the package's Shutdown function does it
+// for an http.Server and its Servers, and is the way to stop both.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true

@@ -16,6 +16,8 @@
 // off (the fuzzing server records what happened) and the next one starts.
 // The client offers permessage-deflate (RFC 7692) and accepts any answer the
 // offer allows, so the compression cases (sections 12 and 13) run.
+// SIGINT or SIGTERM closes the case in progress with 1001 (going away) at
+// once and exits.
 package main
 
 import (
@@ -142,9 +144,10 @@ func caseCount(ctx context.Context, cfg config) (int, error) {
 }
 
 // runCase runs case i by echoing until the connection ends, and says how it
-// ended.
-func runCase(ctx context.Context, cfg config, i int) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, cfg.caseTimeout)
+// ended. If parent ends (SIGINT, SIGTERM), the case's connection is closed
+// with 1001, going away (RFC 6455 §7.4.1), and parent's error returned.
+func runCase(parent context.Context, cfg config, i int) (string, error) {
+	ctx, cancel := context.WithTimeout(parent, cfg.caseTimeout)
 	defer cancel()
 	query := "case=" + strconv.Itoa(i) + "&agent=" + url.QueryEscape(cfg.agent)
 	c, _, err := client.Dial(ctx, cfg.endpoint("/runCase", query), dialOptions())
@@ -152,12 +155,27 @@ func runCase(ctx context.Context, cfg config, i int) (string, error) {
 		return "", err
 	}
 	defer c.CloseNow()
-	err = echo(ctx, c)
+	// A read whose context ends drops the connection, so the reads are
+	// bounded by the case's timeout alone, and an interrupt closes the
+	// connection with 1001 instead; the read then ends with the server's
+	// answer.
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(parent), cfg.caseTimeout)
+	defer rcancel()
+	goneAway := make(chan struct{})
+	stop := context.AfterFunc(parent, func() {
+		defer close(goneAway)
+		c.Close(ws.CloseGoingAway, "client interrupted")
+	})
+	err = echo(rctx, c)
+	if !stop() {
+		<-goneAway
+		return "", parent.Err()
+	}
 	var ce *ws.CloseError
 	switch {
 	case errors.As(err, &ce):
 		return fmt.Sprintf("closed by the server with %d", uint16(ce.Code)), nil
-	case errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil:
+	case errors.Is(err, context.DeadlineExceeded) || rctx.Err() != nil:
 		// The read deadline may fire a moment before ctx itself does.
 		return "", fmt.Errorf("cut off after %v", cfg.caseTimeout)
 	default:

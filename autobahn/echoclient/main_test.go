@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -22,6 +24,9 @@ import (
 type fakeFuzzingServer struct {
 	cases int
 	hang  int // a case that waits for the client to give up
+
+	hanging   chan struct{} // if set, closed when case hang starts
+	hangEnded chan error    // if set, receives how case hang ended
 
 	mu      sync.Mutex
 	ran     []string // "N/agent/ok" per case run
@@ -44,7 +49,16 @@ func (f *fakeFuzzingServer) handle(c *ws.Conn, r *http.Request) {
 	case "/runCase":
 		n, _ := strconv.Atoi(q.Get("case"))
 		if n == f.hang {
-			c.ReadMessage(ctx, nil) // until the client cuts the case off
+			if f.hanging != nil {
+				// The client is in the case once it echoes.
+				c.WriteMessage(ctx, ws.Text, []byte("are you there?"))
+				c.ReadMessage(ctx, nil)
+				close(f.hanging)
+			}
+			_, _, err := c.ReadMessage(ctx, nil) // until the client cuts the case off
+			if f.hangEnded != nil {
+				f.hangEnded <- err
+			}
 			return
 		}
 		ok := true
@@ -115,6 +129,36 @@ func TestEchoClientCutsOffAHangingCaseAndGoesOn(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "case 2/3: cut off after 2s") || len(f.reports) != 1 {
 		t.Errorf("transcript:\n%s", out.String())
+	}
+}
+
+// TestInterruptClosesTheCaseWithGoingAway: SIGINT or SIGTERM (the end of
+// run's context) in the middle of a case closes its connection with 1001
+// at once, as a client going away does (RFC 6455 §7.4.1), rather than
+// dropping TCP.
+func TestInterruptClosesTheCaseWithGoingAway(t *testing.T) {
+	f := &fakeFuzzingServer{cases: 3, hang: 1, hanging: make(chan struct{}), hangEnded: make(chan error, 1)}
+	url := f.start(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"-url", url}, io.Discard) }()
+	<-f.hanging
+	start := time.Now()
+	cancel()
+	err := <-f.hangEnded
+	latency := time.Since(start)
+	var ce *ws.CloseError
+	if !errors.As(err, &ce) || ce.Code != ws.CloseGoingAway {
+		t.Fatalf("the server saw %v, want a 1001 close", err)
+	}
+	t.Logf("1001 %q %v after the interrupt", ce.Reason, latency)
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("run: %v, want context.Canceled", err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.ran) != 0 || len(f.reports) != 0 {
+		t.Errorf("after the interrupt: cases %q, reports %q", f.ran, f.reports)
 	}
 }
 

@@ -7,7 +7,8 @@
 //
 // It accepts WebSocket connections on every path, reads messages of up to
 // 32 MiB (the suite's largest is 16 MiB) and runs until SIGINT or SIGTERM,
-// when it closes every connection with 1001 (going away) and exits.
+// when it closes every connection with 1001 (going away) at once and exits.
+// Requests with more than 32 KiB of header are answered 431.
 //
 // It accepts permessage-deflate (RFC 7692) on any terms a client may ask
 // for, every window size from 8 to 15 bits included, as the suite's
@@ -63,10 +64,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 // serve runs the echo server on ln until ctx ends.
 func serve(ctx context.Context, ln net.Listener, out io.Writer) error {
 	wsSrv := newHandler()
-	httpSrv := &http.Server{
-		Handler:           wsSrv,
-		ReadHeaderTimeout: 10 * time.Second,
-	}
+	// Safe limits: 431 past 32 KiB of request header, the header read
+	// within 10 s, idle connections closed.
+	httpSrv := server.NewHTTPServer("", wsSrv)
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.Serve(ln) }()
 	fmt.Fprintf(out, "echo server listening on ws://%s\n", ln.Addr())
@@ -79,7 +79,9 @@ func serve(ctx context.Context, ln net.Listener, out io.Writer) error {
 	fmt.Fprintf(out, "shutting down: closing %d connection(s) with 1001\n", wsSrv.Len())
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err := errors.Join(httpSrv.Shutdown(sctx), wsSrv.Shutdown(sctx))
+	// Every WebSocket gets its 1001 at once, while net/http waits for its
+	// own connections.
+	err := server.Shutdown(sctx, httpSrv, wsSrv)
 	if serveErr := <-errc; !errors.Is(serveErr, http.ErrServerClosed) {
 		err = errors.Join(err, serveErr)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rfc6455/ws"
 	"github.com/rfc6455/ws/client"
+	"github.com/rfc6455/ws/internal/servertest"
 )
 
 // startServer runs serve on a loopback port and returns its ws:// URL and a
@@ -121,4 +122,22 @@ func TestRunRejectsBadFlags(t *testing.T) {
 	if err := run(context.Background(), []string{"-nope"}, &out); err == nil {
 		t.Error("run accepted an unknown flag")
 	}
+}
+
+// TestShutdownReachesClientsAtOnce: the 1001 comes at once even while a
+// browser's spare connection keeps net/http waiting.
+func TestShutdownReachesClientsAtOnce(t *testing.T) {
+	url, stop := startServer(t)
+	stopped := make(chan error, 1)
+	servertest.CheckGoingAway(t, url, func() { go func() { stopped <- stop() }() })
+	if err := <-stopped; err != nil {
+		t.Errorf("shutdown: %v", err)
+	}
+}
+
+// TestHeaderBombIsAnswered431 is the attack the issue found: 1 MiB of
+// request header was upgraded.
+func TestHeaderBombIsAnswered431(t *testing.T) {
+	url, _ := startServer(t)
+	servertest.CheckHeaderBomb(t, strings.Split(strings.TrimPrefix(url, "ws://"), "/")[0], "/")
 }

@@ -140,23 +140,22 @@ func (s *serveCmd) serve(ctx context.Context, ln net.Listener, tlsConfig *tls.Co
 		}
 	}
 	page := strings.ReplaceAll(pageHTML, "{{MODE}}", s.mode)
-	httpSrv := &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			switch {
-			case isWebSocketRequest(r):
-				s.ws.ServeHTTP(w, r)
-			case r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
-				w.Header().Set("Content-Type", "text/html; charset=utf-8")
-				w.Header().Set("Cache-Control", "no-store")
-				fmt.Fprint(w, page)
-			default:
-				http.Error(w, "not found: this server speaks WebSocket on every path and serves a test page at /", http.StatusNotFound)
-			}
-		}),
-		ReadHeaderTimeout: 10 * time.Second, // the handshake's first half
-		TLSConfig:         tlsConfig,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
-	}
+	// Safe limits: 431 past 32 KiB of request header, header read within
+	// 10 s, idle keep-alive connections closed after a minute.
+	httpSrv := server.NewHTTPServer("", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case isWebSocketRequest(r):
+			s.ws.ServeHTTP(w, r)
+		case r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Header().Set("Cache-Control", "no-store")
+			fmt.Fprint(w, page)
+		default:
+			http.Error(w, "not found: this server speaks WebSocket on every path and serves a test page at /", http.StatusNotFound)
+		}
+	}))
+	httpSrv.TLSConfig = tlsConfig
+	httpSrv.ErrorLog = slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)
 	scheme, pageScheme := "ws", "http"
 	if tlsConfig != nil {
 		scheme, pageScheme = "wss", "https"
@@ -182,7 +181,9 @@ func (s *serveCmd) serve(ctx context.Context, ln net.Listener, tlsConfig *tls.Co
 	fmt.Fprintf(s.e.stdout, "shutting down: closing %d connection(s) with 1001\n", n)
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err := errors.Join(httpSrv.Shutdown(sctx), s.ws.Shutdown(sctx))
+	// The WebSockets get their 1001 at once, while net/http waits for its
+	// own connections (see server.Shutdown).
+	err := server.Shutdown(sctx, httpSrv, s.ws)
 	if s.hub != nil {
 		err = errors.Join(err, s.hub.Shutdown(sctx))
 	}

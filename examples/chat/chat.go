@@ -112,7 +112,9 @@ func newChat() *chat {
 	mux.Handle("GET /ws", c.ws)
 	mux.Handle("GET /wasm/", noCache(new(wasmPage))) // the client written in Go
 	mux.Handle("GET /", noCache(http.FileServerFS(page)))
-	c.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// 431 past 32 KiB of request header, the header read within 10 s,
+	// idle keep-alive connections closed after a minute.
+	c.http = server.NewHTTPServer("", mux)
 	return c
 }
 
@@ -127,11 +129,11 @@ func noCache(h http.Handler) http.Handler {
 // serve serves on ln until shutdown; it returns http.ErrServerClosed then.
 func (c *chat) serve(ln net.Listener) error { return c.http.Serve(ln) }
 
-// shutdown stops accepting, closes every WebSocket with 1001 "server
-// shutting down" and waits for them, bounded by ctx.
+// shutdown closes every WebSocket with 1001 "server shutting down" at once
+// and stops the HTTP server beside it, then waits for them, bounded by ctx.
 func (c *chat) shutdown(ctx context.Context) error {
-	err := c.http.Shutdown(ctx)
-	return errors.Join(err, c.ws.Shutdown(ctx), c.hub.Shutdown(ctx))
+	err := server.Shutdown(ctx, c.http, c.ws)
+	return errors.Join(err, c.hub.Shutdown(ctx))
 }
 
 // userName makes a display name of what the page asked for: trimmed,

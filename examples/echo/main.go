@@ -88,21 +88,20 @@ func newEchoServer() *echoServer {
 		fmt.Fprintln(w, "This is a WebSocket echo server: connect to /ws.")
 	})
 	return &echoServer{
-		http: &http.Server{
-			Handler: mux,
-			// net/http reads the request before the handler runs, so the
-			// handshake's first half is bounded here.
-			ReadHeaderTimeout: 10 * time.Second,
-		},
-		ws: wsSrv,
+		// net/http reads the request before the handler runs, so the
+		// handshake's first half is bounded here: 431 past 32 KiB of
+		// header, the header read within 10 s.
+		http: server.NewHTTPServer("", mux),
+		ws:   wsSrv,
 	}
 }
 
-// shutdown stops accepting, then closes every WebSocket with 1001.
+// shutdown closes every WebSocket with 1001 at once, and stops the HTTP
+// server beside it.
 func (s *echoServer) shutdown(timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	return errors.Join(s.http.Shutdown(ctx), s.ws.Shutdown(ctx))
+	return server.Shutdown(ctx, s.http, s.ws)
 }
 
 // echo sends every message back as it came, until the connection ends.

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/rfc6455/ws/examples/ticker/feed"
+	"github.com/rfc6455/ws/server"
 )
 
 func main() {
@@ -49,7 +50,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	f := feed.New(&feed.Options{Interval: *interval})
-	hs := &http.Server{Handler: f.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// 431 past 32 KiB of request header, the header read within 10 s,
+	// idle keep-alive connections closed after a minute.
+	hs := server.NewHTTPServer("", f.Handler())
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	rctx, stopFeed := context.WithCancel(ctx)
@@ -70,7 +73,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fmt.Fprintf(out, "ticker: shutting down: closing %d connection(s) with 1001\n", f.Hub().Len())
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err = errors.Join(err, hs.Shutdown(sctx), f.Shutdown(sctx))
+	// Every WebSocket gets its 1001 at once, while net/http waits for its
+	// own connections (see server.Shutdown).
+	err = errors.Join(err, server.Shutdown(sctx, hs, f.Server()), f.Hub().Shutdown(sctx))
 	if serr := <-served; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
 		err = errors.Join(err, serr)
 	}

@@ -124,7 +124,7 @@ func runServer(ctx context.Context, addr, to, token string, logf func(string, ..
 		fmt.Fprintf(w, "tunnel server: ws://%s/tunnel to %s; %d tunnel(s) open, %d so far\n",
 			ln.Addr(), to, open.Load(), total.Load())
 	})
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	hs := server.NewHTTPServer("", mux) // 431 past 32 KiB of header, header within 10 s
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	logf("tunnel server: ws://%s/tunnel -> %s", ln.Addr(), to)
@@ -137,7 +137,7 @@ func runServer(ctx context.Context, addr, to, token string, logf func(string, ..
 	logf("tunnel server: shutting down, closing %d tunnel(s) with 1001", wsSrv.Len())
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err = errors.Join(hs.Shutdown(sctx), wsSrv.Shutdown(sctx))
+	err = server.Shutdown(sctx, hs, wsSrv) // the 1001s go out at once
 	if serr := <-served; !errors.Is(serr, http.ErrServerClosed) {
 		err = errors.Join(err, serr)
 	}

@@ -1,6 +1,6 @@
 // Command bench compares the echo servers of package echo (this library,
 // gorilla/websocket, coder/websocket, gobwas/ws, lxzan/gws and a
-// hand-written floor) under one load generator, and prints Markdown tables
+// lesismal/nbio, a hand-written floor) under one load generator, and prints Markdown tables
 // in which every figure is also a ratio to the other libraries from the
 // same run.
 //
@@ -55,6 +55,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	window := fs.Duration("window", 0, "measured window per cell (0: 2s, or 600ms with -quick)")
 	warm := fs.Duration("warmup", 0, "warm-up before each window (0: 500ms, or 200ms with -quick)")
 	idle := fs.Int("idle", 0, "connections for the idle-memory case (0: 10000)")
+	sources := fs.Int("idle-sources", 0, "loopback source addresses (127.0.0.1 to 127.0.0.N) the idle case dials from (0: 8)")
 	out := fs.String("o", "", "also write the tables to this file")
 	profile := fs.String("profile", "", "directory where every server writes a CPU profile (go tool pprof -top FILE)")
 	maxTime := fs.Duration("maxtime", 30*time.Minute, "stop the whole run after this long")
@@ -85,6 +86,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if *idle > 0 {
 		cfg.IdleConns = *idle
+	}
+	if *sources > 0 {
+		cfg.IdleSources = *sources
 	}
 	cfg.ProfileDir = *profile
 	cfg.Progress = stderr

@@ -46,7 +46,7 @@ type Config struct {
 
 // Libs lists the servers run by default, the library under test first and
 // floor last.
-var Libs = []string{"ours", "gorilla", "coder", "gobwas", "gws", "floor"}
+var Libs = []string{"ours", "gorilla", "coder", "gobwas", "gws", "nbio", "floor"}
 
 // Extra lists servers that run only when asked for: oursconn is the
 // library under test accepting on raw connections (server.AcceptConn)
@@ -90,6 +90,8 @@ func Serve(ctx context.Context, ln net.Listener, cfg Config) error {
 		return serveRaw(ctx, ln, floorConn)
 	case "oursconn":
 		return serveRaw(ctx, ln, oursConnHandler(cfg.Deflate))
+	case "nbio":
+		return serveNbio(ctx, ln)
 	}
 	var h http.Handler
 	switch cfg.Lib {

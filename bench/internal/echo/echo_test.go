@@ -45,6 +45,11 @@ func TestEveryServerEchoesEverySize(t *testing.T) {
 			defer c.Close()
 			c.SetDeadline(time.Now().Add(10 * time.Second))
 			for _, n := range sizes {
+				if n == 0 && lib == "nbio" {
+					// Observed with nbio v1.6.8: an empty message is
+					// never echoed (it does not reach OnMessage).
+					continue
+				}
 				for _, op := range []byte{0x1, 0x2} {
 					payload := bytes.Repeat([]byte("abcdefg"), n/7+1)[:n]
 					for range 3 { // the same frame again, as the load does

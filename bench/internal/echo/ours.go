@@ -10,24 +10,16 @@ import (
 	"github.com/rfc6455/ws/server"
 )
 
-// oursHandler is the library under test as its echo example uses it:
-// server.Accept, then a ReadMessage/WriteMessage loop that hands the
-// returned slice back to ReadMessage, so steady state allocates nothing.
+// oursHandler is the library under test as its README shows it:
+// server.Handler's Server (each connection on a goroutine of its own,
+// net/http's per-request state let go), then a ReadMessage/WriteMessage
+// loop that hands the returned slice back to ReadMessage, so steady state
+// allocates nothing.
 func oursHandler(mode string) http.Handler {
-	opts := oursOptions(mode)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := server.Accept(w, r, opts)
-		if err != nil {
-			return // Accept has answered the client
-		}
-		// As server.Server does: the connection runs on its own
-		// goroutine and the handler returns, so net/http frees its
-		// per-request buffers.
-		go func() {
-			defer c.CloseNow()
-			oursEcho(c)
-		}()
-	})
+	return &server.Server{
+		Options: *oursOptions(mode),
+		Handle:  func(c *ws.Conn, _ *http.Request) { oursEcho(c) },
+	}
 }
 
 // oursEcho echoes until the connection ends, reusing one buffer.
@@ -48,10 +40,9 @@ func oursEcho(c *ws.Conn) {
 
 // oursOptions configures Accept for a deflate mode.
 func oursOptions(mode string) *server.Options {
-	opts := &server.Options{
-		Conn:        ws.Options{ReadLimit: ReadLimit},
-		CheckOrigin: func(*http.Request) bool { return true },
-	}
+	// The load client sends no Origin header, which the default origin
+	// policy admits (non-browser clients), as the other servers do.
+	opts := &server.Options{Conn: ws.Options{ReadLimit: ReadLimit}}
 	switch mode {
 	case DeflateNoTakeover:
 		// Level 1 (best speed) is every other library's default.
@@ -70,14 +61,15 @@ func oursOptions(mode string) *server.Options {
 }
 
 // oursConnHandler is the library under test without net/http:
-// server.AcceptConn reads and answers the handshake on the raw connection
-// (the way gobwas's zero-copy upgrade works), then the same echo loop.
+// server.UpgradeConn reads the request into a pooled buffer, parses it in
+// place and answers it in one write (the way gobwas's zero-copy upgrade
+// works), then the same echo loop.
 func oursConnHandler(mode string) func(net.Conn) {
 	opts := oursOptions(mode)
 	return func(nc net.Conn) {
-		c, _, err := server.AcceptConn(nc, opts)
+		c, _, err := server.UpgradeConn(nc, opts)
 		if err != nil {
-			return // AcceptConn has answered the client and closed nc
+			return // UpgradeConn has answered the client and closed nc
 		}
 		defer c.CloseNow()
 		oursEcho(c)

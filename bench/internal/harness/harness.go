@@ -41,6 +41,7 @@ type Config struct {
 	EchoSizes []int // message sizes for the echo cells
 
 	IdleConns        int // connections held open for the idle-memory case
+	IdleSources      int // loopback source addresses the idle case's dials are spread over
 	HandshakeWorkers int // concurrent clients for the handshake case
 
 	DeflateConns     int   // connections for the permessage-deflate echo cells
@@ -63,8 +64,9 @@ func Default() Config {
 		WarmUp:           500 * time.Millisecond,
 		Window:           2 * time.Second,
 		EchoConns:        []int{1, 64, 1000},
-		EchoSizes:        []int{16, 1 << 10, 64 << 10},
+		EchoSizes:        []int{16, 1 << 10, 4 << 10, 64 << 10},
 		IdleConns:        10000,
+		IdleSources:      8,
 		HandshakeWorkers: 16,
 		DeflateConns:     64,
 		DeflateSizes:     []int{1 << 10, 16 << 10},
@@ -101,6 +103,7 @@ type Sample struct {
 	// (syscr+syscw of /proc/PID/io).
 	Syscalls float64
 	Mem      float64 // server memory per connection, bytes (idle cases)
+	MemGC    float64 // the same after the server ran a GC and gave memory back (debug.FreeOSMemory)
 	Conns    int
 
 	Errors int64
@@ -278,7 +281,7 @@ func (r *runner) progress(s session, c caseSpec, sm *Sample) {
 	case sm.Err != "" && sm.Ops == 0 && sm.Mem == 0:
 		what = "FAILED: " + sm.Err
 	case c.section == SecIdle || sm.Mem != 0:
-		what = fmt.Sprintf("%.1f KiB/conn", sm.Mem/1024)
+		what = fmt.Sprintf("%.1f KiB/conn, %.1f after a GC", sm.Mem/1024, sm.MemGC/1024)
 	case c.section == SecHandshake:
 		what = fmt.Sprintf("%.0f handshakes/s, %s CPU each", sm.Rate, fmtDur(sm.CPU))
 	default:
@@ -328,7 +331,7 @@ func (r *runner) session(ctx context.Context, i int, s session) error {
 			if connsFor != c.conns {
 				load.CloseAll(conns)
 				conns, connsFor = nil, -1
-				conns, err = load.DialAll(ctx, p.addr, offer, c.conns, r.cfg.DialConcurrency, nil)
+				conns, err = load.DialAll(ctx, p.addr, offer, c.conns, r.cfg.DialConcurrency, nil, nil)
 				if err == nil {
 					connsFor = c.conns
 				}
@@ -445,7 +448,7 @@ func (r *runner) idle(ctx context.Context, p *process, s session, c caseSpec, of
 		return sm
 	}
 	m := message(c, offer != "")
-	conns, err := load.DialAll(ctx, p.addr, offer, c.conns, r.cfg.DialConcurrency, m)
+	conns, err := load.DialAll(ctx, p.addr, offer, c.conns, r.cfg.DialConcurrency, m, load.LoopbackSources(r.cfg.IdleSources))
 	if err != nil {
 		sm.Err = err.Error()
 		return sm
@@ -463,6 +466,18 @@ func (r *runner) idle(ctx context.Context, p *process, s session, c caseSpec, of
 		return sm
 	}
 	sm.Mem = float64(after-before) / float64(c.conns)
+	// Then the same after a GC that gives freed memory back to the OS:
+	// what the connections themselves hold, without the garbage of their
+	// handshakes.
+	if err := p.gc(); err != nil {
+		sm.Err = err.Error()
+		return sm
+	}
+	if after, err = rss(p.pid); err != nil {
+		sm.Err = err.Error()
+		return sm
+	}
+	sm.MemGC = float64(after-before) / float64(c.conns)
 	return sm
 }
 

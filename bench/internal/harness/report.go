@@ -11,7 +11,7 @@ import (
 
 // competitors are the libraries "best of the others" is taken from: the
 // floor is a bound, not a library.
-var competitors = []string{"gorilla", "coder", "gobwas", "gws"}
+var competitors = []string{"gorilla", "coder", "gobwas", "gws", "nbio"}
 
 // metric is one figure of a sample, for a table.
 type metric struct {
@@ -41,6 +41,13 @@ var (
 				return math.NaN()
 			}
 			return s.Mem / 1024
+		}, sig}
+	mMemGC = metric{"Server memory per idle connection after a GC", "KiB", true,
+		func(s *Sample) float64 {
+			if s.Err != "" || s.MemGC == 0 {
+				return math.NaN()
+			}
+			return s.MemGC / 1024
 		}, sig}
 	mHSCPU = metric{"Server CPU time per handshake", "µs", true,
 		func(s *Sample) float64 { return opsValue(s, float64(s.CPU)/1e3) }, sig}
@@ -75,6 +82,7 @@ func (res *Results) tables() []table {
 		table{SecEcho, mP50, nil},
 		table{SecEcho, mP99, nil},
 		table{SecIdle, mMem, nil},
+		table{SecIdle, mMemGC, nil},
 		table{SecHandshake, mHSCPU, nil},
 		table{SecHandshake, mHSRate, nil},
 	)
@@ -85,6 +93,7 @@ func (res *Results) tables() []table {
 			table{sec, mRate, notIdle},
 			table{sec, mP99, notIdle},
 			table{sec, mMem, isIdle},
+			table{sec, mMemGC, isIdle},
 		)
 	}
 	return ts
@@ -106,7 +115,7 @@ func (res *Results) WriteMarkdown(w io.Writer, command string) {
 	fmt.Fprintf(w, "Command: `%s` (%d run(s) of every case, %s warm-up + %s window per cell; took %s).\n\n",
 		command, cfg.Runs, cfg.WarmUp, cfg.Window, res.End.Sub(res.Start).Round(time.Second))
 	fmt.Fprintf(w, "Each cell gives run 1 / run 2 / ...; `ours/X` is our figure divided by X's from the same run, "+
-		"`ours/best` divides by the best of gorilla, coder, gobwas and gws in that run. "+
+		"`ours/best` divides by the best of gorilla, coder, gobwas, gws and nbio in that run. "+
 		"Below 1 is better for ours where lower is better, above 1 where higher is better.\n")
 	ref := "ours"
 	if !slices.Contains(cfg.Libs, ref) && len(cfg.Libs) > 0 {

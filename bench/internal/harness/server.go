@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -73,8 +74,17 @@ func serverMain(lib, mode, addr string, maxLife time.Duration, cpuProfile string
 	ctx, cancel2 := context.WithTimeout(ctx, maxLife)
 	defer cancel2()
 	if stdinStop {
+		// Standard input carries commands, one a line: "gc" runs a
+		// GC that gives freed memory back to the OS and answers "gc"
+		// on standard output. Its end stops the server.
 		go func() {
-			io.Copy(io.Discard, os.Stdin)
+			sc := bufio.NewScanner(os.Stdin)
+			for sc.Scan() {
+				if sc.Text() == "gc" {
+					debug.FreeOSMemory()
+					fmt.Println("gc")
+				}
+			}
 			cancel()
 		}()
 	}
@@ -118,6 +128,26 @@ type process struct {
 	addr  string
 	pid   int
 	done  chan error
+	// replies carries the server's answers to commands on its standard
+	// input.
+	replies chan string
+}
+
+// gc makes the server run a GC that returns freed memory to the OS, and
+// waits until it has.
+func (p *process) gc() error {
+	if _, err := io.WriteString(p.stdin, "gc\n"); err != nil {
+		return err
+	}
+	select {
+	case r := <-p.replies:
+		if r != "gc" {
+			return fmt.Errorf("server answered %q to gc", r)
+		}
+		return nil
+	case <-time.After(30 * time.Second):
+		return errors.New("server did not answer gc within 30s")
+	}
 }
 
 // startServer starts exe as an echo server for lib in deflate mode, and
@@ -142,7 +172,7 @@ func startServer(exe, lib, mode, profileDir, tag string) (*process, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	p := &process{cmd: cmd, stdin: stdin, pid: cmd.Process.Pid, done: make(chan error, 1)}
+	p := &process{cmd: cmd, stdin: stdin, pid: cmd.Process.Pid, done: make(chan error, 1), replies: make(chan string, 4)}
 	lines := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -150,6 +180,17 @@ func startServer(exe, lib, mode, profileDir, tag string) (*process, error) {
 			lines <- sc.Text()
 		}
 		close(lines)
+		for sc.Scan() {
+			// Only answers to commands; a library's own logging
+			// (nbio logs to standard output) is dropped.
+			if sc.Text() != "gc" {
+				continue
+			}
+			select {
+			case p.replies <- sc.Text():
+			default:
+			}
+		}
 		io.Copy(io.Discard, stdout)
 		p.done <- cmd.Wait()
 	}()

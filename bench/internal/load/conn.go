@@ -109,7 +109,21 @@ type Conn struct {
 // Dial opens a TCP connection to addr and does the opening handshake,
 // offering the permessage-deflate extension offer when it is not empty.
 func Dial(ctx context.Context, addr, offer string) (*Conn, error) {
+	return DialFrom(ctx, addr, offer, nil)
+}
+
+// DialFrom is Dial from the local address src (nil: the system's
+// choice). The socket is bound to src before it connects, with the port
+// left to the connect (IP_BIND_ADDRESS_NO_PORT on Linux), so that every
+// source address has the whole ephemeral port range to itself: with k
+// loopback source addresses, k times as many connections to one server
+// address can be open at once.
+func DialFrom(ctx context.Context, addr, offer string, src net.IP) (*Conn, error) {
 	var d net.Dialer
+	if src != nil {
+		d.LocalAddr = &net.TCPAddr{IP: src}
+		d.Control = bindAddressNoPort
+	}
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -164,9 +165,10 @@ func Handshakes(ctx context.Context, addr string, workers int, t Timing) *Window
 
 // DialAll opens n connections to addr, concurrency at a time, and makes
 // each do one round trip of m (if m is not nil), so that the server has
-// entered its read loop on every one of them. On error the connections
-// already open are closed.
-func DialAll(ctx context.Context, addr, offer string, n, concurrency int, m *Message) ([]*Conn, error) {
+// entered its read loop on every one of them. Connection i dials from
+// sources[i%len(sources)] when sources is not empty (see DialFrom). On
+// error the connections already open are closed.
+func DialAll(ctx context.Context, addr, offer string, n, concurrency int, m *Message, sources []net.IP) ([]*Conn, error) {
 	conns := make([]*Conn, n)
 	errs := make([]error, n)
 	sem := make(chan struct{}, concurrency)
@@ -179,7 +181,11 @@ func DialAll(ctx context.Context, addr, offer string, n, concurrency int, m *Mes
 			defer func() { <-sem }()
 			dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 			defer cancel()
-			c, err := Dial(dctx, addr, offer)
+			var src net.IP
+			if len(sources) > 0 {
+				src = sources[i%len(sources)]
+			}
+			c, err := DialFrom(dctx, addr, offer, src)
 			if err == nil && m != nil {
 				c.SetDeadline(time.Now().Add(30 * time.Second))
 				err = c.RoundTrip(m)
@@ -242,4 +248,14 @@ func RaiseFileLimit() (uint64, error) {
 		return 0, err
 	}
 	return lim.Cur, nil
+}
+
+// LoopbackSources returns k loopback source addresses, 127.0.0.1 to
+// 127.0.0.k (Linux routes all of 127.0.0.0/8 to the loopback interface).
+func LoopbackSources(k int) []net.IP {
+	var out []net.IP
+	for i := 1; i <= k && i < 255; i++ {
+		out = append(out, net.IPv4(127, 0, 0, byte(i)))
+	}
+	return out
 }

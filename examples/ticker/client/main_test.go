@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rfc6455/ws/examples/ticker/feed"
+	"github.com/rfc6455/ws/server"
 )
 
 // tickerServer runs a feed on addr until stopped.
@@ -34,7 +35,7 @@ func startTicker(t *testing.T, addr string) (*tickerServer, string) {
 		t.Fatal(err)
 	}
 	s := &tickerServer{f: feed.New(&feed.Options{Interval: 2 * time.Millisecond})}
-	s.hs = &http.Server{Handler: s.f.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	s.hs = server.NewHTTPServer("", s.f.Handler())
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel
 	s.wg.Go(func() { s.hs.Serve(ln) })
@@ -47,8 +48,8 @@ func (s *tickerServer) shutdown() {
 	s.stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	s.hs.Shutdown(ctx)
-	s.f.Shutdown(ctx)
+	server.Shutdown(ctx, s.hs, s.f.Server())
+	s.f.Hub().Shutdown(ctx)
 	s.wg.Wait()
 }
 

@@ -115,6 +115,10 @@ func (f *Feed) Handler() http.Handler {
 	return mux
 }
 
+// Server returns the WebSocket endpoint that Handler serves at /ws, for
+// server.Shutdown.
+func (f *Feed) Server() *server.Server { return f.ws }
+
 // Hub returns the hub the clients are in.
 func (f *Feed) Hub() *hub.Hub { return f.hub }
 

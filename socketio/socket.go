@@ -1,0 +1,736 @@
+package socketio
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/rfc6455/ws/engineio"
+	"github.com/rfc6455/ws/hub"
+	"github.com/rfc6455/ws/socketio/parser"
+)
+
+// ErrDisconnected is the error of sending on, or waiting for an
+// acknowledgement from, a socket that has disconnected.
+var ErrDisconnected = errors.New("socketio: socket disconnected")
+
+// Socket states.
+const (
+	stateConnecting = iota // CONNECT received; middlewares running
+	stateConnected
+	stateClosed
+)
+
+// Socket is a client's connection to one namespace. Its methods are safe
+// for concurrent use.
+type Socket struct {
+	conn      *conn
+	nsp       string // the namespace asked for
+	ns        *Namespace
+	c         *hub.Client // once connected
+	id        string
+	pid       string // private session id, with connection state recovery
+	auth      json.RawMessage
+	recovered bool
+
+	mu      sync.Mutex
+	state   int
+	reason  error
+	rooms   []string // joined before connecting (middlewares, recovery)
+	acks    map[uint64]func(Args)
+	rs      *routes
+	data    any
+	onDisc  []func(error)
+	jobs    []job
+	running bool
+	room    chan struct{} // closed when the job queue has room again
+}
+
+// A job is a unit of a socket's work, run in order on its worker: the
+// connection, each event, the disconnection.
+type job struct {
+	fn     func()
+	always bool // runs after the socket has disconnected too
+}
+
+func newSocket(c *conn, nsp string, auth json.RawMessage) *Socket {
+	return &Socket{conn: c, nsp: nsp, auth: auth, id: newID()}
+}
+
+// newID returns an unpredictable id: 120 random bits, base64url (20
+// characters, as the reference's base64id).
+func newID() string {
+	var b [15]byte
+	crand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// ID returns the socket's id: unique, unpredictable, and safe to show to
+// other clients (unlike the Engine.IO session id). With connection state
+// recovery, a recovered socket has its old id back.
+func (s *Socket) ID() string { return s.id }
+
+// Namespace returns the socket's namespace.
+func (s *Socket) Namespace() *Namespace { return s.ns }
+
+// Server returns the server.
+func (s *Socket) Server() *Server { return s.conn.srv }
+
+// Recovered reports whether the socket's state was recovered after a
+// temporary disconnection (connection state recovery): its id, rooms and
+// data are those it had, and the broadcasts it missed were sent again.
+func (s *Socket) Recovered() bool { return s.recovered }
+
+// Connected reports whether the socket is connected: from the CONNECT
+// answer until it disconnects.
+func (s *Socket) Connected() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state == stateConnected
+}
+
+// Context returns a context that ends when the socket disconnects (when
+// the connection ends, while middlewares run).
+func (s *Socket) Context() context.Context {
+	s.mu.Lock()
+	c := s.c
+	s.mu.Unlock()
+	if c != nil {
+		return c.Context()
+	}
+	return s.conn.es.Context()
+}
+
+// Engine returns the Engine.IO session the socket runs on, shared with the
+// client's sockets of other namespaces.
+func (s *Socket) Engine() *engineio.Socket { return s.conn.es }
+
+// Transport returns the transport in use: "polling" or "websocket".
+func (s *Socket) Transport() string { return s.conn.es.Transport() }
+
+// Request returns the connection's handshake request: its headers, query,
+// remote address and TLS state. Each call builds a new *http.Request.
+func (s *Socket) Request() *http.Request { return s.conn.es.Request() }
+
+// Auth decodes the auth payload of the socket's CONNECT packet (the
+// client's auth option) into v.
+func (s *Socket) Auth(v any) error {
+	if err := json.Unmarshal(s.auth, v); err != nil {
+		return &Error{Code: CodeInvalidPayload, Message: "auth: " + jsonErrorText(err)}
+	}
+	return nil
+}
+
+// Handshake is what the reference server calls socket.handshake.
+type Handshake struct {
+	Auth    json.RawMessage // the CONNECT payload; {} if there was none
+	Time    time.Time       // when the connection was opened
+	Address string          // the client's address
+	Headers http.Header
+	Query   url.Values
+	URL     string
+	Secure  bool // TLS
+	XDomain bool // an Origin header was sent
+}
+
+// Handshake returns the details of the socket's handshake.
+func (s *Socket) Handshake() Handshake {
+	r := s.Request()
+	h := Handshake{Auth: s.auth, Time: s.conn.opened}
+	if r != nil {
+		h.Address = r.RemoteAddr
+		h.Headers = r.Header
+		h.Query = r.URL.Query()
+		h.URL = r.URL.RequestURI()
+		h.Secure = r.TLS != nil
+		h.XDomain = r.Header.Get("Origin") != ""
+	}
+	return h
+}
+
+// Data returns the data attached to the socket (the reference's
+// socket.data), which connection state recovery restores.
+func (s *Socket) Data() any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.data
+}
+
+// SetData attaches data to the socket.
+func (s *Socket) SetData(v any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.data = v
+}
+
+func (s *Socket) routes() *routes {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rs == nil {
+		s.rs = new(routes)
+	}
+	return s.rs
+}
+
+// OnDisconnect registers fn to run when the socket disconnects, with the
+// reason, after the namespace's OnDisconnect handlers.
+func (s *Socket) OnDisconnect(fn func(reason error)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onDisc = append(s.onDisc, fn)
+}
+
+// Join adds the socket to rooms of its namespace.
+func (s *Socket) Join(rooms ...string) {
+	s.mu.Lock()
+	c := s.c
+	if c == nil && s.state == stateConnecting {
+		s.rooms = append(s.rooms, rooms...)
+	}
+	s.mu.Unlock()
+	if c != nil {
+		c.Join(rooms...)
+	}
+}
+
+// Leave removes the socket from rooms.
+func (s *Socket) Leave(rooms ...string) {
+	s.mu.Lock()
+	c := s.c
+	if c == nil {
+		s.rooms = slices.DeleteFunc(s.rooms, func(r string) bool { return slices.Contains(rooms, r) })
+	}
+	s.mu.Unlock()
+	if c != nil {
+		c.Leave(rooms...)
+	}
+}
+
+// Rooms returns the rooms the socket is in, its own id first.
+func (s *Socket) Rooms() []string {
+	s.mu.Lock()
+	c := s.c
+	pending := slices.Clone(s.rooms)
+	s.mu.Unlock()
+	if c != nil {
+		return append([]string{s.id}, c.Rooms()...)
+	}
+	slices.Sort(pending)
+	return append([]string{s.id}, slices.Compact(pending)...)
+}
+
+// Emit sends an event to the socket's client, with its arguments encoded
+// as JSON: a []byte (or a Binary anywhere in a value) as a binary
+// attachment, a json.RawMessage as is, an Args value spread into its
+// arguments, anything else through encoding/json. It never blocks: when
+// the client's buffer is full, the connection is closed (or, with
+// Options.DropSlow, the event dropped) and Emit returns hub.ErrQueueFull.
+//
+//	s.Emit("message", "Message received")
+func (s *Socket) Emit(event string, args ...any) error {
+	if err := checkName(event); err != nil {
+		return err
+	}
+	if s.ns.rec != nil {
+		// With connection state recovery the event goes through the
+		// namespace, which keeps it with an offset, as in the reference.
+		return Operator{ns: s.ns, rooms: []string{s.id}}.Emit(event, args...)
+	}
+	var e encoder
+	e.open()
+	e.string(event)
+	if err := e.args(args); err != nil {
+		return err
+	}
+	e.close()
+	p, err := newPayload(eventPacket(s.ns.name, &e, nil), false)
+	if err != nil {
+		return err
+	}
+	return s.send(p)
+}
+
+// EmitWithAck sends an event to the client and waits for its
+// acknowledgement, or for ctx to end (ctx's error), or for the socket to
+// disconnect (ErrDisconnected). The acknowledgement's arguments come as
+// Args; Reply decodes them.
+//
+//	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+//	defer cancel()
+//	answer, err := socketio.Reply[string](s.EmitWithAck(ctx, "question", "ready?"))
+func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
+	if err := checkName(event); err != nil {
+		return Args{}, err
+	}
+	var e encoder
+	e.open()
+	e.string(event)
+	if err := e.args(args); err != nil {
+		return Args{}, err
+	}
+	e.close()
+	id := s.ns.nextAckID()
+	p, err := newPayload(eventPacket(s.ns.name, &e, &id), false)
+	if err != nil {
+		return Args{}, err
+	}
+	answer := make(chan Args, 1)
+	if !s.addAck(id, func(a Args) { answer <- a }) {
+		return Args{}, ErrDisconnected
+	}
+	if err := s.send(p); err != nil {
+		s.removeAck(id)
+		return Args{}, err
+	}
+	select {
+	case a := <-answer:
+		return a, nil
+	case <-ctx.Done():
+		s.removeAck(id)
+		return Args{}, ctx.Err()
+	case <-s.Context().Done():
+		s.removeAck(id)
+		return Args{}, ErrDisconnected
+	}
+}
+
+// Volatile selects the socket, for events that may be lost (see
+// Operator.Volatile).
+func (s *Socket) Volatile() Operator {
+	return Operator{ns: s.ns, rooms: []string{s.id}, volatile: true}
+}
+
+// Broadcast selects every socket of the namespace but s: the reference's
+// socket.broadcast.
+//
+//	s.Broadcast().Emit("message", m) // to the others
+func (s *Socket) Broadcast() Operator { return Operator{ns: s.ns, except: []string{s.id}} }
+
+// To selects the sockets in any of rooms, but s.
+func (s *Socket) To(rooms ...string) Operator { return s.Broadcast().To(rooms...) }
+
+// In is To.
+func (s *Socket) In(rooms ...string) Operator { return s.Broadcast().To(rooms...) }
+
+// Except selects the sockets of the namespace in none of rooms, but s.
+func (s *Socket) Except(rooms ...string) Operator { return s.Broadcast().Except(rooms...) }
+
+// Disconnect disconnects the socket from its namespace: the client gets a
+// DISCONNECT packet, the connection stays open for its other namespaces.
+// The reason is ErrServerNamespaceDisconnect.
+func (s *Socket) Disconnect() {
+	if !s.Connected() {
+		return
+	}
+	if p, err := newPayload(&parser.Packet{Type: parser.Disconnect, Namespace: s.ns.name}, false); err == nil {
+		s.send(p)
+	}
+	s.onclose(ErrServerNamespaceDisconnect)
+}
+
+// Close disconnects every socket of the client's connection (each gets a
+// DISCONNECT packet, reason ErrServerNamespaceDisconnect) and closes it:
+// the reference's socket.disconnect(true).
+func (s *Socket) Close() {
+	c := s.conn
+	c.mu.Lock()
+	sockets := append([]*Socket(nil), c.sockets...)
+	c.mu.Unlock()
+	for _, x := range sockets {
+		x.Disconnect()
+	}
+	c.close(ErrServerClose)
+}
+
+// send queues a packet for the client through the hub.
+func (s *Socket) send(p *payload) error {
+	s.mu.Lock()
+	c := s.c
+	s.mu.Unlock()
+	if c == nil {
+		return ErrDisconnected
+	}
+	return c.SendPayload(p)
+}
+
+// addAck registers a function for the acknowledgement with id.
+func (s *Socket) addAck(id uint64, fn func(Args)) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != stateConnected {
+		return false
+	}
+	if s.acks == nil {
+		s.acks = make(map[uint64]func(Args))
+	}
+	s.acks[id] = fn
+	return true
+}
+
+func (s *Socket) removeAck(id uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.acks, id)
+}
+
+// packet handles a packet for the connected socket, on the connection's
+// reading goroutine: acknowledgements at once, events on the worker.
+func (s *Socket) packet(p *parser.Packet) {
+	switch p.Type {
+	case parser.Event, parser.BinaryEvent:
+		s.enqueue(func() { s.event(p) }, false)
+	case parser.Ack, parser.BinaryAck:
+		s.mu.Lock()
+		fn := s.acks[p.ID]
+		delete(s.acks, p.ID)
+		s.mu.Unlock()
+		if fn != nil {
+			fn(argsOf(p.Data, 0, p.Attachments))
+		}
+	case parser.Disconnect:
+		s.onclose(ErrClientNamespaceDisconnect)
+	}
+}
+
+// enqueue adds a job to the socket's worker, starting a goroutine for it if
+// none runs: a socket without work has no goroutine. When
+// MaxQueuedEvents jobs wait, it blocks until the worker has taken one, so
+// that a client cannot queue events without bound.
+func (s *Socket) enqueue(fn func(), always bool) {
+	s.mu.Lock()
+	for len(s.jobs) >= s.conn.srv.opts.MaxQueuedEvents && s.running && !always {
+		if s.room == nil {
+			s.room = make(chan struct{})
+		}
+		room := s.room
+		s.mu.Unlock()
+		<-room
+		s.mu.Lock()
+	}
+	s.jobs = append(s.jobs, job{fn, always})
+	start := !s.running
+	s.running = true
+	s.mu.Unlock()
+	if start {
+		go s.work()
+	}
+}
+
+// work runs the queued jobs in order, and ends when there are none.
+func (s *Socket) work() {
+	for {
+		s.mu.Lock()
+		if s.room != nil && len(s.jobs) < s.conn.srv.opts.MaxQueuedEvents {
+			close(s.room)
+			s.room = nil
+		}
+		if len(s.jobs) == 0 {
+			s.running = false
+			s.jobs = nil
+			s.mu.Unlock()
+			return
+		}
+		j := s.jobs[0]
+		s.jobs[0] = job{}
+		s.jobs = s.jobs[1:]
+		skip := s.state == stateClosed && !j.always
+		s.mu.Unlock()
+		if !skip {
+			j.fn()
+		}
+	}
+}
+
+// connect connects the socket (its first job): it finds the namespace,
+// restores its state if the client asks for recovery, runs the
+// middlewares, joins the hub, answers CONNECT, sends the missed packets,
+// and runs the connection handlers.
+func (s *Socket) connect() {
+	srv := s.conn.srv
+	ns := srv.namespace(s.nsp, s.auth)
+	if ns == nil {
+		s.refuse(&Error{Message: "Invalid namespace"})
+		return
+	}
+	s.ns = ns
+	rec := ns.rec
+	runMiddlewares := func() bool {
+		ctx := s.conn.es.Context()
+		for _, mw := range ns.middlewares() {
+			if err := s.guard(func() error { return mw(ctx, s) }); err != nil {
+				s.refuse(err)
+				return false
+			}
+		}
+		return true
+	}
+	if (rec == nil || srv.opts.Recovery.RunMiddlewares) && !runMiddlewares() {
+		return
+	}
+	var missed []*payload
+	unlock := func() {}
+	if rec != nil {
+		// A recovered socket is attached, answered and sent what it missed
+		// under the lock that orders the namespace's broadcasts, so that
+		// none comes between the missed ones and the next.
+		rec.mu.Lock()
+		sess, m := rec.restoreLocked(s.auth)
+		if sess != nil {
+			unlock = rec.mu.Unlock
+			s.id, s.pid, s.recovered, missed = sess.sid, sess.pid, true, m
+			s.mu.Lock()
+			s.data = sess.data
+			s.rooms = append(s.rooms, sess.rooms...)
+			s.mu.Unlock()
+		} else {
+			rec.mu.Unlock()
+			s.pid = newID()
+			if !srv.opts.Recovery.RunMiddlewares && !runMiddlewares() {
+				return
+			}
+		}
+	}
+	c, err := srv.hub.Attach(context.Background(), &s.conn.tr, hub.Info{ID: s.id, Namespace: ns.name, Data: s})
+	if errors.Is(err, hub.ErrDuplicateID) && s.recovered {
+		// The old socket has not noticed it is gone yet: this one is new.
+		s.id, s.recovered, missed = newID(), false, nil
+		c, err = srv.hub.Attach(context.Background(), &s.conn.tr, hub.Info{ID: s.id, Namespace: ns.name, Data: s})
+	}
+	if err != nil {
+		unlock()
+		s.refuse(&Error{Message: "server unavailable"})
+		return
+	}
+	s.mu.Lock()
+	if s.state != stateConnecting || s.conn.isGone() {
+		// The connection ended while the middlewares ran.
+		s.state = stateClosed
+		s.mu.Unlock()
+		unlock()
+		c.Detach(nil)
+		return
+	}
+	s.c, s.state = c, stateConnected
+	rooms := s.rooms
+	s.rooms = nil
+	s.mu.Unlock()
+	if len(rooms) > 0 {
+		c.Join(rooms...)
+	}
+	s.conn.joined()
+
+	// CONNECT {"sid"} (and "pid" with recovery): protocol document,
+	// "Connection to a namespace".
+	var e encoder
+	e.buf = append(e.buf, `{"sid":`...)
+	e.string(s.id)
+	if s.pid != "" {
+		e.buf = append(e.buf, `,"pid":`...)
+		e.string(s.pid)
+	}
+	e.buf = append(e.buf, '}')
+	if p, err := newPayload(&parser.Packet{Type: parser.Connect, Namespace: ns.name, Data: e.buf}, false); err == nil {
+		s.send(p)
+	}
+	for _, p := range missed {
+		s.send(p)
+	}
+	unlock()
+	for _, fn := range ns.connectionHandlers() {
+		s.guard(func() error { fn(s); return nil })
+	}
+}
+
+// refuse answers a CONNECT with CONNECT_ERROR {"message","data"}.
+func (s *Socket) refuse(err error) {
+	s.mu.Lock()
+	if s.state == stateConnecting {
+		s.state = stateClosed
+	}
+	s.mu.Unlock()
+	s.conn.remove(s)
+	msg, data := err.Error(), any(nil)
+	var se *Error
+	if errors.As(err, &se) {
+		msg, data = se.Message, se.Data
+	}
+	body, jerr := json.Marshal(struct {
+		Message string `json:"message"`
+		Data    any    `json:"data,omitempty"`
+	}{msg, data})
+	if jerr != nil {
+		body, _ = json.Marshal(struct {
+			Message string `json:"message"`
+		}{msg})
+	}
+	s.conn.srv.log.Debug("socketio: connection to a namespace refused", "sid", s.conn.es.ID(), "namespace", s.nsp, "err", err)
+	s.conn.sendPacket(&parser.Packet{Type: parser.ConnectError, Namespace: s.nsp, Data: body})
+}
+
+// event runs the handler of an event, then acknowledges it if asked.
+func (s *Socket) event(p *parser.Packet) {
+	name, ok := eventName(p.Data)
+	if !ok {
+		return
+	}
+	fn := s.lookup(name)
+	if fn == nil {
+		s.conn.srv.log.Debug("socketio: no handler for an event", "namespace", s.ns.name, "event", name)
+		return
+	}
+	args := argsOf(p.Data, 1, p.Attachments)
+	var ack []any
+	err := s.guard(func() error {
+		var err error
+		ack, err = fn(s.Context(), s, args)
+		return err
+	})
+	if err != nil {
+		s.report(name, p, err)
+		return
+	}
+	if p.HasID {
+		s.ack(p.ID, ack)
+	}
+}
+
+// lookup returns the handler of event: the socket's own, else its
+// namespace's.
+func (s *Socket) lookup(event string) eventFunc {
+	s.mu.Lock()
+	rs := s.rs
+	s.mu.Unlock()
+	if fn := rs.get(event); fn != nil {
+		return fn
+	}
+	return s.ns.lookup(event)
+}
+
+// eventName returns an event's name: its first element, a string or a
+// number (the parser has checked which).
+func eventName(data []byte) (string, bool) {
+	var name string
+	ok := false
+	parser.ForEachElement(data, func(_ int, elem []byte) bool {
+		if len(elem) > 0 && elem[0] == '"' {
+			ok = json.Unmarshal(elem, &name) == nil
+		} else {
+			name, ok = string(elem), true
+		}
+		return false
+	})
+	return name, ok
+}
+
+// ack sends the acknowledgement with id and args.
+func (s *Socket) ack(id uint64, args []any) {
+	var e encoder
+	e.open()
+	if err := e.args(args); err != nil {
+		s.conn.srv.log.Warn("socketio: acknowledgement not encodable", "namespace", s.ns.name, "err", err)
+		s.ackError(id, &Error{Code: CodeInternal, Message: "internal error"})
+		return
+	}
+	e.close()
+	pkt := &parser.Packet{Type: parser.Ack, Namespace: s.ns.name, ID: id, HasID: true, Data: e.buf, Attachments: e.bins}
+	if len(e.bins) > 0 {
+		pkt.Type = parser.BinaryAck
+	}
+	if p, err := newPayload(pkt, false); err == nil {
+		s.send(p)
+	}
+}
+
+// ackError acknowledges with {"error":{"code","message"}}.
+func (s *Socket) ackError(id uint64, se *Error) {
+	s.ack(id, []any{struct {
+		Error *Error `json:"error"`
+	}{se}})
+}
+
+// report tells the client that the handler of an event failed: in the
+// acknowledgement it asked for, or with an error event.
+func (s *Socket) report(name string, p *parser.Packet, err error) {
+	srv := s.conn.srv
+	var se *Error
+	if !errors.As(err, &se) {
+		srv.log.Warn("socketio: handler failed", "namespace", s.ns.name, "event", name, "socket", s.id, "err", err)
+		se = &Error{Code: CodeInternal, Message: "internal error"}
+	}
+	if p.HasID {
+		s.ackError(p.ID, se)
+		return
+	}
+	if srv.opts.ErrorEvent == "-" {
+		return
+	}
+	s.Emit(srv.opts.ErrorEvent, struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		Event   string `json:"event"`
+	}{se.Code, se.Message, name})
+}
+
+// guard runs fn, recovering a panic: it is logged with its stack and
+// becomes an internal error.
+func (s *Socket) guard(fn func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.conn.srv.log.Error("socketio: recovered a panic", "namespace", s.nsp, "socket", s.id, "panic", v, "stack", string(debug.Stack()))
+			err = fmt.Errorf("socketio: panic: %v", v)
+		}
+	}()
+	return fn()
+}
+
+// onclose disconnects the socket with reason, once: it leaves its rooms and
+// the hub (keeping its state if it may be recovered), its context ends, and
+// the disconnect handlers run on its worker after the running handler.
+func (s *Socket) onclose(reason error) {
+	s.mu.Lock()
+	prev := s.state
+	if prev == stateClosed {
+		s.mu.Unlock()
+		return
+	}
+	s.state, s.reason = stateClosed, reason
+	c := s.c
+	s.acks = nil
+	s.mu.Unlock()
+	s.conn.remove(s)
+	if prev != stateConnected {
+		return
+	}
+	ns := s.ns
+	if ns.rec != nil && recoverable(reason) {
+		ns.rec.persist(s.pid, s.id, s.Rooms(), s.Data())
+	}
+	var detachReason error
+	if reason != ErrClientNamespaceDisconnect && reason != ErrServerNamespaceDisconnect {
+		detachReason = reason
+	}
+	c.Detach(detachReason)
+	if srv := ns.srv; srv.opts.CleanupEmptyChildNamespaces && ns.parent != nil {
+		srv.removeChild(ns)
+	}
+	s.enqueue(func() {
+		for _, fn := range ns.disconnectHandlers() {
+			s.guard(func() error { fn(s, reason); return nil })
+		}
+		s.mu.Lock()
+		fns := s.onDisc
+		s.mu.Unlock()
+		for _, fn := range fns {
+			s.guard(func() error { fn(reason); return nil })
+		}
+	}, true)
+}
