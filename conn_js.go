@@ -442,6 +442,13 @@ func (c *Conn) Ping(ctx context.Context) error { return errBrowserPing }
 // wraps errors.ErrUnsupported.
 func (c *Conn) WritePing(ctx context.Context, payload []byte) error { return errBrowserPing }
 
+// KeepAlive is not available in the browser, which cannot send pings: it
+// returns an error that wraps errors.ErrUnsupported at once. The browser
+// keeps its connections alive on its own terms.
+func (c *Conn) KeepAlive(ctx context.Context, interval, timeout time.Duration) error {
+	return errBrowserPing
+}
+
 // Close starts the close handshake with code and reason and waits up to
 // Options.CloseTimeout for it to end. The browser lets a page send 1000 and
 // 3000 to 4999 only (and no code at all, with 0); other codes return an

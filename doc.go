@@ -124,8 +124,9 @@
 //     Nothing holds back what the server sends: it is queued in memory
 //     until read.
 //   - Pings: the browser answers the server's pings itself and shows the
-//     page neither pings nor pongs. Ping and WritePing return an error that
-//     wraps errors.ErrUnsupported; OnPing and OnPong are never called.
+//     page neither pings nor pongs. Ping, WritePing and KeepAlive return an
+//     error that wraps errors.ErrUnsupported; OnPing and OnPong are never
+//     called.
 //   - Close codes: a page may send 1000 and 3000 to 4999 only; Close with
 //     another returns an error that wraps errors.ErrUnsupported. CloseNow
 //     cannot drop the TCP connection: the browser still runs the close
