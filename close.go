@@ -229,8 +229,9 @@ func (c *Conn) finishClose() {
 // drain reads and drops input until EOF, an error or deadline.
 func (c *Conn) drain(deadline time.Time) {
 	c.nc.SetReadDeadline(deadline)
+	var scratch [smallReadSize]byte
 	for {
-		if _, err := c.nc.Read(c.small[:]); err != nil {
+		if _, err := c.nc.Read(scratch[:]); err != nil {
 			return
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/rfc6455/ws/closecode"
 	"github.com/rfc6455/ws/deflate"
@@ -25,8 +26,15 @@ type deflateState struct {
 	// they go out).
 	sendBits     int
 	sendTakeover bool
-	cw           *deflate.Compressor // held only with context takeover
+	cw           *deflate.Compressor // held only with context takeover, while messages are sent
 	cbufPool     *sync.Pool
+	// With context takeover a connection that sends nothing compressed for
+	// about a second gives its compressor back to the pool (see
+	// compressJanitor) and keeps only hist, the history its next message
+	// may refer to (at most 2^sendBits bytes); the next compressor is
+	// primed with it.
+	hist     []byte
+	sendUsed bool // a message was compressed since the janitor last looked
 
 	// Receiving: owned by the reader.
 	recvBits     int
@@ -77,8 +85,14 @@ func (c *Conn) compressMessage(p []byte) ([]byte, bool, *[]byte) {
 	var out []byte
 	if d.sendTakeover {
 		if d.cw == nil {
-			d.cw = deflate.NewCompressor(d.sendBits, d.level)
+			d.cw = deflate.GetCompressor(d.sendBits, d.level)
+			if len(d.hist) > 0 {
+				d.cw.SetHistory(d.hist)
+				d.hist = nil
+			}
+			compressJanitor.watch(c)
 		}
+		d.sendUsed = true
 		out = d.cw.Compress((*bp)[:0], p, true)
 	} else {
 		cw := deflate.GetCompressor(d.sendBits, d.level)
@@ -201,4 +215,92 @@ func (c *Conn) compressedPiece() ([]byte, error) {
 		mask.Apply(c.hdr.Key, pos, piece)
 	}
 	return piece, nil
+}
+
+// compressJanitor takes the compressors of quiet connections back. A
+// compressor with context takeover holds its window, hash chains and block
+// (about 160 KiB at 15 bits, see package deflate) for as long as the
+// connection lives, while what the next message needs is only the history:
+// at most 2^bits bytes. Every janitorPeriod the janitor looks at the
+// connections holding one; a connection that compressed nothing since the
+// previous look (so quiet for between one and two periods) keeps its
+// history and gives the compressor back to the pool, and one that is closed
+// gives it back. Its next message borrows a compressor and primes it with
+// the history, a cost in proportion to the history's length paid once per
+// quiet spell. The janitor's goroutine runs only while some connection
+// holds a compressor.
+var compressJanitor janitor
+
+// janitorPeriod is how often the janitor looks.
+const janitorPeriod = 500 * time.Millisecond
+
+type janitor struct {
+	mu      sync.Mutex
+	conns   map[*Conn]struct{}
+	running bool
+}
+
+// watch registers c, which now holds a compressor; msgSem is held.
+func (j *janitor) watch(c *Conn) {
+	j.mu.Lock()
+	if j.conns == nil {
+		j.conns = make(map[*Conn]struct{})
+	}
+	j.conns[c] = struct{}{}
+	if !j.running {
+		j.running = true
+		go j.run()
+	}
+	j.mu.Unlock()
+}
+
+func (j *janitor) run() {
+	t := time.NewTicker(janitorPeriod)
+	defer t.Stop()
+	var batch []*Conn
+	for range t.C {
+		j.mu.Lock()
+		if len(j.conns) == 0 {
+			j.running = false
+			j.mu.Unlock()
+			return
+		}
+		batch = batch[:0]
+		for c := range j.conns {
+			batch = append(batch, c)
+		}
+		j.mu.Unlock()
+		for i, c := range batch {
+			if j.sweep(c) {
+				j.mu.Lock()
+				delete(j.conns, c)
+				j.mu.Unlock()
+			}
+			batch[i] = nil
+		}
+	}
+}
+
+// sweep gives c's compressor back if c was quiet since the last look or is
+// closed, and reports whether it did.
+func (j *janitor) sweep(c *Conn) bool {
+	if !c.msgSem.tryLock() {
+		return false // a message is being sent
+	}
+	defer c.msgSem.unlock()
+	d := c.deflate
+	closed := c.State() == StateClosed
+	if d.cw == nil {
+		return true
+	}
+	if d.sendUsed && !closed {
+		d.sendUsed = false
+		return false
+	}
+	if !closed {
+		d.hist = d.cw.History(nil)
+	}
+	deflate.PutCompressor(d.cw)
+	d.cw = nil
+	return true
 }

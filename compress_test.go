@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rfc6455/ws/deflate"
 	"github.com/rfc6455/ws/frame"
@@ -174,4 +175,49 @@ func TestPreparedMessageCompressedOnceWithoutTakeover(t *testing.T) {
 	if len(pm.compressed) != 1 {
 		t.Fatalf("%d compressed variants, want 1", len(pm.compressed))
 	}
+}
+
+// With context takeover, a connection that stops sending gives its
+// compressor back and keeps only its history; the messages after the pause
+// still refer to those before it (the peer inflates them with its own
+// history), so a repeated message stays small.
+func TestQuietConnectionGivesCompressorBack(t *testing.T) {
+	params := deflate.Params{ClientNoContextTakeover: true}
+	srv, cli := compressedPair(t, params, -1)
+	msg := []byte(strings.Repeat(`{"id":12,"user":"someone","event":"click"},`, 40))
+	read := func() {
+		t.Helper()
+		_, got, err := cli.ReadMessage(bg, nil)
+		if err != nil || !bytes.Equal(got, msg) {
+			t.Fatalf("%v, %d bytes", err, len(got))
+		}
+	}
+	if err := srv.WriteMessage(bg, Text, msg); err != nil {
+		t.Fatal(err)
+	}
+	read()
+	// Quiet for more than two janitor periods: the compressor goes back.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if !srv.msgSem.tryLock() {
+			t.Fatal("nobody is writing, yet msgSem is held")
+		}
+		held := srv.deflate.cw != nil
+		hist := len(srv.deflate.hist)
+		srv.msgSem.unlock()
+		if !held {
+			if hist != len(msg) {
+				t.Fatalf("kept %d bytes of history, want %d", hist, len(msg))
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("compressor still held after the connection went quiet")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := srv.WriteMessage(bg, Text, msg); err != nil {
+		t.Fatal(err)
+	}
+	read()
 }

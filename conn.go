@@ -16,7 +16,7 @@ import (
 	"github.com/rfc6455/ws/utf8"
 )
 
-// smallReadSize is the inline buffer an idle connection reads into, so that
+// smallReadSize is the small buffer an idle connection reads into, so that
 // a connection waiting for its next message holds no pooled buffer. It fits a
 // small message with its header in one read; a read that fills it switches
 // to the pooled buffer for what follows. It is kept small because every idle
@@ -55,8 +55,8 @@ type Conn struct {
 	rpooled  *[]byte
 	rpos     int
 	rend     int
-	lastFull bool // the last read filled the buffer: more is probably waiting
-	small    [smallReadSize]byte
+	lastFull bool                 // the last read filled the buffer: more is probably waiting
+	small    *[smallReadSize]byte // the idle read buffer; nil on sockets, which need none (raw)
 	// raw, when not nil, is the socket's raw connection: fill waits for
 	// readability in the poller and only then takes a pooled buffer (see
 	// rawRead). rawFn is c.rawRead, bound once; rawN and rawErrno carry
@@ -89,9 +89,6 @@ type Conn struct {
 	closeSent bool
 	rng       *rand.ChaCha8 // masking keys for the client role
 	writev    bool          // nc writes net.Buffers in one system call
-	hbuf      [frame.MaxHeaderSize]byte
-	iov       [2][]byte
-	bufs      net.Buffers
 
 	// Deadlines set by the user; ctx deadlines are applied on top of them.
 	dlMu          sync.Mutex
@@ -154,16 +151,18 @@ func NewConn(nc net.Conn, buffered []byte, role Role, opts *Options) *Conn {
 		// RFC 7692 §6: the extension claims RSV1.
 		c.p.AllowedRSV = frame.RSV1
 	}
+	c.writev = isWritev(nc)
+	if c.raw = rawConnOf(nc); c.raw != nil {
+		c.rawFn = c.rawRead
+	} else {
+		c.small = new([smallReadSize]byte)
+	}
 	if len(buffered) > 0 {
 		c.rbuf = buffered
 		c.rend = len(buffered)
 		c.lastFull = true
 	} else {
-		c.rbuf = c.small[:]
-	}
-	c.writev = isWritev(nc)
-	if c.raw = rawConnOf(nc); c.raw != nil {
-		c.rawFn = c.rawRead
+		c.rbuf = c.idleBuf()
 	}
 	c.state.Store(int32(StateOpen))
 	return c
@@ -381,4 +380,14 @@ func ctxError(ctx context.Context, err error) error {
 func (c *Conn) newMaskKey() [4]byte {
 	u := c.rng.Uint64()
 	return [4]byte{byte(u), byte(u >> 8), byte(u >> 16), byte(u >> 24)}
+}
+
+// idleBuf returns the buffer a connection without pending input reads into:
+// the small one, or none on a socket, whose reads take a pooled buffer
+// once data is there.
+func (c *Conn) idleBuf() []byte {
+	if c.small == nil {
+		return nil
+	}
+	return c.small[:]
 }

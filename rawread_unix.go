@@ -48,7 +48,7 @@ func (c *Conn) rawRead(fd uintptr) bool {
 		case syscall.EAGAIN:
 			readBufPool.Put(c.rpooled)
 			c.rpooled = nil
-			c.rbuf = c.small[:]
+			c.rbuf = nil
 			return false
 		}
 		c.rawErrno = err.(syscall.Errno)

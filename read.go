@@ -292,7 +292,7 @@ func (c *Conn) fill() error {
 			readBufPool.Put(c.rpooled)
 			c.rpooled = nil
 		}
-		c.rbuf = c.small[:]
+		c.rbuf = c.idleBuf()
 	}
 	for {
 		n, err := c.nc.Read(c.rbuf)
@@ -407,7 +407,7 @@ func (c *Conn) releaseReadBuf() {
 		readBufPool.Put(c.rpooled)
 		c.rpooled = nil
 	}
-	c.rbuf = c.small[:]
+	c.rbuf = c.idleBuf()
 	c.rpos, c.rend = 0, 0
 }
 

@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/rfc6455/ws/frame"
@@ -141,6 +142,17 @@ func (c *Conn) writeControl(ctx context.Context, op frame.Opcode, payload []byte
 	return c.writeFrame(ctx, true, op, payload)
 }
 
+// vecWrite is what a vectored write of header and payload needs. It is
+// pooled rather than part of the Conn: large writes are the rare ones, and
+// every idle connection would carry it.
+type vecWrite struct {
+	hbuf [frame.MaxHeaderSize]byte
+	iov  [2][]byte
+	bufs net.Buffers
+}
+
+var vecWritePool = sync.Pool{New: func() any { return new(vecWrite) }}
+
 // writeFrameLocked encodes and writes one frame; frameSem must be held.
 //
 // A small frame's header and payload go out in one write. On the server a
@@ -155,12 +167,14 @@ func (c *Conn) writeFrameLocked(fin bool, rsv uint8, op frame.Opcode, payload []
 		h.Key = c.newMaskKey()
 	}
 	if c.writev && !h.Masked && len(payload) >= directThreshold {
-		c.iov[0] = frame.AppendHeader(c.hbuf[:0], h)
-		c.iov[1] = payload
-		c.bufs = c.iov[:]
-		_, err := c.bufs.WriteTo(c.nc)
-		c.iov[1] = nil
-		c.bufs = nil
+		v := vecWritePool.Get().(*vecWrite)
+		v.iov[0] = frame.AppendHeader(v.hbuf[:0], h)
+		v.iov[1] = payload
+		v.bufs = v.iov[:]
+		_, err := v.bufs.WriteTo(c.nc)
+		v.iov[1] = nil
+		v.bufs = nil
+		vecWritePool.Put(v)
 		return err
 	}
 	bp := writeBufPool.Get().(*[]byte)

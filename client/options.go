@@ -142,6 +142,13 @@ func prepare(rawURL string, opts *Options) (*dialer, error) {
 	invalid := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrInvalidOptions, fmt.Sprintf(format, args...))
 	}
+	// A WebSocket URL is scheme "://" authority (RFC 6455 §3). Without
+	// "://" there is no scheme, whatever url.Parse makes of the rest:
+	// "127.0.0.1:8080" does not parse, "localhost:8080" parses with the
+	// scheme "localhost".
+	if !strings.Contains(rawURL, "://") {
+		return nil, invalid("URL %q has no scheme; use ws:// or wss://", rawURL)
+	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, invalid("%v", err)

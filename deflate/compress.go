@@ -169,6 +169,35 @@ func (c *Compressor) Reset() {
 	c.keep = false
 }
 
+// History appends to dst what the next message may refer back to with
+// context takeover: the last 2^windowBits bytes (at most) of the messages
+// compressed since the history was last forgotten. With History and
+// SetHistory a connection that goes quiet can give its Compressor back to a
+// pool and keep only this much.
+func (c *Compressor) History(dst []byte) []byte {
+	if !c.keep || c.level == NoCompression {
+		return dst
+	}
+	return append(dst, c.win[max(c.floor, c.pos-c.maxDist):c.pos]...)
+}
+
+// SetHistory makes hist (its last 2^windowBits bytes) the history the next
+// message may refer back to, as if c had just compressed it with context
+// takeover; what c remembered before is forgotten. The next Compress enters
+// the history in the hash chains first, a cost in proportion to its length.
+func (c *Compressor) SetHistory(hist []byte) {
+	if c.level == NoCompression {
+		return
+	}
+	hist = hist[max(0, len(hist)-c.maxDist):]
+	// Positions in head from earlier use would point past the new data.
+	clear(c.head)
+	n := copy(c.win, hist)
+	c.wlen, c.pos, c.ins, c.floor = n, n, 0, 0
+	c.pending, c.prevLen = false, 0
+	c.keep = n > 0
+}
+
 // Compress appends to dst the payload of a compressed message holding msg,
 // and returns the extended slice: DEFLATE blocks (RFC 1951) without BFINAL,
 // ended by an empty stored block whose 00 00 ff ff is removed (RFC 7692

@@ -528,6 +528,57 @@ func TestMemoryPerCompressor(t *testing.T) {
 	sink = nil
 }
 
+// A Compressor handed back between messages (History, then SetHistory on
+// another one that compressed something else meanwhile) goes on as if it
+// had kept its state: every payload inflates with the history, and a
+// repeated message still shrinks.
+func TestHistoryMovesBetweenCompressors(t *testing.T) {
+	msgs := testMessages()
+	for wb := MinWindowBits; wb <= MaxWindowBits; wb++ {
+		for _, level := range testLevels {
+			t.Run(fmt.Sprintf("w%d/l%d", wb, level), func(t *testing.T) {
+				t.Parallel()
+				other := NewCompressor(wb, level)
+				d := NewDecompressor(wb)
+				var hist, saved, out, got []byte
+				c := NewCompressor(wb, level)
+				for i, m := range msgs {
+					out = c.Compress(out[:0], m, true)
+					fdec, err := inflateFlate(hist, out)
+					if err != nil || !bytes.Equal(fdec, m) {
+						t.Fatalf("message %d: compress/flate: err %v, equal %v", i, err, bytes.Equal(fdec, m))
+					}
+					if got, err = d.Decompress(got[:0], out, -1, true); err != nil || !bytes.Equal(got, m) {
+						t.Fatalf("message %d: Decompressor: err %v", i, err)
+					}
+					hist = append(hist, m...)
+					if len(hist) > 1<<16 {
+						hist = append([]byte{}, hist[len(hist)-1<<16:]...)
+					}
+					// Hand the state over: c's history moves to a
+					// compressor that was used for something else.
+					saved = c.History(saved[:0])
+					if len(saved) > 1<<wb {
+						t.Fatalf("message %d: history of %d bytes for a %d-byte window", i, len(saved), 1<<wb)
+					}
+					other.Compress(nil, testRandom(3000, uint64(i)), false)
+					other.SetHistory(saved)
+					c, other = other, c
+				}
+			})
+		}
+	}
+	c := NewCompressor(15, 1)
+	m := testJSON(2000, 11)
+	first := len(c.Compress(nil, m, true))
+	h := c.History(nil)
+	c2 := NewCompressor(15, 1)
+	c2.SetHistory(h)
+	if second := len(c2.Compress(nil, m, true)); second >= first/4 {
+		t.Fatalf("repeated message after SetHistory: %d bytes, first %d", second, first)
+	}
+}
+
 // pieces returns a more function for DecompressFrom that serves p in
 // pieces of size bytes, then err (io.EOF for a complete payload).
 func pieces(p []byte, size int, err error) func() ([]byte, error) {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/rfc6455/ws"
 )
@@ -65,8 +66,22 @@ func (s *Socket) poll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.polling = true
+	// A GET that comes while a probe WebSocket is open (a client upgrading
+	// has its poll in flight already, and pauses polling once the probe is
+	// answered) waits for the upgrade for lateGetWait, as the reference's
+	// 100 ms noop check makes it: if the upgrade completes meanwhile it is
+	// refused like any polling request after the upgrade, else it gets the
+	// noop. A GET that was pending before gets the noop at the probe.
+	late := s.upgrading
+	expired := false
+	var lateC <-chan time.Time
+	if late {
+		t := time.NewTimer(lateGetWait)
+		defer t.Stop()
+		lateC = t.C
+	}
 	var wake chan struct{}
-	for len(s.queue) == 0 && s.state != stateClosed && !s.probed && !s.ws {
+	for len(s.queue) == 0 && s.state != stateClosed && !s.ws && !(s.probed && (!late || expired)) {
 		if wake == nil {
 			wake = make(chan struct{}, 1)
 		}
@@ -74,6 +89,9 @@ func (s *Socket) poll(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		select {
 		case <-wake:
+		case <-lateC:
+			expired = true
+			lateC = nil
 		case <-r.Context().Done():
 			s.mu.Lock()
 			s.pollWake = nil
@@ -84,6 +102,12 @@ func (s *Socket) poll(w http.ResponseWriter, r *http.Request) {
 		}
 		s.mu.Lock()
 		s.pollWake = nil
+	}
+	if late && s.ws && s.state != stateClosed {
+		s.polling = false
+		s.mu.Unlock()
+		s.srv.refuse(w, r, CodeBadRequest, "")
+		return
 	}
 	var ps []*Prepared
 	var final byte
@@ -103,6 +127,10 @@ func (s *Socket) poll(w http.ResponseWriter, r *http.Request) {
 		// client can complete it (protocol v4, "Upgrade").
 		final = packetNoop
 	}
+	// The GET is over once its packets are taken: the client may send
+	// the next as soon as it has the answer, which a large body can give
+	// it before writePayload returns.
+	s.polling = false
 	s.mu.Unlock()
 
 	bp := getBuf()
@@ -123,9 +151,6 @@ func (s *Socket) poll(w http.ResponseWriter, r *http.Request) {
 	*bp = body
 	putBuf(bp)
 
-	s.mu.Lock()
-	s.polling = false
-	s.mu.Unlock()
 	if err != nil {
 		s.terminate(fmt.Errorf("%w: %w", ErrTransportError, err), 0, ws.CloseNormal)
 		return
@@ -206,6 +231,10 @@ func (s *Socket) tooLarge(w http.ResponseWriter) {
 }
 
 var errTooLarge = fmt.Errorf("body over the limit")
+
+// lateGetWait is how long a GET that comes during an upgrade waits for it
+// to complete before it gets a noop.
+const lateGetWait = 100 * time.Millisecond
 
 // readLimited appends r's content to buf, failing with errTooLarge past
 // limit bytes; it never holds more than limit+1 bytes of it.

@@ -160,9 +160,12 @@ type Server struct {
 
 	mu       sync.Mutex
 	sessions map[string]*Socket
-	live     int           // sessions whose Handler.Close has not returned
-	shutdown bool          // Shutdown was called
-	idle     chan struct{} // closed when live reaches 0 after Shutdown
+	// closedPolls holds the ids of polling sessions that their clients
+	// closed with no GET pending, for closedPollGrace (see bury).
+	closedPolls map[string]struct{}
+	live        int           // sessions whose Handler.Close has not returned
+	shutdown    bool          // Shutdown was called
+	idle        chan struct{} // closed when live reaches 0 after Shutdown
 }
 
 // NewServer returns a server configured by opts (nil means the defaults).
@@ -256,6 +259,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	isUpgrade := isWebSocketRequest(r)
 	if sid := q.Get("sid"); sid != "" {
 		sock := s.Socket(sid)
+		if sock == nil && transport == Polling && r.Method == http.MethodGet && s.unbury(sid) {
+			writePayload(w, r, []byte{packetNoop}, -1)
+			return
+		}
 		if sock == nil || sock.overdue() {
 			s.refuse(w, r, CodeUnknownSID, "")
 			return
@@ -374,6 +381,34 @@ func (s *Server) forget(sock *Socket) {
 	s.mu.Unlock()
 }
 
+// closedPollGrace is how long a GET that crossed the client's close packet
+// still gets its noop.
+const closedPollGrace = time.Second
+
+// bury remembers for a moment a polling session its client closed with no
+// GET pending. The client sent its next poll before the close packet; on a
+// busy server that GET may be handled after it, and it then gets the noop
+// a pending poll gets when the client closes (protocol v4: the close packet
+// closes the transport), once; later requests are refused as usual.
+func (s *Server) bury(id string) {
+	s.mu.Lock()
+	if s.closedPolls == nil {
+		s.closedPolls = make(map[string]struct{})
+	}
+	s.closedPolls[id] = struct{}{}
+	s.mu.Unlock()
+	time.AfterFunc(closedPollGrace, func() { s.unbury(id) })
+}
+
+// unbury forgets a buried session and reports whether it was there.
+func (s *Server) unbury(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.closedPolls[id]
+	delete(s.closedPolls, id)
+	return ok
+}
+
 // ended counts a session whose Handler.Close has returned.
 func (s *Server) ended() {
 	s.mu.Lock()
@@ -437,6 +472,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for _, sock := range socks {
 		sock.terminate(ErrServerShutdown, packetClose, ws.CloseGoingAway)
 	}
+
 	if idle == nil {
 		return nil
 	}

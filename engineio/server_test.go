@@ -479,8 +479,10 @@ func TestLimits(t *testing.T) {
 }
 
 func TestHeartbeat(t *testing.T) {
-	t.Run("pings over polling, pongs keep the session", func(t *testing.T) {
-		h := newHarness(t, &Options{PingInterval: 20 * time.Millisecond, PingTimeout: 200 * time.Millisecond})
+	// Each ping after the first comes only after the pong restarted the
+	// interval; the long timeout keeps a busy machine from ending it.
+	t.Run("pings over polling, pongs restart the interval", func(t *testing.T) {
+		h := newHarness(t, &Options{PingInterval: 20 * time.Millisecond, PingTimeout: 5 * time.Second})
 		sid, s := h.open()
 		for i := range 5 {
 			if res := h.get(pq(sid)); res.body != "2" {
@@ -490,24 +492,51 @@ func TestHeartbeat(t *testing.T) {
 		}
 		s.Close()
 	})
-	t.Run("any packet extends the pong's wait", func(t *testing.T) {
-		h := newHarness(t, &Options{PingInterval: 20 * time.Millisecond, PingTimeout: 150 * time.Millisecond})
-		c := h.mustDial("?EIO=4&transport=websocket")
-		c.next()
-		s := h.rec.awaitOpen()
-		// Messages but no pong, for several ping timeouts.
-		for end := time.Now().Add(600 * time.Millisecond); time.Now().Before(end); {
-			c.send(ws.Text, "4alive")
-			time.Sleep(20 * time.Millisecond)
-		}
-		if h.srv.Socket(s.ID()) == nil {
-			t.Fatalf("closed while the client sent packets: %v", h.rec.events(s.ID()))
-		}
-		// Silence ends it.
-		if r := h.rec.awaitClose(s); !errors.Is(r, ErrPingTimeout) {
-			t.Errorf("reason %v", r)
-		}
-	})
+}
+
+// TestPongWaitExtendedByPackets drives the heartbeat's timer by hand: when
+// the pong is due, a session that received any packet within PingTimeout
+// is given until PingTimeout after that packet; a silent one is closed.
+func TestPongWaitExtendedByPackets(t *testing.T) {
+	rec := newRecorder(t)
+	srv := NewServer(&Options{Handler: rec, PingInterval: time.Hour, PingTimeout: time.Hour})
+	s := newSocket(srv, httptestRequest(), false, false)
+	if !s.open(func() bool { return true }) {
+		t.Fatal("not opened")
+	}
+	rec.awaitOpen()
+	timeout := int64(time.Hour)
+	now := nanotime()
+	s.mu.Lock()
+	s.phase = phasePong
+	s.due = now - 1 // the pong is due
+	s.mu.Unlock()
+	s.lastRecv.Store(now - timeout/2) // a packet half a timeout ago
+	s.onTimer()
+	s.mu.Lock()
+	phase, due, state := s.phase, s.due, s.state
+	s.mu.Unlock()
+	if state != stateOpen || phase != phasePong || due < now+timeout/2-int64(time.Second) {
+		t.Fatalf("after a recent packet: state %d, phase %d, due in %v; want open, waiting until PingTimeout after the packet",
+			state, phase, time.Duration(due-now))
+	}
+	if s.overdue() {
+		t.Fatal("overdue although a packet came within PingTimeout")
+	}
+	s.mu.Lock()
+	s.due = nanotime() - 1
+	s.mu.Unlock()
+	s.lastRecv.Store(nanotime() - timeout - 1) // silent for a whole timeout
+	s.onTimer()
+	if r := rec.awaitClose(s); !errors.Is(r, ErrPingTimeout) {
+		t.Errorf("reason %v", r)
+	}
+}
+
+func httptestRequest() *http.Request {
+	r, _ := http.NewRequest("GET", "http://example.com/engine.io/?EIO=4&transport=polling", nil)
+	r.RemoteAddr = "192.0.2.1:1234"
+	return r
 }
 
 func TestUpgrade(t *testing.T) {
@@ -851,5 +880,61 @@ func TestPostOctetStream(t *testing.T) {
 	}
 	if res.header.Get("Content-Type") != "text/html" {
 		t.Errorf("POST answer Content-Type %q", res.header.Get("Content-Type"))
+	}
+}
+
+// A GET that the client sent before its close packet, but that the server
+// handles after it, gets the noop a pending GET gets; once.
+func TestPollCrossingTheClosePacket(t *testing.T) {
+	h := newHarness(t, nil)
+	sid, s := h.open()
+	h.post(pq(sid), "1")
+	h.rec.awaitClose(s)
+	if res := h.get(pq(sid)); res.status != 200 || res.body != "6" {
+		t.Errorf("GET after the close packet: %d %q, want 200 \"6\"", res.status, res.body)
+	}
+	if res := h.get(pq(sid)); res.status != 400 {
+		t.Errorf("second GET: %d, want 400", res.status)
+	}
+	sid, s = h.open()
+	h.post(pq(sid), "1")
+	h.rec.awaitClose(s)
+	if res := h.post(pq(sid), "4x"); res.status != 400 {
+		t.Errorf("POST after the close packet: %d, want 400", res.status)
+	}
+}
+
+// A GET that comes while a probe WebSocket is open is held for the upgrade:
+// refused if the upgrade completes, a noop if it does not in time.
+func TestPollDuringUpgrade(t *testing.T) {
+	h := newHarness(t, nil)
+	sid, s := h.open()
+	c := h.mustDial("?EIO=4&transport=websocket&sid=" + sid)
+	poll := make(chan response, 1)
+	go func() { poll <- h.get(pq(sid)) }()
+	h.awaitPendingGet(s)
+	c.send(ws.Text, "2probe")
+	c.send(ws.Text, "5")
+	if res := <-poll; res.status != 400 {
+		t.Errorf("GET held through the upgrade: %d %q, want 400", res.status, res.body)
+	}
+	c.send(ws.Text, "4after")
+	if got := c.next(); got != "3probe" {
+		t.Errorf("got %q", got)
+	}
+	if got := c.next(); got != "4after" {
+		t.Errorf("got %q", got)
+	}
+
+	sid, _ = h.open()
+	c = h.mustDial("?EIO=4&transport=websocket&sid=" + sid)
+	c.send(ws.Text, "2probe")
+	c.next()
+	start := time.Now()
+	if res := h.get(pq(sid)); res.status != 200 || res.body != "6" {
+		t.Errorf("GET after the probe, no upgrade: %d %q, want a noop", res.status, res.body)
+	}
+	if d := time.Since(start); d < lateGetWait {
+		t.Errorf("answered after %v, before the upgrade had %v", d, lateGetWait)
 	}
 }

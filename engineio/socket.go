@@ -318,6 +318,7 @@ func (s *Socket) terminate(reason error, final byte, code ws.CloseCode) bool {
 	}
 	conn, probe := s.conn, s.probe
 	s.probe = nil
+	tombstone := reason == ErrClientClose && !s.ws && !s.polling
 	if s.timer != nil {
 		s.timer.Stop()
 	}
@@ -326,6 +327,9 @@ func (s *Socket) terminate(reason error, final byte, code ws.CloseCode) bool {
 	}
 	s.mu.Unlock()
 	s.srv.forget(s)
+	if tombstone {
+		s.srv.bury(s.id)
+	}
 	if conn != nil {
 		closeConn(conn, code)
 	}

@@ -31,7 +31,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 	$SUDO apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=300 "${missing[@]}" >/dev/null
 fi
 
-# The npm packages (ws; socket.io for the Socket.IO client's tests), at the
+# The npm packages (ws; socket.io and socket.io-client for the Socket.IO
+# tests: the reference server, and the real client in Node and, from its
+# browser bundle, in Chromium), at the
 # versions of package-lock.json.
 stale=$(node -e '
 const lock = require("./package-lock.json");

@@ -52,7 +52,8 @@ type Config struct {
 
 	// Duration bounds the measured phase, which starts once every
 	// connection has been dialed. No round trip starts after it; those in
-	// flight finish. Zero means DefaultDuration (10 s).
+	// flight finish. It bounds the dialing before it too: dials not done
+	// within Duration are given up. Zero means DefaultDuration (10 s).
 	Duration time.Duration
 
 	// Messages, if positive, ends the run after this many round trips in
@@ -68,8 +69,9 @@ type Config struct {
 	Rate float64
 
 	// Timeout bounds each round trip: one that takes longer counts as an
-	// error and its connection is replaced. Zero means DefaultTimeout
-	// (10 s).
+	// error and its connection is replaced. It bounds each dial as well
+	// (the opening handshake included), unless DialOptions sets a
+	// HandshakeTimeout. Zero means DefaultTimeout (10 s).
 	Timeout time.Duration
 
 	// DialOptions configure every connection (headers, subprotocols, TLS,
@@ -213,6 +215,9 @@ func (cfg *Config) setDefaults() error {
 	if cfg.DialOptions != nil {
 		opts = *cfg.DialOptions
 	}
+	if opts.HandshakeTimeout == 0 {
+		opts.HandshakeTimeout = cfg.Timeout
+	}
 	limit := opts.Conn.ReadLimit
 	if limit == 0 {
 		limit = ws.DefaultReadLimit
@@ -278,8 +283,11 @@ func (r *run) run(ctx context.Context) *Result {
 		Latency: new(Histogram),
 	}
 
-	// Connect phase: dial every connection, at most DialConcurrency at once.
+	// Connect phase: dial every connection, at most DialConcurrency at once,
+	// for Duration at most.
 	dialStart := time.Now()
+	dialCtx, stopDialing := context.WithTimeout(ctx, cfg.Duration)
+	defer stopDialing()
 	conns := make([]*ws.Conn, cfg.Connections)
 	sem := make(chan struct{}, cfg.DialConcurrency)
 	var wg sync.WaitGroup
@@ -289,10 +297,13 @@ func (r *run) run(ctx context.Context) *Result {
 			defer wg.Done()
 			select {
 			case sem <- struct{}{}:
-			case <-ctx.Done():
+			case <-dialCtx.Done():
+				if ctx.Err() == nil {
+					r.countError("dial", dialCtx.Err()) // not even started within Duration
+				}
 				return
 			}
-			conns[i] = r.dial(ctx)
+			conns[i] = r.dial(ctx, dialCtx)
 			<-sem
 		}()
 	}
@@ -376,9 +387,10 @@ func (r *run) startProgress(start time.Time) (stop func()) {
 	return func() { close(done); <-exited }
 }
 
-// dial opens one connection, or counts the error and returns nil.
-func (r *run) dial(ctx context.Context) *ws.Conn {
-	c, _, err := client.Dial(ctx, r.cfg.URL, r.cfg.DialOptions)
+// dial opens one connection within dctx (ctx, or a shorter bound), or
+// counts the error, unless ctx has ended, and returns nil.
+func (r *run) dial(ctx, dctx context.Context) *ws.Conn {
+	c, _, err := client.Dial(dctx, r.cfg.URL, r.cfg.DialOptions)
 	if err != nil {
 		if ctx.Err() == nil {
 			r.errMu.Lock()
@@ -474,7 +486,10 @@ func (w *worker) loop(ctx context.Context, start, deadline time.Time, measuring 
 			if time.Until(deadline) < redialDelay || !sleep(ctx, redialDelay) {
 				return
 			}
-			if w.c = r.dial(ctx); w.c == nil {
+			dctx, cancel := context.WithDeadline(ctx, deadline)
+			w.c = r.dial(ctx, dctx)
+			cancel()
+			if w.c == nil {
 				continue
 			}
 		}

@@ -107,7 +107,10 @@ func TestRunRaisesTheReadLimitToTheMessageSize(t *testing.T) {
 	go srv.Serve(ln)
 	defer srv.Close()
 	size := ws.DefaultReadLimit + 1
-	res, err := Run(context.Background(), Config{URL: "ws://" + ln.Addr().String(), Size: size, Messages: 1, Duration: time.Minute})
+	// A 32 MiB round trip under the race detector on a busy machine can
+	// take more than the default 10 s Timeout; the test is about the read
+	// limit, not the speed.
+	res, err := Run(context.Background(), Config{URL: "ws://" + ln.Addr().String(), Size: size, Messages: 1, Duration: 5 * time.Minute, Timeout: 4 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}

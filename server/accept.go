@@ -227,7 +227,9 @@ func reservedHeader(k string) bool {
 // Over HTTP/1.1 it takes the connection over with http.ResponseController,
 // so ResponseWriters wrapped by middleware work as long as they implement
 // Unwrap. After Accept returns, w and r must not be used, and the handler
-// may return while the Conn lives on.
+// may return while the Conn lives on. Over HTTP/2 (see the package
+// documentation) the handler must not return before it is done with the
+// Conn.
 //
 // On failure Accept returns an error that wraps the failed rule's sentinel
 // error from package handshake (or ErrExtensionRejected). If the request

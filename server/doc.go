@@ -53,7 +53,10 @@
 // CONNECT) when net/http offers them. Go 1.26's net/http does so only when
 // the program runs with GODEBUG=http2xconnect=1 in its environment (read
 // at start-up; a //go:debug line does not set it). Such a Conn lives on its
-// request's stream: it is valid only until the handler that accepted it
-// returns (Server's handlers are), and it cannot be used with NetConn to
-// reach a TCP connection.
+// request's stream, which ends when the handler that accepted it returns:
+// a handler that calls Accept must not return before it is done with the
+// Conn, and Server keeps its handler running until the connection ends.
+// Closing the Conn resets the stream if a write is blocked on flow control,
+// so that CloseNow returns at once whatever the peer does. NetConn returns
+// the stream, not a TCP connection.
 package server

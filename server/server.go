@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"sync"
 
 	"github.com/rfc6455/ws"
@@ -14,6 +16,10 @@ import (
 // connection). It keeps track of the connections so that Shutdown can close
 // them all. Set its fields before
 // first use and do not change them afterwards.
+//
+// Over HTTP/2 (RFC 8441) a connection is a stream of the request, which
+// ends when its handler returns: there ServeHTTP runs Handle itself and
+// returns once the connection has ended.
 type Server struct {
 	// Options configure Accept.
 	Options Options
@@ -21,8 +27,15 @@ type Server struct {
 	// Handle is called with each accepted connection and the request it
 	// came from, whose context no longer ends with the HTTP exchange. When
 	// it returns, the connection is closed with 1000 (normal closure) if
-	// it is still open.
+	// it is still open. A panic in Handle is recovered and logged with its
+	// stack, and the connection is closed with 1011 (internal error);
+	// http.ErrAbortHandler closes it at once and is not logged, as net/http
+	// does with handlers.
 	Handle func(c *ws.Conn, r *http.Request)
+
+	// Logger receives the panics recovered from Handle; nil means
+	// slog.Default().
+	Logger *slog.Logger
 
 	mu      sync.Mutex
 	conns   map[*ws.Conn]bool // true once the 101 is written
@@ -90,19 +103,59 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// for the connection's lifetime. The request's context is detached
 	// from net/http's, which ends when ServeHTTP returns.
 	r = r.WithContext(context.WithoutCancel(r.Context()))
+	if sc, ok := c.NetConn().(*streamConn); ok {
+		// HTTP/2: the stream, and the response writer the Conn writes
+		// to, end when this handler returns; it stays until the
+		// connection is over and no write is under way.
+		s.serve(c, r)
+		sc.detach()
+		return
+	}
 	// r stays reachable only as long as Handle uses it
 	// (TestServerDoesNotKeepRequest).
 	go s.serve(c, r)
 }
 
-// serve runs Handle for one connection.
+// serve runs Handle for one connection, then closes it.
 func (s *Server) serve(c *ws.Conn, r *http.Request) {
 	defer s.wg.Done()
 	defer s.forget(c)
-	defer c.Close(ws.CloseNormal, "")
-	if s.Handle != nil {
-		s.Handle(c, r)
+	if s.Handle == nil || s.handle(c, r) {
+		c.Close(ws.CloseNormal, "")
 	}
+}
+
+// handle runs Handle and reports whether it returned. A panic is recovered:
+// logged with its stack and the connection closed with 1011, or closed at
+// once for http.ErrAbortHandler.
+func (s *Server) handle(c *ws.Conn, r *http.Request) (returned bool) {
+	// What the log needs, taken now: r itself must not stay reachable
+	// once Handle is done with it (TestServerDoesNotKeepRequest).
+	remote, path := r.RemoteAddr, r.URL.Path
+	defer func() {
+		if returned {
+			return
+		}
+		v := recover()
+		if v == nil {
+			// runtime.Goexit: not a panic.
+			c.Close(ws.CloseNormal, "")
+			return
+		}
+		if v == http.ErrAbortHandler {
+			c.CloseNow()
+			return
+		}
+		log := s.Logger
+		if log == nil {
+			log = slog.Default()
+		}
+		log.Error("server: recovered a panic in Handle; closing the connection with 1011",
+			"remote", remote, "path", path, "panic", v, "stack", string(debug.Stack()))
+		c.Close(ws.CloseInternalError, "internal error")
+	}()
+	s.Handle(c, r)
+	return true
 }
 
 // forget drops a connection that ended.

@@ -336,17 +336,12 @@ func (t *transport) Send(p hub.Payload) error {
 }
 
 // Close closes the whole connection: the hub closes a client whose buffer
-// is full, and the buffer is the connection's.
-func (t *transport) Close(ws.CloseCode, string, bool) error {
-	t.c.close(engineio.ErrServerClose)
-	return nil
-}
+// is full, and the buffer is the connection's. It does not wait: the
+// sockets disconnect when the session has ended (ErrServerClose).
+func (t *transport) Close(ws.CloseCode, string, bool) error { return t.c.es.Close() }
 
-// CloseNow closes the connection.
-func (t *transport) CloseNow() error {
-	t.c.close(engineio.ErrServerClose)
-	return nil
-}
+// CloseNow closes the connection, as Close does.
+func (t *transport) CloseNow() error { return t.c.es.Close() }
 
 // BufferedAmount returns the bytes queued for the session.
 func (t *transport) BufferedAmount() int64 { return t.c.es.BufferedAmount() }

@@ -47,6 +47,8 @@ type clientConn struct {
 	response string
 	server   string         // the Server header
 	pmd      *DeflateParams // permessage-deflate in force, if any
+	status   string         // the response's status line
+	body     string         // with a refusal, the start of the body
 }
 
 // dialWS connects to a ws:// URL and performs the opening handshake as a
@@ -128,8 +130,12 @@ func (cc *clientConn) handshake(u *url.URL, timeout time.Duration, comp *Compres
 	}
 	cc.response = rb.String()
 	cc.server = hdr.Get("Server")
+	cc.status = status
 	f := strings.Fields(status)
 	if len(f) < 2 || !strings.HasPrefix(f[0], "HTTP/1.") || f[1] != "101" {
+		// The start of the body, as far as it came with the header.
+		body, _ := cc.br.Peek(min(cc.br.Buffered(), 512))
+		cc.body = string(body)
 		return fmt.Errorf("catalog: handshake refused: %q", status)
 	}
 	if !headerHasToken(hdr.Get("Upgrade"), "websocket") {

@@ -44,7 +44,28 @@ type Options struct {
 	// OnUpdateReports, if set, is called when a client asks for
 	// /updateReports, with every result so far for its agent.
 	OnUpdateReports func(agent string, reports []Report)
+	// StopOnFailedHandshake makes RunServerTests stop at the first case
+	// whose opening handshake fails (refused, not answered in time,
+	// invalid), with a *HandshakeError, instead of reporting that case
+	// as the original suite does and going on: a server that is not a
+	// WebSocket endpoint then fails every case the same way.
+	StopOnFailedHandshake bool
 }
+
+// HandshakeError is RunServerTests' error, with
+// Options.StopOnFailedHandshake, for a case whose opening handshake failed.
+type HandshakeError struct {
+	Case   string // the case's ID
+	Status string // the response's status line; "" if none came
+	Body   string // with a refusal, the start of the response's body
+	Err    error  // what failed
+}
+
+func (e *HandshakeError) Error() string {
+	return fmt.Sprintf("catalog: case %s: opening handshake failed: %v", e.Case, e.Err)
+}
+
+func (e *HandshakeError) Unwrap() error { return e.Err }
 
 func (o *Options) caseTimeout() time.Duration {
 	if o.CaseTimeout > 0 {
@@ -201,6 +222,9 @@ func RunServerTests(ctx context.Context, url, agent string, cases []Case, opts *
 			}
 		}
 		var rep Report
+		if err != nil && opts.StopOnFailedHandshake {
+			return out, &HandshakeError{Case: cs.ID, Status: cc.status, Body: cc.body, Err: err}
+		}
 		if err != nil {
 			rep = unopened(cs, name, i+1, false, err.Error())
 		} else {

@@ -38,7 +38,9 @@ Cases are chosen by comma-separated patterns, * matching anything: 1.*,2.*
 or 9.1.*; -exclude leaves some out.
 
 It exits 0 when no case failed, 1 when a case failed (behaviour FAILED, or
-close FAILED or UNCLEAN) or the server could not be reached.
+close FAILED or UNCLEAN) or the server could not be reached. With -server, a
+failed opening handshake (a plain HTTP server's 404, no answer) ends the run
+with one line saying why.
 
   ws conformance -server ws://127.0.0.1:8080/ -cases '1.*,2.*'
   ws conformance -server ws://127.0.0.1:8080/ -exclude '9.*' -out reports
@@ -74,7 +76,7 @@ func setupConformance(fs *flag.FlagSet) func(e *env, args []string) error {
 		if len(selected) == 0 {
 			return usageError("no case matches -cases %s", cases.String())
 		}
-		opts := &catalog.Options{OutDir: *out, CaseTimeout: *caseTimeout}
+		opts := &catalog.Options{OutDir: *out, CaseTimeout: *caseTimeout, StopOnFailedHandshake: true}
 		if *verbose {
 			opts.Progress = e.stdout
 		}
@@ -86,7 +88,19 @@ func setupConformance(fs *flag.FlagSet) func(e *env, args []string) error {
 			if len(reports) > 0 {
 				catalog.WriteSummary(e.stdout, reports)
 			}
-			if err != nil {
+			var he *catalog.HandshakeError
+			switch {
+			case errors.As(err, &he) && he.Status != "":
+				// Not a WebSocket endpoint, most likely: one line, not a
+				// failed case each.
+				status := he.Status
+				if _, rest, ok := strings.Cut(status, " "); ok {
+					status = rest
+				}
+				return fmt.Errorf("%s: handshake refused (case %s): %s%s", *serverURL, he.Case, status, reasonText(he.Body))
+			case errors.As(err, &he):
+				return fmt.Errorf("%s: opening handshake of case %s failed: %v", *serverURL, he.Case, he.Err)
+			case err != nil:
 				return err
 			}
 			return failed(reports)

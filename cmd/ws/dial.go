@@ -11,6 +11,7 @@ import (
 	"io"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -28,15 +29,17 @@ Connect to the WebSocket server at URL (ws://, wss://; http:// and https://
 are taken as their aliases).
 
 Interactively, each line read from stdin is sent as a text message (binary
-with -binary) and every message received is printed on stdout, one per line:
-text as it is, binary as hex (or base64, with -binary-format). The end of the
-input (Ctrl-D) or Ctrl-C closes the connection with 1000 (normal closure):
-the echoes of the lines sent before it are still printed. Status lines
-(connected, closed) go to stderr.
+with -binary), and the transcript goes to stdout, one line per message, as on
+the test page of ws serve: "> " and what was sent, "< " and what was
+received; text as it is, binary as "binary" and its hex (or base64, with
+-binary-format). On a terminal the line typed is replaced by its "> " line.
+The end of the input (Ctrl-D) or Ctrl-C closes the connection with 1000
+(normal closure): the echoes of the lines sent before it are still printed.
+Status lines (connected, closed) go to stderr.
 
 With -send, the command sends the message(s) given, prints the first reply
-(-n replies; 0 for none), closes the connection with 1000 and exits 0: made
-for scripts. No reply within -timeout is an error (exit 1).
+(-n replies; 0 for none) as it is, without a mark, closes the connection
+with 1000 and exits 0: made for scripts. No reply within -timeout is an error (exit 1).
 
 It exits 0 after a clean close, whichever side started it (1000 or 1001
 from the server); 1 when the server cannot be reached or refuses the
@@ -83,7 +86,7 @@ func setupDial(fs *flag.FlagSet) func(e *env, args []string) error {
 		defer stop()
 		c, _, err := client.Dial(ctx, url, opts)
 		if err != nil {
-			return dialError(url, err)
+			return dialError(url, err, fmt.Sprintf("-timeout %s", d.timeout))
 		}
 		defer c.CloseNow()
 		d.typ = ws.Text
@@ -110,6 +113,8 @@ type dialCmd struct {
 	e   *env
 	url string
 	typ ws.MessageType
+
+	outMu sync.Mutex // one transcript line at a time
 }
 
 // print writes a message received to stdout, on a line of its own.
@@ -124,6 +129,34 @@ func (d *dialCmd) print(typ ws.MessageType, msg []byte) {
 		line = hex.EncodeToString(msg)
 	}
 	io.WriteString(d.e.stdout, line+"\n")
+}
+
+// format formats a message for a transcript line: text as it is, binary
+// as "binary" and its hex or base64.
+func (d *dialCmd) format(typ ws.MessageType, msg []byte) string {
+	switch {
+	case typ == ws.Text:
+		return string(msg)
+	case d.binaryFormat == "base64":
+		return "binary " + base64.StdEncoding.EncodeToString(msg)
+	}
+	return "binary " + hex.EncodeToString(msg)
+}
+
+// mark writes a line of the interactive transcript: "> " for a message
+// sent, "< " for one received. With sent on a terminal, the line the user
+// typed (echoed by the terminal) is replaced by it.
+func (d *dialCmd) mark(sent bool, typ ws.MessageType, msg []byte) {
+	d.outMu.Lock()
+	defer d.outMu.Unlock()
+	prefix := "< "
+	if sent {
+		prefix = "> "
+		if d.e.stdinTTY && d.e.stdoutTTY {
+			prefix = "\x1b[1A\x1b[2K> " // up a line, clear it
+		}
+	}
+	io.WriteString(d.e.stdout, prefix+d.format(typ, msg)+"\n")
 }
 
 // oneShot sends the -send messages, prints the replies and closes.
@@ -186,7 +219,7 @@ func (d *dialCmd) interactive(c *ws.Conn) error {
 				readErr <- err
 				return
 			}
-			d.print(typ, msg)
+			d.mark(false, typ, msg)
 			buf = msg
 		}
 	}()
@@ -197,6 +230,9 @@ func (d *dialCmd) interactive(c *ws.Conn) error {
 			line, err := br.ReadString('\n')
 			if line != "" {
 				line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
+				// Marked before it is written, so that its echo
+				// cannot come first.
+				d.mark(true, d.typ, []byte(line))
 				if werr := c.WriteMessage(context.Background(), d.typ, []byte(line)); werr != nil {
 					inputDone <- werr
 					return

@@ -1,15 +1,19 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/rfc6455/ws/client"
 	"github.com/rfc6455/ws/deflate"
@@ -121,23 +125,58 @@ func oneURL(args []string) (string, error) {
 	return "", usageError("want one URL, got %d arguments: %s", len(args), strings.Join(args, " "))
 }
 
-// dialError turns an error from client.Dial into one for the user: options
-// Dial cannot use are usage errors (2), anything else a failure (1).
-func dialError(url string, err error) error {
+// dialError turns an error from client.Dial into one line for the user:
+// options Dial cannot use are usage errors (2), anything else a failure
+// (1). Every failure names the URL; a refusal gives the server's reason
+// from the response body; no answer within the bound (bound names the flag
+// that set it: "-timeout 10s") says so.
+func dialError(url string, err error, bound string) error {
 	if errors.Is(err, client.ErrInvalidOptions) {
 		return &exitError{code: exitUsage, err: err}
 	}
 	var (
 		he *client.HandshakeError
 		oe *net.OpError
+		ne net.Error
 	)
 	switch {
 	case errors.As(err, &he) && he.StatusCode == 101:
 		return fmt.Errorf("%s: invalid handshake response: %v", url, he.Err)
 	case errors.As(err, &he):
-		return fmt.Errorf("%s: handshake refused: %s", url, he.Response.Status)
-	case errors.As(err, &oe) && oe.Op == "dial":
+		return fmt.Errorf("%s: handshake refused: %s%s", url, he.Response.Status, bodyReason(he.Response))
+	case errors.As(err, &oe) && oe.Op == "dial" && !oe.Timeout():
 		return fmt.Errorf("cannot connect to %s: %v", url, oe.Err)
+	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
+		return fmt.Errorf("%s: no answer to the opening handshake within %s", url, bound)
 	}
-	return err
+	return fmt.Errorf("%s: %w", url, err)
+}
+
+// maxReason is how much of a refusal's body is shown, in runes.
+const maxReason = 100
+
+// bodyReason returns ": " and the start of a refusal's body on one line,
+// or "" when the body says nothing.
+func bodyReason(resp *http.Response) string {
+	if resp == nil || resp.Body == nil {
+		return ""
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4*maxReason))
+	return reasonText(string(b))
+}
+
+// reasonText makes an explanation fit one line: ": " and its words, cut to
+// maxReason runes; "" when there are none or they are not text.
+func reasonText(s string) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "")
+	}
+	s = strings.Join(strings.Fields(s), " ")
+	if s == "" || strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) {
+		return ""
+	}
+	if r := []rune(s); len(r) > maxReason {
+		s = string(r[:maxReason]) + "…"
+	}
+	return ": " + s
 }

@@ -105,7 +105,12 @@ func setupLoad(fs *flag.FlagSet) func(e *env, args []string) error {
 		}
 		if err != nil {
 			// No connection: the first dial's error says why.
-			return dialError(url, errors.Unwrap(err))
+			// Each dial is bounded by -timeout, the dialing as a whole by -d.
+			bound := fmt.Sprintf("-timeout %s", *timeout)
+			if *duration < *timeout {
+				bound = fmt.Sprintf("-d %s", *duration)
+			}
+			return dialError(url, errors.Unwrap(err), bound)
 		}
 		if err := res.WriteText(e.stdout); err != nil {
 			return err

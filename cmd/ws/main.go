@@ -41,6 +41,8 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	stderrTTY      bool // stderr is a terminal: live progress lines are wanted
+	stdinTTY       bool // stdin is a terminal: what is typed shows there
+	stdoutTTY      bool // stdout is a terminal
 }
 
 // command is one subcommand of ws.
@@ -69,7 +71,8 @@ func lookup(name string) *command {
 }
 
 func main() {
-	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, stderrTTY: isTerminal(os.Stderr)}
+	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr,
+		stderrTTY: isTerminal(os.Stderr), stdinTTY: isTerminal(os.Stdin), stdoutTTY: isTerminal(os.Stdout)}
 	os.Exit(run(e, os.Args[1:]))
 }
 

@@ -241,9 +241,31 @@ func TestDialInteractiveSendsLinesAndClosesAtEndOfInput(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
 	}
-	// The empty line is an empty message, echoed as one.
-	if want := "one\ntwo\n\nthree\n"; r.stdout != want {
-		t.Errorf("stdout %q, want %q", r.stdout, want)
+	// A transcript, as on the test page: "> " sent, "< " received. Each
+	// echo comes after its message; the lines sent are in order, and so
+	// are the echoes. The empty line is an empty message, echoed as one.
+	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	var sent, received []string
+	at := map[string]int{}
+	for i, l := range lines {
+		at[l] = i
+		switch {
+		case strings.HasPrefix(l, "> "):
+			sent = append(sent, l[2:])
+		case strings.HasPrefix(l, "< "):
+			received = append(received, l[2:])
+		default:
+			t.Errorf("unmarked line %q", l)
+		}
+	}
+	want := []string{"one", "two", "", "three"}
+	if strings.Join(sent, "|") != strings.Join(want, "|") || strings.Join(received, "|") != strings.Join(want, "|") {
+		t.Errorf("stdout %q: sent %q, received %q; want %q both", r.stdout, sent, received, want)
+	}
+	for _, m := range want {
+		if at["< "+m] < at["> "+m] {
+			t.Errorf("stdout %q: the echo of %q before it", r.stdout, m)
+		}
 	}
 	if !strings.HasPrefix(r.stderr, "connected to "+url) || !strings.HasSuffix(r.stderr, "closed with 1000 (normal closure)\n") {
 		t.Errorf("stderr %q, want the connected and closed lines", r.stderr)
@@ -259,7 +281,7 @@ func TestServeBroadcastSendsToEveryOtherClient(t *testing.T) {
 	if r := runWS(t, "", "dial", "-send", "hi all", "-n", "0", url); r.code != 0 {
 		t.Fatalf("second client: exit %d, stderr %q", r.code, r.stderr)
 	}
-	if got := line(t, a.stdout); got != "hi all" {
+	if got := line(t, a.stdout); got != "< hi all" {
 		t.Fatalf("first client got %q, want the broadcast", got)
 	}
 	a.stdin.Close() // Ctrl-D
@@ -622,7 +644,7 @@ func TestCompressionIsNegotiatedWhenBothSidesAsk(t *testing.T) {
 	} {
 		args := append(append([]string{"dial"}, tc.flags...), tc.url)
 		r := runWS(t, strings.Repeat("compressible ", 50)+"\n", args...)
-		if r.code != 0 || r.stdout != strings.Repeat("compressible ", 50)+"\n" {
+		if m := strings.Repeat("compressible ", 50); r.code != 0 || r.stdout != "> "+m+"\n< "+m+"\n" {
 			t.Errorf("ws %s: exit %d, stdout %.40q, stderr %q", strings.Join(args, " "), r.code, r.stdout, r.stderr)
 		}
 		if got := strings.Contains(r.stderr, "(permessage-deflate)"); got != tc.compressed {

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -75,6 +76,12 @@ func setupServe(fs *flag.FlagSet) func(e *env, args []string) error {
 		}
 		if (*cert == "") != (*key == "") {
 			return usageError("-cert and -key go together")
+		}
+		if _, _, err := net.SplitHostPort(*addr); err != nil {
+			if _, nerr := strconv.ParseUint(*addr, 10, 16); nerr == nil {
+				return usageError("-addr %s: want host:port; for port %s use -addr :%s (every interface) or -addr 127.0.0.1:%s", *addr, *addr, *addr, *addr)
+			}
+			return usageError("-addr %q: want host:port, such as 127.0.0.1:8080 or :8080", *addr)
 		}
 		var tlsConfig *tls.Config
 		if *cert != "" {
@@ -144,7 +151,7 @@ func (s *serveCmd) serve(ctx context.Context, ln net.Listener, tlsConfig *tls.Co
 	// 10 s, idle keep-alive connections closed after a minute.
 	httpSrv := server.NewHTTPServer("", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
-		case isWebSocketRequest(r):
+		case server.IsWebSocketUpgrade(r):
 			s.ws.ServeHTTP(w, r)
 		case r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -216,21 +223,4 @@ func (s *serveCmd) echo(c *ws.Conn, r *http.Request) {
 func (s *serveCmd) logConnect(c *ws.Conn, r *http.Request) {
 	_, compressed := c.Compression()
 	s.log.Debug("connected", "remote", r.RemoteAddr, "path", r.URL.Path, "subprotocol", c.Subprotocol(), "compression", compressed)
-}
-
-// isWebSocketRequest reports whether r asks for a WebSocket: an HTTP/1.1
-// Upgrade to websocket (RFC 6455 §4.1) or an HTTP/2 extended CONNECT (RFC
-// 8441). Whether it asks correctly is for server.Accept to check.
-func isWebSocketRequest(r *http.Request) bool {
-	if r.Method == http.MethodConnect {
-		return true
-	}
-	for _, v := range r.Header.Values("Upgrade") {
-		for _, tok := range strings.Split(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(tok), "websocket") {
-				return true
-			}
-		}
-	}
-	return false
 }

@@ -100,6 +100,29 @@ func TestBrowserChatAcrossServerRestart(t *testing.T) {
 	say(t, ctx, bob, "hi again from bob")
 	alice.waitFor(t, "bob's message after the restart", shows("bob", "hi again from bob"))
 
+	// An invalid room: the server refuses it and keeps alice where she
+	// is; the page follows the server's answer, shows the error, and goes
+	// on showing her room's messages.
+	js := `(() => { document.getElementById("new-room").value = "bad room!";
+		document.getElementById("room-form").requestSubmit(); return true })()`
+	if err := alice.eval(ctx, js, nil); err != nil {
+		t.Fatal(err)
+	}
+	alice.waitFor(t, "the refusal shown", `chat.lastError.startsWith("invalid_payload") && chat.joining === ""`)
+	var where struct {
+		Room, Hash, Title string
+		Members           []string
+	}
+	if err := alice.eval(ctx, `({room: chat.room, hash: location.hash, members: chat.members,
+		title: document.getElementById("room-title").textContent})`, &where); err != nil {
+		t.Fatal(err)
+	}
+	if where.Room != "browsertest" || where.Hash != "#browsertest" || where.Title != "#browsertest" || len(where.Members) != 2 {
+		t.Errorf("after the refused join alice's page shows %+v, want the room browsertest she is still in", where)
+	}
+	say(t, ctx, bob, "still there, alice?")
+	alice.waitFor(t, "bob's message after the refused join", shows("bob", "still there, alice?"))
+
 	// Room switch: alice clicks another room; bob sees her leave.
 	if err := alice.eval(ctx, `document.querySelector('#rooms button[data-room="lobby"]').click()`, nil); err != nil {
 		t.Fatal(err)

@@ -20,7 +20,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
+
+	"github.com/rfc6455/ws/server"
 )
 
 func main() {
@@ -30,7 +31,10 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	srv := newHTTPServer(newMux())
+	// The project's safe limits: bounded request headers (431 beyond),
+	// a header read timeout, idle keep-alives closed; nothing that would
+	// cut long polls or WebSockets.
+	srv := server.NewHTTPServer(*addr, newMux())
 	fmt.Printf("testserver: listening on http://%s (Engine.IO at /engine.io/, Socket.IO at /socket.io/)\n", ln.Addr())
 	go func() {
 		sig := make(chan os.Signal, 1)
@@ -50,17 +54,4 @@ func newMux() *http.ServeMux {
 	mountEngineIO(mux)
 	mountSocketIO(mux)
 	return mux
-}
-
-// newHTTPServer returns an http.Server with safe limits: a client that
-// sends half a request head is cut off, header blocks are bounded, and
-// idle keep-alive connections are closed. Long polls and WebSockets are
-// not bounded by it (no ReadTimeout or WriteTimeout).
-func newHTTPServer(h http.Handler) *http.Server {
-	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		IdleTimeout:       120 * time.Second,
-	}
 }

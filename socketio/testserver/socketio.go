@@ -29,8 +29,11 @@ func socketIOOptions() *socketio.Options {
 // without one); "message" is answered with "message-back" and the same
 // arguments, and "message-with-ack" is acknowledged with its arguments,
 // binary attachments included.
-func newSocketIO() *socketio.Server {
-	io := socketio.NewServer(socketIOOptions())
+func newSocketIO() *socketio.Server { return newSocketIOWith(socketIOOptions()) }
+
+// newSocketIOWith is newSocketIO with other options, for tests.
+func newSocketIOWith(opts *socketio.Options) *socketio.Server {
+	io := socketio.NewServer(opts)
 	for _, ns := range []*socketio.Namespace{io.Of("/"), io.Of("/custom")} {
 		ns.OnConnection(func(s *socketio.Socket) {
 			s.Emit("auth", s.Handshake().Auth)

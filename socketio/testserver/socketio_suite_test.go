@@ -36,11 +36,15 @@ type sioAgent struct {
 	hc    *http.Client
 }
 
-func newSIOAgent(t *testing.T) *sioAgent {
+func newSIOAgent(t *testing.T) *sioAgent { return newSIOAgentWith(t, socketIOOptions()) }
+
+// newSIOAgentWith is newSIOAgent with other server options.
+func newSIOAgentWith(t *testing.T, opts *socketio.Options) *sioAgent {
 	t.Helper()
 	mux := http.NewServeMux()
 	mountEngineIO(mux)
-	a := &sioAgent{t: t, io: mountSocketIO(mux), hc: &http.Client{Timeout: 10 * time.Second}}
+	a := &sioAgent{t: t, io: newSocketIOWith(opts), hc: &http.Client{Timeout: 10 * time.Second}}
+	mux.Handle("/socket.io/", a.io)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -237,8 +241,19 @@ func TestSocketIOSuite_EngineIO_Handshake_WebSocket_FailsWithAnInvalidTransportQ
 	a.dialRefused("?EIO=4&transport=abc")
 }
 
+// slowConnectTimeout is the agent's configuration with a connect timeout
+// far beyond the 3 heartbeats of the suite's heartbeat cases: they join no
+// namespace, and the third ping comes at 900 ms plus two round trips,
+// before the agent's 1000 ms connect timeout only on an idle machine (the
+// suite relies on that; the Go tests should not).
+func slowConnectTimeout() *socketio.Options {
+	o := socketIOOptions()
+	o.ConnectTimeout = time.Minute
+	return o
+}
+
 func TestSocketIOSuite_EngineIO_Heartbeat_Polling_SendsPingPongPackets(t *testing.T) {
-	a := newSIOAgent(t)
+	a := newSIOAgentWith(t, slowConnectTimeout())
 	sid := a.openPolling()
 	for i := range 3 {
 		res := a.get(sidQuery(sid))
@@ -261,7 +276,7 @@ func TestSocketIOSuite_EngineIO_Heartbeat_Polling_ClosesTheSessionUponPingTimeou
 }
 
 func TestSocketIOSuite_EngineIO_Heartbeat_WebSocket_SendsPingPongPackets(t *testing.T) {
-	a := newSIOAgent(t)
+	a := newSIOAgentWith(t, slowConnectTimeout())
 	c := a.dial("?EIO=4&transport=websocket")
 	c.readText() // handshake
 	for i := range 3 {

@@ -74,13 +74,19 @@ func serverMain(lib, mode, addr string, maxLife time.Duration, cpuProfile string
 	ctx, cancel2 := context.WithTimeout(ctx, maxLife)
 	defer cancel2()
 	if stdinStop {
-		// Standard input carries commands, one a line: "gc" runs a
-		// GC that gives freed memory back to the OS and answers "gc"
+		// Standard input carries commands, one a line: "gc" runs two
+		// GC cycles, the second giving freed memory back to the OS
+		// (debug.FreeOSMemory), and answers "gc"
 		// on standard output. Its end stops the server.
 		go func() {
 			sc := bufio.NewScanner(os.Stdin)
 			for sc.Scan() {
 				if sc.Text() == "gc" {
+					// Two cycles: the second also empties what
+					// sync.Pools kept through the first (their
+					// victim caches), as any server's steady GC
+					// cycles do.
+					runtime.GC()
 					debug.FreeOSMemory()
 					fmt.Println("gc")
 				}

@@ -1,5 +1,7 @@
-// The chat page: one WebSocket to /ws, JSON events {"type","payload","ts"},
-// reconnection with exponential backoff and jitter, and a room switch.
+// The chat page: one WebSocket to /ws, JSON events {"type","id","payload","ts"},
+// reconnection with exponential backoff and jitter, and a room switch that
+// follows the server's answer: the page changes rooms on "joined", and an
+// error event carrying the join's id leaves it where it was.
 "use strict";
 
 const params = new URLSearchParams(location.search);
@@ -11,7 +13,9 @@ const wsURL = (location.protocol === "https:" ? "wss://" : "ws://") + location.h
 const chat = window.chat = {
   status: "connecting", // connecting, open, reconnecting
   name: name,
-  room: decodeURIComponent(location.hash.slice(1)) || "lobby",
+  room: "",              // the room the server has us in ("" before the first "joined")
+  joining: "",           // the room asked for, until the server answers
+  joinID: "",            // the id of that join request
   connects: 0,           // connections opened so far
   members: [],
   rooms: [],
@@ -19,6 +23,7 @@ const chat = window.chat = {
   lastError: "",
 };
 
+const wanted = decodeURIComponent(location.hash.slice(1)) || "lobby";
 const backoff = { initial: 250, max: 10000, factor: 2, jitter: 0.5 };
 let ws = null;
 let attempt = 0;
@@ -27,8 +32,21 @@ const seen = new Set();
 
 const $ = (id) => document.getElementById(id);
 
+let lastID = 0;
+
+// send sends an event and returns its id, which the server echoes in the
+// error event a failed request causes.
 function send(type, payload) {
-  ws.send(JSON.stringify({ type, payload, ts: Date.now() }));
+  const id = String(++lastID);
+  ws.send(JSON.stringify({ type, id, payload, ts: Date.now() }));
+  return id;
+}
+
+// join asks the server for a room; the page moves when it answers.
+function join(room) {
+  chat.joining = room;
+  chat.joinID = send("join", { room });
+  render();
 }
 
 function connect() {
@@ -38,7 +56,7 @@ function connect() {
     attempt = 0;
     chat.connects++;
     setStatus("open");
-    send("join", { room: chat.room }); // re-join after every reconnection
+    join(chat.room || chat.joining || wanted); // re-join after every reconnection
   };
   ws.onmessage = (e) => {
     let ev;
@@ -68,6 +86,7 @@ function handle(type, p) {
   case "joined":
     if (p.room !== chat.room) { chat.messages = []; seen.clear(); }
     chat.room = p.room;
+    if (chat.joining === p.room) { chat.joining = ""; chat.joinID = ""; }
     history.replaceState(null, "", "#" + encodeURIComponent(p.room));
     p.history.forEach(addMessage);
     chat.members = p.members;
@@ -91,7 +110,15 @@ function handle(type, p) {
     break;
   case "error":
     chat.lastError = p.code + ": " + p.message;
-    system("error: " + p.message);
+    if (p.id && p.id === chat.joinID) {
+      // The join was refused: stay in the room the server has us in.
+      system(`cannot join ${chat.joining}: ${p.message}`);
+      chat.joining = "";
+      chat.joinID = "";
+      if (!chat.room && ws && ws.readyState === WebSocket.OPEN) join("lobby");
+    } else {
+      system("error: " + p.message);
+    }
     render();
     break;
   }
@@ -115,7 +142,7 @@ function setStatus(s, detail) {
 }
 
 function render() {
-  $("room-title").textContent = "#" + chat.room;
+  $("room-title").textContent = chat.room ? "#" + chat.room : "joining #" + chat.joining + "…";
   const ul = $("messages");
   ul.replaceChildren(...chat.messages.map((m) => {
     const li = document.createElement("li");
@@ -153,13 +180,13 @@ function renderRooms(rooms) {
   }));
 }
 
+// switchRoom asks to move to another room. The page stays in its room,
+// showing its messages, until the server answers "joined" (then it moves)
+// or refuses with an error event for the request (then it stays).
 function switchRoom(room) {
-  if (room === chat.room) return;
-  chat.room = room;
-  chat.messages = [];
-  seen.clear();
-  render();
-  if (ws && ws.readyState === WebSocket.OPEN) send("join", { room });
+  if (room === chat.room || room === chat.joining) return;
+  if (ws && ws.readyState === WebSocket.OPEN) join(room);
+  else chat.joining = room; // asked for once the page is connected again
 }
 
 $("send-form").onsubmit = (e) => {
