@@ -73,8 +73,8 @@ type wasmCheck struct {
 // TestWasmClient runs this module's client, compiled to WebAssembly, in
 // headless Chromium, where client.Dial and ws.Conn use the browser's
 // WebSocket, against this module's server: echoes of text and binary up to
-// 16 MiB (ws:// and wss://), subprotocols, the compression the browser
-// negotiated, BufferedAmount and the wait for the send buffer, contexts and
+// 16 MiB (and up to 1 MiB with permessage-deflate, and over wss://),
+// subprotocols, the compression the browser negotiated, BufferedAmount and the wait for the send buffer, contexts and
 // deadlines, the errors for what a page cannot do, the server's close code
 // and reason, the page's close seen by the server, the read limit, a
 // refused handshake and NetConn. The program (testdata/wasmclient) posts
@@ -107,12 +107,13 @@ func TestWasmClient(t *testing.T) {
 			c.CloseNow()
 		}
 	})
+	// The page's origin is the plain server's; the secure one is another
+	// port.
+	plainOpts := &server.Options{Subprotocols: []string{"v1.echo"}, CheckOrigin: func(*http.Request) bool { return true }}
 	opts := &server.Options{
 		Subprotocols: []string{"v1.echo"},
 		Compression:  &deflate.ServerConfig{},
-		// The page's origin is the plain server's; the secure one
-		// is another port.
-		CheckOrigin: func(*http.Request) bool { return true },
+		CheckOrigin:  func(*http.Request) bool { return true },
 	}
 	checks := make(chan wasmCheck, 256)
 	done := make(chan json.RawMessage, 1)
@@ -127,8 +128,12 @@ func TestWasmClient(t *testing.T) {
 		w.Header().Set("Content-Type", "application/wasm") // instantiateStreaming needs it
 		http.ServeFile(w, r, wasmFile)
 	})
-	mux.HandleFunc("GET /echo", func(w http.ResponseWriter, r *http.Request) {
-		c, err := server.Accept(w, r, opts)
+	echo := func(w http.ResponseWriter, r *http.Request) {
+		o := opts
+		if r.URL.Path == "/plain" {
+			o = plainOpts
+		}
+		c, err := server.Accept(w, r, o)
 		if err != nil {
 			return
 		}
@@ -147,7 +152,9 @@ func TestWasmClient(t *testing.T) {
 				buf = msg
 			}
 		}()
-	})
+	}
+	mux.HandleFunc("GET /echo", echo)  // with permessage-deflate
+	mux.HandleFunc("GET /plain", echo) // without
 	mux.HandleFunc("GET /bye", func(w http.ResponseWriter, r *http.Request) {
 		c, err := server.Accept(w, r, opts)
 		if err != nil {
