@@ -69,3 +69,37 @@ func TestPreparedMessageOwnsItsBytes(t *testing.T) {
 		t.Errorf("%v allocations per NewPreparedMessage, want at most 2 (the message and its frame)", a)
 	}
 }
+
+func TestWritePreparedBatchSendsInOrder(t *testing.T) {
+	var pms []*PreparedMessage
+	for i := range 5 {
+		typ := Text
+		if i%2 == 1 {
+			typ = Binary
+		}
+		pm, err := NewPreparedMessage(typ, []byte{'a' + byte(i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pms = append(pms, pm)
+	}
+	for _, role := range []Role{RoleServer, RoleClient} {
+		c, peer := newRawPair(t, role, nil)
+		if err := c.WritePreparedBatch(bg, pms); err != nil {
+			t.Fatal(err)
+		}
+		for i := range pms {
+			op := frame.OpText
+			if i%2 == 1 {
+				op = frame.OpBinary
+			}
+			h, p := peer.expectFrame(op)
+			if string(p) != string(rune('a'+i)) || !h.Fin || h.Masked != (role == RoleClient) {
+				t.Fatalf("%v: frame %d: %+v %q", role, i, h, p)
+			}
+		}
+		if err := c.WritePreparedBatch(bg, []*PreparedMessage{pms[0], {}}); err != ErrInvalidMessageType {
+			t.Fatalf("%v: a zero PreparedMessage in a batch: %v", role, err)
+		}
+	}
+}

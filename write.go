@@ -66,14 +66,14 @@ func (c *Conn) writeFrame(ctx context.Context, fin bool, op frame.Opcode, payloa
 
 // writeFrameRSV writes one frame with reserved bits rsv under frameSem.
 func (c *Conn) writeFrameRSV(ctx context.Context, fin bool, rsv uint8, op frame.Opcode, payload []byte) error {
-	return c.writeUnder(ctx, fin, rsv, op, payload, nil)
+	return c.writeUnder(ctx, fin, rsv, op, payload, nil, nil)
 }
 
 // writeUnder takes frameSem and writes one frame: the one encoded in wire
 // if wire is not nil, else one built from fin, rsv, op and payload. It
 // applies ctx and WriteTimeout, refuses to write after the close frame, and
 // makes a failed write fail every later one.
-func (c *Conn) writeUnder(ctx context.Context, fin bool, rsv uint8, op frame.Opcode, payload, wire []byte) error {
+func (c *Conn) writeUnder(ctx context.Context, fin bool, rsv uint8, op frame.Opcode, payload, wire []byte, batch net.Buffers) error {
 	if err := c.acquire(ctx, &c.frameSem); err != nil {
 		return err
 	}
@@ -92,7 +92,10 @@ func (c *Conn) writeUnder(ctx context.Context, fin bool, rsv uint8, op frame.Opc
 	w := c.watch(ctx, true)
 	c.startWriteTimeout()
 	var err error
-	if wire != nil {
+	if batch != nil {
+		// Several complete frames in one vectored write (writev on TCP).
+		err = writeBatch(c.nc, batch)
+	} else if wire != nil {
 		_, err = c.nc.Write(wire)
 	} else {
 		err = c.writeFrameLocked(fin, rsv, op, payload)
@@ -105,6 +108,15 @@ func (c *Conn) writeUnder(ctx context.Context, fin bool, rsv uint8, op frame.Opc
 		c.writeErr = err
 		c.closeTransport()
 	}
+	return err
+}
+
+// writeBatch writes b to nc. It is a function of its own because
+// Buffers.WriteTo takes the address of b, which moves b to the heap: here
+// that costs an allocation only for the batches, not for every frame that
+// writeUnder writes (TestSteadyStateReadAndWriteDoNotAllocate).
+func writeBatch(nc net.Conn, b net.Buffers) error {
+	_, err := b.WriteTo(nc)
 	return err
 }
 

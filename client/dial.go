@@ -114,14 +114,16 @@ func (d *dialer) connect(ctx context.Context) (net.Conn, error) {
 func (d *dialer) handshake(ctx context.Context, nc net.Conn) (*ws.Conn, *http.Response, error) {
 	stop := bound(ctx, nc)
 	defer stop()
-	br := bufio.NewReader(nc)
+	head := newHeadLimit(nc, d.opts.MaxResponseHeaderBytes)
+	br := bufio.NewReader(head)
 	if err := d.req.Write(nc); err != nil {
 		return nil, nil, ctxErr(ctx, fmt.Errorf("client: sending the handshake: %w", err))
 	}
 	resp, err := http.ReadResponse(br, d.req)
 	if err != nil {
-		return nil, nil, ctxErr(ctx, fmt.Errorf("client: reading the handshake response: %w", err))
+		return nil, nil, ctxErr(ctx, fmt.Errorf("client: reading the handshake response: %w", head.err(err)))
 	}
+	head.lift() // the head is read; an error response's body has its own bound
 	n, err := handshake.CheckResponse(resp, handshake.Offer{
 		Key:          d.key,
 		Subprotocols: d.opts.Subprotocols,
@@ -156,6 +158,48 @@ func (d *dialer) handshake(ctx context.Context, nc net.Conn) (*ws.Conn, *http.Re
 		buffered = slices.Clone(b)
 	}
 	return ws.NewConn(nc, buffered, ws.RoleClient, &connOpts), resp, nil
+}
+
+// headLimit reads a response head through a bound: once n bytes have been
+// read, reads fail with ErrResponseTooLarge until lift is called. Without
+// it, http.ReadResponse reads a header line of any length into memory.
+type headLimit struct {
+	r      io.Reader
+	n, max int
+	lifted bool
+}
+
+func newHeadLimit(r io.Reader, max int) *headLimit {
+	if max <= 0 {
+		max = DefaultMaxResponseHeaderBytes
+	}
+	return &headLimit{r: r, n: max, max: max}
+}
+
+func (h *headLimit) Read(p []byte) (int, error) {
+	if h.lifted {
+		return h.r.Read(p)
+	}
+	if h.n <= 0 {
+		return 0, ErrResponseTooLarge
+	}
+	if len(p) > h.n {
+		p = p[:h.n]
+	}
+	n, err := h.r.Read(p)
+	h.n -= n
+	return n, err
+}
+
+// lift removes the bound.
+func (h *headLimit) lift() { h.lifted = true }
+
+// err turns the error of a read cut by the bound into a clear one.
+func (h *headLimit) err(err error) error {
+	if errors.Is(err, ErrResponseTooLarge) {
+		return fmt.Errorf("%w: more than %d bytes", ErrResponseTooLarge, h.max)
+	}
+	return err
 }
 
 // bound applies ctx to I/O on nc until stop is called: its deadline, and

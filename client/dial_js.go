@@ -23,8 +23,8 @@ import (
 //
 // The options a page cannot control make Dial fail at once with an error
 // that wraps ErrInvalidOptions and errors.ErrUnsupported: Header, Host,
-// TLSConfig, DialContext, Proxy, ProxyHeader, Compression, Extensions and
-// AcceptExtensions, and in Conn: Compression, Subprotocol, FragmentSize,
+// TLSConfig, DialContext, Proxy, ProxyHeader, MaxResponseHeaderBytes,
+// Compression, Extensions and AcceptExtensions, and in Conn: Compression, Subprotocol, FragmentSize,
 // OnPing and OnPong. Subprotocols, HandshakeTimeout and Conn's ReadLimit,
 // CloseTimeout and WriteTimeout apply.
 //
@@ -103,6 +103,8 @@ func browserOptions(o *Options) error {
 		return unsupported("DialContext: the browser opens the connection")
 	case o.Proxy != nil || len(o.ProxyHeader) > 0:
 		return unsupported("Proxy, ProxyHeader: the browser's proxy settings apply")
+	case o.MaxResponseHeaderBytes != 0:
+		return unsupported("MaxResponseHeaderBytes: the browser reads the response with its own limits")
 	case o.Compression != nil:
 		return unsupported("Compression: the browser negotiates permessage-deflate with its own parameters; Conn.Compression reports them")
 	case len(o.Extensions) > 0 || o.AcceptExtensions != nil:

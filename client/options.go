@@ -25,6 +25,14 @@ const DefaultHandshakeTimeout = 30 * time.Second
 // in HandshakeError.Response.
 const MaxErrorBodySize = 64 << 10
 
+// DefaultMaxResponseHeaderBytes bounds the handshake response's head
+// (status line and headers) when Options.MaxResponseHeaderBytes is zero.
+const DefaultMaxResponseHeaderBytes = 64 << 10
+
+// ErrResponseTooLarge is wrapped by the error Dial returns when the server's
+// (or the proxy's) response head is longer than Options.MaxResponseHeaderBytes.
+var ErrResponseTooLarge = errors.New("client: handshake response head too large")
+
 // Options configure Dial. The zero value (or a nil *Options) is ready to
 // use.
 type Options struct {
@@ -70,6 +78,13 @@ type Options struct {
 	// included, on top of Dial's context. Zero means
 	// DefaultHandshakeTimeout; negative means none but the context.
 	HandshakeTimeout time.Duration
+
+	// MaxResponseHeaderBytes bounds the head of the server's handshake
+	// response, and of a proxy's answer to CONNECT: status line and
+	// headers together. A longer one fails Dial with an error wrapping
+	// ErrResponseTooLarge, having read no more than that. Zero means
+	// DefaultMaxResponseHeaderBytes (64 KiB).
+	MaxResponseHeaderBytes int
 
 	// Compression, if set, offers permessage-deflate (RFC 7692) with these
 	// parameters. When the server accepts, the Conn compresses messages of

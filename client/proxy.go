@@ -44,7 +44,7 @@ func (d *dialer) dialProxy(ctx context.Context, dial func(context.Context, strin
 		}
 		nc = tc
 	}
-	tunnel, err := connectTunnel(ctx, nc, d.addr, proxyURL, d.opts.ProxyHeader)
+	tunnel, err := connectTunnel(ctx, nc, d.addr, proxyURL, d.opts.ProxyHeader, d.opts.MaxResponseHeaderBytes)
 	if err != nil {
 		nc.Close()
 		return nil, err
@@ -65,7 +65,7 @@ func (e *ProxyError) Error() string {
 	return fmt.Sprintf("client: proxy %s refused CONNECT: %s", e.Proxy, e.Response.Status)
 }
 
-func connectTunnel(ctx context.Context, nc net.Conn, target string, proxyURL *url.URL, extra http.Header) (net.Conn, error) {
+func connectTunnel(ctx context.Context, nc net.Conn, target string, proxyURL *url.URL, extra http.Header, maxHead int) (net.Conn, error) {
 	stop := bound(ctx, nc)
 	defer stop()
 	req := &http.Request{
@@ -83,11 +83,13 @@ func connectTunnel(ctx context.Context, nc net.Conn, target string, proxyURL *ur
 	if err := req.Write(nc); err != nil {
 		return nil, ctxErr(ctx, fmt.Errorf("client: sending CONNECT to the proxy: %w", err))
 	}
-	br := bufio.NewReader(nc)
+	head := newHeadLimit(nc, maxHead)
+	br := bufio.NewReader(head)
 	resp, err := http.ReadResponse(br, req)
 	if err != nil {
-		return nil, ctxErr(ctx, fmt.Errorf("client: reading the proxy's answer: %w", err))
+		return nil, ctxErr(ctx, fmt.Errorf("client: reading the proxy's answer: %w", head.err(err)))
 	}
+	head.lift()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		resp.Body.Close()
 		redacted := *proxyURL

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -159,12 +160,13 @@ func TestClientServerCloses(t *testing.T) {
 }
 
 func TestClientHeartbeat(t *testing.T) {
-	// The server pings every 50 ms; the client answers and the session
-	// lives through many intervals.
-	ts := echoServer(t, &Options{PingInterval: 50 * time.Millisecond, PingTimeout: 100 * time.Millisecond})
+	// The server pings every 20 ms and schedules each ping only after the
+	// pong of the one before, so that a session which sees many pings has
+	// answered them. The ping timeout is long: a busy machine must not
+	// make a late pong fatal.
+	ts := echoServer(t, &Options{PingInterval: 20 * time.Millisecond, PingTimeout: 10 * time.Second})
 	for _, tr := range []string{Polling, WebSocket} {
 		c, msgs, closed := dialRecorder(t, ts.URL+"/engine.io/", &ClientOptions{Transports: []string{tr}})
-		time.Sleep(400 * time.Millisecond) // several ping intervals
 		c.Send(context.Background(), ws.Text, []byte("alive"))
 		expect(t, msgs, received{ws.Text, "alive"})
 		select {
@@ -173,6 +175,38 @@ func TestClientHeartbeat(t *testing.T) {
 		default:
 		}
 		c.Close()
+	}
+}
+
+func TestClientAnswersEveryPing(t *testing.T) {
+	// A polling server of its own that sends a ping in answer to each
+	// GET and counts the pongs POSTed: the client answers each ping.
+	pongs := make(chan struct{}, 100)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Query().Get("sid") == "":
+			w.Write([]byte(`0{"sid":"abc","upgrades":[],"pingInterval":10000,"pingTimeout":10000,"maxPayload":1000000}`))
+		case r.Method == http.MethodPost:
+			body, _ := io.ReadAll(r.Body)
+			for _, p := range bytes.Split(body, []byte{0x1e}) {
+				if string(p) == "3" {
+					pongs <- struct{}{}
+				}
+			}
+			w.Write([]byte("ok"))
+		default:
+			w.Write([]byte("2"))
+		}
+	}))
+	defer ts.Close()
+	c, _, _ := dialRecorder(t, ts.URL, nil)
+	defer c.Close()
+	for i := range 5 {
+		select {
+		case <-pongs:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d pongs, want 5", i)
+		}
 	}
 }
 

@@ -64,4 +64,21 @@
 // admitted to the WebSocket transport. Large polling responses are
 // compressed with gzip or deflate when the client accepts it
 // (HTTPCompressionThreshold).
+//
+// # Compared with the reference server
+//
+// Options follow the reference's (engine.io 6): pingInterval, pingTimeout,
+// upgradeTimeout, maxHttpBufferSize (MaxPayload), transports, allowUpgrades
+// (DisableUpgrades), allowRequest, cors, cookie, httpCompression (its
+// threshold) and perMessageDeflate (Options.WebSocket.Compression). Left
+// out: protocol revision 3 (allowEIO3) and the JSONP polling it used, which
+// today's clients do not speak; initialPacket and a custom generateId
+// (session ids are 20 random URL-safe characters); wsEngine (the WebSocket
+// is this module's); the headers and initial_headers events and use()
+// middlewares, for which a Go server wraps the http.Handler (and sets
+// Options.WebSocket.ResponseHeader); WebTransport. Where the reference
+// leaves a request hanging (a POST marked application/octet-stream) or
+// answers 500 (a second GET in flight), this server answers as the
+// protocol says: the body is read as the same payload, and a second GET is
+// answered 400.
 package engineio

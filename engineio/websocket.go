@@ -255,6 +255,7 @@ func (s *Socket) transportEnded(c *ws.Conn, err error) {
 func (s *Socket) writeLoop(c *ws.Conn) {
 	ctx := context.Background()
 	var tmp []byte
+	var run []*ws.PreparedMessage
 	for {
 		s.mu.Lock()
 		if len(s.queue) == 0 || s.state == stateClosed || s.conn != c {
@@ -265,28 +266,35 @@ func (s *Socket) writeLoop(c *ws.Conn) {
 		ps := s.take()
 		b64 := s.b64
 		s.mu.Unlock()
-		for _, p := range ps {
-			var err error
+		// Packets prepared once for every receiver (broadcasts) go out
+		// in runs, each run in one vectored write; the others one by one.
+		var err error
+		for i := 0; i < len(ps) && err == nil; i++ {
+			p := ps[i]
 			switch {
-			case p.enc != nil && !p.shared:
-				err = c.WriteMessage(ctx, ws.Text, p.enc)
-			case p.enc != nil || !b64:
-				if p.shared {
-					err = c.WritePrepared(ctx, p.wsMessage())
-				} else {
-					err = c.WriteMessage(ctx, ws.Binary, p.data)
+			case p.shared && (p.enc != nil || !b64):
+				run = run[:0]
+				for ; i < len(ps) && ps[i].shared && (ps[i].enc != nil || !b64); i++ {
+					run = append(run, ps[i].wsMessage())
 				}
+				i--
+				err = c.WritePreparedBatch(ctx, run)
+			case p.enc != nil:
+				err = c.WriteMessage(ctx, ws.Text, p.enc)
+			case !b64:
+				err = c.WriteMessage(ctx, ws.Binary, p.data)
 			default:
 				tmp = p.binaryText(tmp[:0])
 				err = c.WriteMessage(ctx, ws.Text, tmp)
 			}
-			if err != nil {
-				s.mu.Lock()
-				s.writing = false
-				s.mu.Unlock()
-				s.terminate(fmt.Errorf("%w: %w", ErrTransportError, err), 0, ws.CloseNormal)
-				return
-			}
+		}
+		clear(run)
+		if err != nil {
+			s.mu.Lock()
+			s.writing = false
+			s.mu.Unlock()
+			s.terminate(fmt.Errorf("%w: %w", ErrTransportError, err), 0, ws.CloseNormal)
+			return
 		}
 		s.sent(ps)
 	}

@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"sync"
 	"time"
@@ -155,10 +156,7 @@ func (h *Hub) pump() {
 		o.queue = o.queue[1:]
 		o.mu.Unlock()
 
-		ctx, cancel := context.WithTimeout(context.Background(), h.opts.BrokerTimeout)
-		err := h.broker.Publish(ctx, m)
-		cancel()
-		if err != nil {
+		if err := h.publishOne(m); err != nil {
 			h.m.brokerFailed.Add(1)
 			h.brokerFailed(err)
 			continue
@@ -168,6 +166,23 @@ func (h *Hub) pump() {
 			h.log.Info("hub: broker available again; broadcasts reach the other servers", "server", h.id)
 		}
 	}
+}
+
+// publishOne hands one message to the broker, bounded by BrokerTimeout. A
+// panic in Publish is recovered (issue 20, bug 5): counted in Stats.Panics,
+// logged with its stack, and returned as the publication's failure, so
+// that the pump goes on with the next message.
+func (h *Hub) publishOne(m *Message) (err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), h.opts.BrokerTimeout)
+	defer cancel()
+	defer func() {
+		if v := recover(); v != nil {
+			h.m.panics.Add(1)
+			h.log.Error("hub: recovered a panic in Broker.Publish", "server", h.id, "panic", v, "stack", stack())
+			err = fmt.Errorf("hub: Broker.Publish panicked: %v", v)
+		}
+	}()
+	return h.broker.Publish(ctx, m)
 }
 
 // brokerFailed reports a publication the other servers missed: the first
@@ -186,7 +201,13 @@ func (h *Hub) receive(m *Message) {
 	if m.Origin == h.id {
 		return // delivered locally when it was broadcast
 	}
-	pm, err := ws.NewPreparedMessage(m.Type, m.Data)
+	var pm Payload
+	var err error
+	if h.brokerPayload != nil {
+		pm, err = h.brokerPayload(m.Type, m.Data)
+	} else {
+		pm, err = ws.NewPreparedMessage(m.Type, m.Data)
+	}
 	if err != nil {
 		h.m.brokerInvalid.Add(1)
 		h.log.Warn("hub: dropped a broker message of an invalid type", "server", h.id, "origin", m.Origin, "type", m.Type)

@@ -178,6 +178,15 @@ type Options struct {
 	// DefaultBrokerTimeout (5 s).
 	BrokerTimeout time.Duration
 
+	// BrokerPayload, if set, turns what another server published
+	// (Message.Type and Message.Data, the Data of its Payload) back into
+	// the Payload its clients' transports send, once per message for all
+	// local receivers: a protocol layer whose payloads are not WebSocket
+	// messages (package socketio's packets) decodes its own. An error
+	// drops the message (counted as invalid). Nil means
+	// ws.NewPreparedMessage.
+	BrokerPayload func(typ ws.MessageType, data []byte) (Payload, error)
+
 	// ClientRooms makes each client a member of a room named by its ID,
 	// within its namespace, as every Socket.IO socket is: Room(id) and a
 	// Target naming id reach that client. Such rooms are not listed by
@@ -223,12 +232,14 @@ type Hub struct {
 
 	m metrics
 
-	id          string // ServerID
-	broker      Broker
-	out         outbox
-	brokerDown  atomic.Bool // a publication failed and none succeeded since
-	subMu       sync.Mutex
-	unsubscribe func() // ends the broker subscription; guarded by subMu
+	id string // ServerID
+	// brokerPayload is Options.BrokerPayload.
+	brokerPayload func(typ ws.MessageType, data []byte) (Payload, error)
+	broker        Broker
+	out           outbox
+	brokerDown    atomic.Bool // a publication failed and none succeeded since
+	subMu         sync.Mutex
+	unsubscribe   func() // ends the broker subscription; guarded by subMu
 }
 
 // nsState holds a namespace's members and rooms; guarded by Hub.mu.
@@ -285,6 +296,7 @@ func New(opts *Options) *Hub {
 		o.BrokerTimeout = DefaultBrokerTimeout
 	}
 	h.id = o.ServerID
+	h.brokerPayload = o.BrokerPayload
 	if h.id == "" {
 		h.id = newID()
 	}

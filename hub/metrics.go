@@ -49,7 +49,7 @@ type Stats struct {
 	Pongs            uint64 `json:"pongs"`             // heartbeat pings answered
 	PongTimeouts     uint64 `json:"pong_timeouts"`     // clients terminated by the heartbeat
 	RateLimited      uint64 `json:"rate_limited"`      // messages over a rate limit
-	Panics           uint64 `json:"panics"`            // callback panics recovered
+	Panics           uint64 `json:"panics"`            // panics recovered, in callbacks and in Broker.Publish
 	Errors           uint64 `json:"errors"`            // clients that ended abnormally: no close from the peer, or closed by the hub for being slow, dead, over a limit or panicking
 
 	// With a Broker (all zero without one):
@@ -131,7 +131,7 @@ func writePrometheus(w http.ResponseWriter, prefix string, s *Stats) {
 	metric("pongs_total", "counter", "Heartbeat pings answered.", s.Pongs)
 	metric("pong_timeouts_total", "counter", "Connections terminated for a late pong.", s.PongTimeouts)
 	metric("rate_limited_total", "counter", "Messages over a rate limit.", s.RateLimited)
-	metric("panics_total", "counter", "Handler panics recovered.", s.Panics)
+	metric("panics_total", "counter", "Panics recovered, in callbacks and in Broker.Publish.", s.Panics)
 	metric("errors_total", "counter", "Connections that ended abnormally.", s.Errors)
 	metric("broker_published_total", "counter", "Broadcasts published to the broker for the other servers.", s.BrokerPublished)
 	metric("broker_failed_total", "counter", "Publications to the broker that failed.", s.BrokerFailed)

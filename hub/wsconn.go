@@ -21,6 +21,7 @@ type wsConn struct {
 	queue    chan *ws.PreparedMessage
 	buffered atomic.Int64
 	abort    atomic.Bool   // no more messages are written
+	stopped  atomic.Bool   // the writer is making, or has made, its last drain
 	done     chan struct{} // closed when the read loop has ended
 
 	closeCode   ws.CloseCode // of the close frame queued behind the messages
@@ -60,12 +61,24 @@ func (t *wsConn) Send(p Payload) error {
 		t.buffered.Add(-n)
 		return ErrQueueFull
 	}
+	// Counted before it is queued: the writer's subtraction may come
+	// first otherwise, and Stats would see the sum go negative.
+	h.m.queued.Add(n)
 	select {
 	case t.queue <- pm:
-		h.m.queued.Add(n)
+		if t.stopped.Load() {
+			// The writer may have made its last drain before this
+			// message landed, and nothing would take it out, or
+			// its bytes out of the counts (issue 20, bug 9): take
+			// out what is left. The writer sets stopped before
+			// that drain, so either it sees this message or this
+			// sees stopped.
+			t.drain()
+		}
 		return nil
 	default:
 		t.buffered.Add(-n)
+		h.m.queued.Add(-n)
 		return ErrQueueFull
 	}
 }
@@ -138,7 +151,7 @@ func (t *wsConn) writeLoop() {
 					c.mu.Unlock()
 					t.conn.Close(code, reason)
 				}
-				t.drain()
+				t.lastDrain()
 				return
 			}
 			n := int64(len(pm.Data()))
@@ -151,14 +164,22 @@ func (t *wsConn) writeLoop() {
 			if err != nil {
 				c.closing.Store(true)
 				t.abort.Store(true)
-				t.drain()
+				t.lastDrain()
 				return
 			}
 		case <-t.done:
-			t.drain()
+			t.lastDrain()
 			return
 		}
 	}
+}
+
+// lastDrain is the writer's last act: no message is written any more, and
+// the queue is emptied. A sender that queues a message after it sees
+// stopped and drains it itself.
+func (t *wsConn) lastDrain() {
+	t.stopped.Store(true)
+	t.drain()
 }
 
 // write writes one message, bounded by WriteTimeout.
@@ -179,10 +200,11 @@ func (t *wsConn) write(pm *ws.PreparedMessage) error {
 	return nil
 }
 
-// drain empties the queue of a client that writes no more. Senders see
-// closing set and queue nothing new, but one may have passed the check
-// just before; its message stays in the channel and is collected with the
-// client.
+// drain empties the queue of a client that writes no more, taking each
+// message's bytes out of the counts. Senders see closing set and queue
+// nothing new, but one may have passed the check just before: it drains
+// again after its message landed (Send). Concurrent drains take each
+// message once.
 func (t *wsConn) drain() {
 	for {
 		select {

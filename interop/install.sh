@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the peers of the interop tests: Debian's chromium (headless) and
 # libnss3-tools (certutil, to make Chromium trust the test's CA), Debian's
-# python3-websockets, and the npm packages of package.json (from
+# python3-websockets, Debian's haproxy (the load balancer of the Socket.IO
+# cluster test in natsbroker/siocluster), and the npm packages of package.json (from
 # package-lock.json, into interop/node_modules). Idempotent: what is there already is not fetched
 # again, so a second run takes a second or two. Runs as root (as CI does) or
 # through sudo; needs no input.
@@ -14,7 +15,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 # Debian packages, installed only when missing.
-debs=(chromium libnss3-tools python3-websockets)
+debs=(chromium libnss3-tools python3-websockets haproxy)
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 	debs+=(nodejs npm)
 fi

@@ -298,10 +298,30 @@ func (c *Client) Send(typ ws.MessageType, data []byte) error {
 }
 
 // Close stops the client: Run closes the open connection, if any, with
-// 1000, and returns nil. Close does not wait for that; Done does. It may be
-// called from the client's callbacks, and more than once.
+// 1000, and returns nil. Close does not wait for that; Done does. From
+// Close on, Send refuses messages with ErrClosed, and the messages still
+// queued are dropped. Called before Run, Close stops the client at once: Run
+// will return ErrClosed, and Done and the Messages channel are closed. It
+// may be called from the client's callbacks, and more than once.
 func (c *Client) Close() error {
 	c.stopOnce.Do(func() { close(c.stopped) })
+	c.mu.Lock()
+	first := !c.closed
+	c.closed = true
+	// Before Run, nothing else will finish the client; Run, once
+	// started, does it when it returns.
+	finish := first && !c.running
+	if finish {
+		c.queue, c.qbytes = nil, 0
+	}
+	c.mu.Unlock()
+	if finish {
+		c.transition(Transition{To: StateClosed})
+		if c.messages != nil {
+			close(c.messages)
+		}
+		close(c.done)
+	}
 	return nil
 }
 

@@ -481,3 +481,42 @@ func TestBackoffDelay(t *testing.T) {
 		}
 	}
 }
+
+// Issue 20's reconnect mismatches: Close before Run stops the client (Run
+// returns ErrClosed, Done and Messages are closed), and Send after Close,
+// before or while Run runs, is refused with ErrClosed rather than dropped.
+func TestCloseRefusesSendsAndStopsAClientNotRunYet(t *testing.T) {
+	c := New("ws://127.0.0.1:1/", nil)
+	c.Close()
+	c.Close() // again: nothing more
+	if err := c.Send(ws.Text, []byte("x")); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Send after Close, before Run = %v", err)
+	}
+	if err := c.Run(context.Background()); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Run after Close = %v", err)
+	}
+	select {
+	case <-c.Done():
+	default:
+		t.Fatal("Done is open after Close of a client that never ran")
+	}
+	if _, ok := <-c.Messages(); ok {
+		t.Fatal("Messages delivered a message")
+	}
+	if s := c.State(); s != StateClosed {
+		t.Fatalf("state %v", s)
+	}
+
+	srv := newTestServer(t, func(c *ws.Conn, n int) { c.Serve(context.Background(), ws.Handler{}) })
+	rec := newRecorder()
+	c2 := New(srv.url(), &Options{OnStateChange: rec.record})
+	wait := run(t, c2, context.Background())
+	rec.await(t, 0, "open", func(tr Transition) bool { return tr.To == StateOpen })
+	c2.Close()
+	if err := c2.Send(ws.Text, []byte("after close")); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Send right after Close, Run still running = %v", err)
+	}
+	if err := wait(); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+}

@@ -29,6 +29,9 @@ type Operator struct {
 	rooms    []string
 	except   []string
 	volatile bool
+	// localOnly: a request from another server of the cluster, applied
+	// here and not passed on.
+	localOnly bool
 }
 
 // To adds rooms to those selected.
@@ -200,23 +203,27 @@ func (o Operator) FetchSockets() []*Socket {
 	return out
 }
 
-// SocketsJoin makes the selected sockets join rooms.
+// SocketsJoin makes the selected sockets join rooms, on every server of a
+// cluster (Options.Broker).
 func (o Operator) SocketsJoin(rooms ...string) {
 	for _, s := range o.FetchSockets() {
 		s.Join(rooms...)
 	}
+	o.broadcastRequest(&clusterMessage{Type: cmJoin, Arg: rooms})
 }
 
-// SocketsLeave makes the selected sockets leave rooms.
+// SocketsLeave makes the selected sockets leave rooms, on every server of a
+// cluster.
 func (o Operator) SocketsLeave(rooms ...string) {
 	for _, s := range o.FetchSockets() {
 		s.Leave(rooms...)
 	}
+	o.broadcastRequest(&clusterMessage{Type: cmLeave, Arg: rooms})
 }
 
 // DisconnectSockets disconnects the selected sockets from the namespace
 // (Socket.Disconnect), or, with closeConn, closes their connections
-// (Socket.Close).
+// (Socket.Close), on every server of a cluster.
 func (o Operator) DisconnectSockets(closeConn bool) {
 	for _, s := range o.FetchSockets() {
 		if closeConn {
@@ -225,6 +232,7 @@ func (o Operator) DisconnectSockets(closeConn bool) {
 			s.Disconnect()
 		}
 	}
+	o.broadcastRequest(&clusterMessage{Type: cmDisconnect, Close: closeConn})
 }
 
 // eventPacket makes the EVENT (or BINARY_EVENT) packet of an encoded

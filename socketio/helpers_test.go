@@ -41,14 +41,14 @@ func noLeaks(t *testing.T) {
 
 // env is a Socket.IO server on a loopback listener.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	io    *socketio.Server
 	url   string
 	wsURL string
 	hc    *http.Client
 }
 
-func newEnv(t *testing.T, opts *socketio.Options) *env {
+func newEnv(t testing.TB, opts *socketio.Options) *env {
 	t.Helper()
 	if opts == nil {
 		opts = &socketio.Options{}
@@ -75,7 +75,7 @@ func newEnv(t *testing.T, opts *socketio.Options) *env {
 // raw is a client speaking Engine.IO 4 and Socket.IO 5 by hand over a
 // WebSocket, to see every byte.
 type raw struct {
-	t   *testing.T
+	t   testing.TB
 	c   *ws.Conn
 	sid string
 }

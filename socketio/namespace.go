@@ -155,6 +155,10 @@ func (ns *Namespace) Len() int {
 	return ns.hns.Len()
 }
 
+// Rooms returns the names of the namespace's rooms that have members,
+// sorted; the rooms named by socket ids are not listed.
+func (ns *Namespace) Rooms() []string { return ns.hns.Rooms() }
+
 // Socket returns the connected socket of the namespace with the given id,
 // or nil.
 func (ns *Namespace) Socket(id string) *Socket {

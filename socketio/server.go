@@ -28,6 +28,9 @@ const (
 	// DefaultMaxQueuedEvents bounds the events waiting for one socket's
 	// handlers.
 	DefaultMaxQueuedEvents = 256
+	// DefaultMaxQueuedBytes bounds the bytes of the events waiting for one
+	// socket's handlers.
+	DefaultMaxQueuedBytes = 1 << 20
 )
 
 // Options configure a Server. The zero value (or a nil *Options) gives the
@@ -63,6 +66,12 @@ type Options struct {
 	// finishes.
 	MaxQueuedEvents int
 
+	// MaxQueuedBytes bounds the bytes (payloads and attachments) of the
+	// events waiting for one socket's handlers, as MaxQueuedEvents bounds
+	// their number; zero means DefaultMaxQueuedBytes (1 MiB). An event
+	// larger than the bound is taken when nothing else waits.
+	MaxQueuedBytes int
+
 	// DropSlow drops the messages for a client whose outgoing buffer
 	// (EngineIO.MaxBufferedAmount) is full, instead of closing its
 	// connection, which is the default: a client that reconnects can get
@@ -74,6 +83,26 @@ type Options struct {
 	// when it did not ask for an acknowledgement; "" means "error", "-"
 	// sends nothing.
 	ErrorEvent string
+
+	// Broker, if set, makes the server one of a cluster (this module's
+	// hub.Broker: natsbroker.Broker over NATS, hub.MemoryBroker within a
+	// process): broadcasts reach the selected sockets of every server
+	// sharing the broker, each once; Operator.SocketsJoin, SocketsLeave
+	// and DisconnectSockets apply on every server; FetchAllSockets and
+	// ServerSideEmit ask the others; and the servers exchange heartbeats,
+	// so that a server that died is noticed and its answers are no longer
+	// waited for. Clients need sticky sessions for long-polling (a load
+	// balancer's cookie or source-address affinity). Broadcasts that
+	// reached a socket through another server are not retained for
+	// connection state recovery.
+	Broker hub.Broker
+
+	// ServerID identifies the server in its cluster; empty means a
+	// random id. It must be unique among the servers sharing the Broker.
+	ServerID string
+
+	// Cluster tunes the cluster protocol; nil means the defaults.
+	Cluster *ClusterOptions
 
 	// Logger receives the server's records: connections refused and
 	// closed at Debug, handler errors at Warn, recovered panics at Error.
@@ -119,6 +148,8 @@ type Server struct {
 	nsps    map[string]*Namespace
 	parents []*Namespace
 	conns   map[*engineio.Socket]*conn
+
+	cluster *cluster // with Options.Broker
 }
 
 // NewServer returns a server configured by opts (nil means the defaults).
@@ -136,6 +167,9 @@ func NewServer(opts *Options) *Server {
 	}
 	if o.MaxQueuedEvents <= 0 {
 		o.MaxQueuedEvents = DefaultMaxQueuedEvents
+	}
+	if o.MaxQueuedBytes <= 0 {
+		o.MaxQueuedBytes = DefaultMaxQueuedBytes
 	}
 	if o.ErrorEvent == "" {
 		o.ErrorEvent = "error"
@@ -158,12 +192,22 @@ func NewServer(opts *Options) *Server {
 	if o.DropSlow {
 		overflow = hub.Drop
 	}
-	srv.hub = hub.New(&hub.Options{
+	hopts := &hub.Options{
 		Logger:       srv.log,
 		Overflow:     overflow,
 		PingInterval: -1, // Engine.IO has a heartbeat of its own
 		ClientRooms:  true,
-	})
+	}
+	if o.Broker != nil {
+		hopts.ServerID = o.ServerID
+		if hopts.ServerID == "" {
+			hopts.ServerID = newRequestID()
+		}
+		srv.cluster = newCluster(srv, o.Broker, hopts.ServerID, o.Cluster)
+		hopts.Broker = clusterBroker{o.Broker, srv.cluster}
+		hopts.BrokerPayload = decodeBrokerPayload
+	}
+	srv.hub = hub.New(hopts)
 	eopts := o.EngineIO
 	eopts.Handler = engineHandler{srv}
 	if eopts.Logger == nil {
@@ -171,6 +215,9 @@ func NewServer(opts *Options) *Server {
 	}
 	srv.eio = engineio.NewServer(&eopts)
 	srv.main = srv.Of("/")
+	if srv.cluster != nil {
+		srv.cluster.start()
+	}
 	return srv
 }
 
@@ -181,7 +228,22 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { srv.eio.S
 // Shutdown closes every connection (its sockets disconnect with
 // ErrServerShutdown, which connection state recovery recovers from) and
 // waits for them to end, or for ctx to end.
-func (srv *Server) Shutdown(ctx context.Context) error { return srv.eio.Shutdown(ctx) }
+func (srv *Server) Shutdown(ctx context.Context) error {
+	err := srv.eio.Shutdown(ctx)
+	if srv.cluster != nil {
+		// The other servers stop waiting for this one at once.
+		srv.cluster.shutdown()
+		srv.hub.Shutdown(ctx)
+	}
+	return err
+}
+
+// lookupNamespace returns the namespace name, nil if there is none.
+func (srv *Server) lookupNamespace(name string) *Namespace {
+	srv.mu.RLock()
+	defer srv.mu.RUnlock()
+	return srv.nsps[name]
+}
 
 // Engine returns the Engine.IO server underneath.
 func (srv *Server) Engine() *engineio.Server { return srv.eio }

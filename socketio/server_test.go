@@ -482,3 +482,35 @@ func TestEmitRefusesReservedNamesAndBadArguments(t *testing.T) {
 		t.Error("Emit of a channel accepted")
 	}
 }
+
+func TestQueuedEventsAreBounded(t *testing.T) {
+	noLeaks(t)
+	for _, opts := range []*socketio.Options{{MaxQueuedEvents: 2}, {MaxQueuedBytes: 64}} {
+		e := newEnv(t, opts)
+		release := make(chan struct{})
+		started := make(chan struct{}, 10)
+		socketio.On(e.io, "block", func(ctx context.Context, s *socketio.Socket, _ socketio.Args) error {
+			started <- struct{}{}
+			<-release
+			return nil
+		})
+		other := e.io.Of("/other")
+		r := e.dial()
+		r.connect("/", "")
+		for range 6 {
+			r.send(`42["block","` + strings.Repeat("x", 30) + `"]`)
+		}
+		r.send("40/other,")
+		<-started
+		// The reading stopped behind the full queue: the CONNECT after the
+		// events waits, and so does the socket it would make.
+		time.Sleep(100 * time.Millisecond)
+		if n := other.Len(); n != 0 {
+			t.Fatalf("%+v: the CONNECT behind a full queue was read (%d sockets)", opts, n)
+		}
+		close(release)
+		if !strings.HasPrefix(r.next(), "40/other,{") {
+			t.Fatal("no CONNECT answer once the handlers ran")
+		}
+	}
+}

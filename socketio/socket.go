@@ -51,6 +51,7 @@ type Socket struct {
 	data    any
 	onDisc  []func(error)
 	jobs    []job
+	queued  int // bytes held by jobs
 	running bool
 	room    chan struct{} // closed when the job queue has room again
 }
@@ -59,6 +60,7 @@ type Socket struct {
 // connection, each event, the disconnection.
 type job struct {
 	fn     func()
+	size   int  // the bytes of the packet it holds
 	always bool // runs after the socket has disconnected too
 }
 
@@ -387,7 +389,11 @@ func (s *Socket) removeAck(id uint64) {
 func (s *Socket) packet(p *parser.Packet) {
 	switch p.Type {
 	case parser.Event, parser.BinaryEvent:
-		s.enqueue(func() { s.event(p) }, false)
+		size := len(p.Data)
+		for _, a := range p.Attachments {
+			size += len(a)
+		}
+		s.enqueueSized(func() { s.event(p) }, size)
 	case parser.Ack, parser.BinaryAck:
 		s.mu.Lock()
 		fn := s.acks[p.ID]
@@ -402,12 +408,19 @@ func (s *Socket) packet(p *parser.Packet) {
 }
 
 // enqueue adds a job to the socket's worker, starting a goroutine for it if
-// none runs: a socket without work has no goroutine. When
-// MaxQueuedEvents jobs wait, it blocks until the worker has taken one, so
-// that a client cannot queue events without bound.
-func (s *Socket) enqueue(fn func(), always bool) {
+// none runs: a socket without work has no goroutine.
+func (s *Socket) enqueue(fn func(), always bool) { s.add(job{fn: fn, always: always}) }
+
+// enqueueSized adds the job of an event holding size bytes. When
+// MaxQueuedEvents jobs, or MaxQueuedBytes, wait, it blocks (the reading of
+// the connection) until the worker has taken one, so that a client cannot
+// make the server hold events without bound.
+func (s *Socket) enqueueSized(fn func(), size int) { s.add(job{fn: fn, size: size}) }
+
+func (s *Socket) add(j job) {
+	o := &s.conn.srv.opts
 	s.mu.Lock()
-	for len(s.jobs) >= s.conn.srv.opts.MaxQueuedEvents && s.running && !always {
+	for !j.always && s.running && len(s.jobs) > 0 && (len(s.jobs) >= o.MaxQueuedEvents || s.queued+j.size > o.MaxQueuedBytes) {
 		if s.room == nil {
 			s.room = make(chan struct{})
 		}
@@ -416,7 +429,8 @@ func (s *Socket) enqueue(fn func(), always bool) {
 		<-room
 		s.mu.Lock()
 	}
-	s.jobs = append(s.jobs, job{fn, always})
+	s.jobs = append(s.jobs, j)
+	s.queued += j.size
 	start := !s.running
 	s.running = true
 	s.mu.Unlock()
@@ -429,7 +443,8 @@ func (s *Socket) enqueue(fn func(), always bool) {
 func (s *Socket) work() {
 	for {
 		s.mu.Lock()
-		if s.room != nil && len(s.jobs) < s.conn.srv.opts.MaxQueuedEvents {
+		if s.room != nil {
+			// Room for one more: let a blocked reader try again.
 			close(s.room)
 			s.room = nil
 		}
@@ -442,6 +457,7 @@ func (s *Socket) work() {
 		j := s.jobs[0]
 		s.jobs[0] = job{}
 		s.jobs = s.jobs[1:]
+		s.queued -= j.size
 		skip := s.state == stateClosed && !j.always
 		s.mu.Unlock()
 		if !skip {

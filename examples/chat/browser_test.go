@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/rfc6455/ws/internal/chromium"
 )
 
 // chatInstance is one run of the chat server on a given address.
@@ -61,59 +63,59 @@ func TestBrowserChatAcrossServerRestart(t *testing.T) {
 	srv, addr := startChat(t, "127.0.0.1:0")
 	defer func() { srv.stop(t) }()
 
-	devtools := startChromium(t)
+	devtools := chromium.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	browser, err := dialCDP(ctx, devtools)
+	browser, err := chromium.Dial(ctx, devtools)
 	if err != nil {
 		t.Fatalf("devtools: %v", err)
 	}
-	defer browser.close()
+	defer browser.Close()
 
 	base := "http://" + addr + "/"
-	alice, err := browser.openPage(ctx, "alice", base+"?name=alice#browsertest")
+	alice, err := browser.OpenPage(ctx, "alice", base+"?name=alice#browsertest", "window.chat")
 	if err != nil {
 		t.Fatal(err)
 	}
-	bob, err := browser.openPage(ctx, "bob", base+"?name=bob#browsertest")
+	bob, err := browser.OpenPage(ctx, "bob", base+"?name=bob#browsertest", "window.chat")
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	bothHere := `window.chat && chat.status === "open" && chat.room === "browsertest" &&
 		JSON.stringify(chat.members) === '["alice","bob"]'`
-	alice.waitFor(t, "both in the room", bothHere)
-	bob.waitFor(t, "both in the room", bothHere)
+	alice.WaitFor(t, "both in the room", bothHere)
+	bob.WaitFor(t, "both in the room", bothHere)
 
 	say(t, ctx, alice, "hello from alice")
-	bob.waitFor(t, "alice's message shown", shows("alice", "hello from alice"))
-	alice.waitFor(t, "own message confirmed", shows("alice", "hello from alice"))
+	bob.WaitFor(t, "alice's message shown", shows("alice", "hello from alice"))
+	alice.WaitFor(t, "own message confirmed", shows("alice", "hello from alice"))
 
 	// Restart: 1001 to both pages, then a new server on the same port.
 	srv.stop(t)
-	alice.waitFor(t, "sees the server gone", `chat.status === "reconnecting"`)
+	alice.WaitFor(t, "sees the server gone", `chat.status === "reconnecting"`)
 	srv, _ = startChat(t, addr)
 
 	again := bothHere + ` && chat.connects >= 2`
-	alice.waitFor(t, "reconnected and re-joined", again)
-	bob.waitFor(t, "reconnected and re-joined", again)
+	alice.WaitFor(t, "reconnected and re-joined", again)
+	bob.WaitFor(t, "reconnected and re-joined", again)
 	say(t, ctx, bob, "hi again from bob")
-	alice.waitFor(t, "bob's message after the restart", shows("bob", "hi again from bob"))
+	alice.WaitFor(t, "bob's message after the restart", shows("bob", "hi again from bob"))
 
 	// An invalid room: the server refuses it and keeps alice where she
 	// is; the page follows the server's answer, shows the error, and goes
 	// on showing her room's messages.
 	js := `(() => { document.getElementById("new-room").value = "bad room!";
 		document.getElementById("room-form").requestSubmit(); return true })()`
-	if err := alice.eval(ctx, js, nil); err != nil {
+	if err := alice.Eval(ctx, js, nil); err != nil {
 		t.Fatal(err)
 	}
-	alice.waitFor(t, "the refusal shown", `chat.lastError.startsWith("invalid_payload") && chat.joining === ""`)
+	alice.WaitFor(t, "the refusal shown", `chat.lastError.startsWith("invalid_payload") && chat.joining === ""`)
 	var where struct {
 		Room, Hash, Title string
 		Members           []string
 	}
-	if err := alice.eval(ctx, `({room: chat.room, hash: location.hash, members: chat.members,
+	if err := alice.Eval(ctx, `({room: chat.room, hash: location.hash, members: chat.members,
 		title: document.getElementById("room-title").textContent})`, &where); err != nil {
 		t.Fatal(err)
 	}
@@ -121,20 +123,20 @@ func TestBrowserChatAcrossServerRestart(t *testing.T) {
 		t.Errorf("after the refused join alice's page shows %+v, want the room browsertest she is still in", where)
 	}
 	say(t, ctx, bob, "still there, alice?")
-	alice.waitFor(t, "bob's message after the refused join", shows("bob", "still there, alice?"))
+	alice.WaitFor(t, "bob's message after the refused join", shows("bob", "still there, alice?"))
 
 	// Room switch: alice clicks another room; bob sees her leave.
-	if err := alice.eval(ctx, `document.querySelector('#rooms button[data-room="lobby"]').click()`, nil); err != nil {
+	if err := alice.Eval(ctx, `document.querySelector('#rooms button[data-room="lobby"]').click()`, nil); err != nil {
 		t.Fatal(err)
 	}
-	alice.waitFor(t, "switched to lobby", `chat.room === "lobby" && chat.members.includes("alice") && location.hash === "#lobby"`)
-	bob.waitFor(t, "alice left the room", `JSON.stringify(chat.members) === '["bob"]'`)
+	alice.WaitFor(t, "switched to lobby", `chat.room === "lobby" && chat.members.includes("alice") && location.hash === "#lobby"`)
+	bob.WaitFor(t, "alice left the room", `JSON.stringify(chat.members) === '["bob"]'`)
 
 	var rooms []struct {
 		Name    string `json:"name"`
 		Members int    `json:"members"`
 	}
-	if err := bob.eval(ctx, `chat.rooms`, &rooms); err != nil {
+	if err := bob.Eval(ctx, `chat.rooms`, &rooms); err != nil {
 		t.Fatal(err)
 	}
 	counts := map[string]int{}
@@ -149,13 +151,13 @@ func TestBrowserChatAcrossServerRestart(t *testing.T) {
 
 // say types text into the page's input and submits the form, as a user
 // would.
-func say(t *testing.T, ctx context.Context, p *page, text string) {
+func say(t *testing.T, ctx context.Context, p *chromium.Page, text string) {
 	t.Helper()
 	q, _ := json.Marshal(text)
 	js := `(() => { const i = document.getElementById("text"); i.value = ` + string(q) + `;
 		document.getElementById("send-form").requestSubmit(); return true })()`
-	if err := p.eval(ctx, js, nil); err != nil {
-		t.Fatalf("%s: send: %v", p.name, err)
+	if err := p.Eval(ctx, js, nil); err != nil {
+		t.Fatalf("%s: send: %v", p.Name(), err)
 	}
 }
 

@@ -178,6 +178,9 @@ func (c *Browser) OpenPage(ctx context.Context, name, url, stateExpr string) (*P
 	return &Page{c: c, session: att.SessionID, name: name, stateExpr: stateExpr}, nil
 }
 
+// Name returns the name the page was opened with.
+func (p *Page) Name() string { return p.name }
+
 // Eval evaluates a JavaScript expression in the page and decodes its value
 // (which must be JSON-serialisable) into out.
 func (p *Page) Eval(ctx context.Context, expr string, out any) error {
@@ -250,6 +253,10 @@ var chromiumFlags = []string{
 	"--disable-background-networking", "--disable-component-update", "--disable-sync",
 	"--disable-dev-shm-usage", "--no-proxy-server", "--disable-extensions",
 	"--no-default-browser-check", "--mute-audio", "--remote-debugging-port=0",
+	// Pages in background tabs keep their timers: tests open several at
+	// once, and throttled timers (a second at the least) would fire late.
+	"--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+	"--disable-backgrounding-occluded-windows",
 }
 
 const chromiumInstall = "bash interop/install.sh (or apt-get update && apt-get install -y chromium)"

@@ -196,7 +196,7 @@ func newServer(id, natsURL string, log *slog.Logger) (*chatServer, error) {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(broker.Stats())
 	})
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	s.http = wsserver.NewHTTPServer("", mux) // 431 past 32 KiB of header, header and idle timeouts
 	return s, nil
 }
 
@@ -212,8 +212,7 @@ func (s *chatServer) serve(ctx context.Context, ln net.Listener) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	s.ws.Shutdown(sctx)
-	s.http.Shutdown(sctx)
+	wsserver.Shutdown(sctx, s.http, s.ws) // every client's 1001 at once, net/http drains beside it
 	s.h.Shutdown(sctx)
 	s.broker.Close()
 	if err == nil {

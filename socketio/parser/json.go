@@ -1,6 +1,7 @@
 package parser
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 )
@@ -254,4 +255,30 @@ func memberKey(quoted []byte) int {
 		return keyNum
 	}
 	return keyOther
+}
+
+// EventName returns the name of an event from its payload (a valid JSON
+// array, as Decoder returns it): its first element, a string or a number
+// (the reference parser accepts both). A string without escapes is sliced
+// out without a JSON decoder, which is most names. It returns false when
+// the payload has no first element or it is neither.
+func EventName(data []byte) (string, bool) {
+	name, ok := firstElement(data)
+	if !ok || len(name) == 0 {
+		return "", false
+	}
+	switch c := name[0]; {
+	case c == '"':
+		if inner := name[1 : len(name)-1]; bytes.IndexByte(inner, '\\') < 0 {
+			return string(inner), true
+		}
+		var s string
+		if json.Unmarshal(name, &s) != nil {
+			return "", false
+		}
+		return s, true
+	case c == '-' || (c >= '0' && c <= '9'):
+		return string(name), true
+	}
+	return "", false
 }

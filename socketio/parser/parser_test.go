@@ -266,3 +266,25 @@ func TestTypeString(t *testing.T) {
 		t.Fatal(BinaryAck.String(), Type(9).String())
 	}
 }
+
+func TestEventName(t *testing.T) {
+	for _, tc := range []struct {
+		data string
+		name string
+		ok   bool
+	}{
+		{`["chat",1]`, "chat", true},
+		{` [ "chat" ]`, "chat", true},
+		{`["caf\u00e9"]`, "café", true},
+		{`["a\"b"]`, `a"b`, true},
+		{`[42,"x"]`, "42", true},
+		{`[]`, "", false},
+		{`[{"a":1}]`, "", false},
+		{`[null]`, "", false},
+	} {
+		name, ok := EventName([]byte(tc.data))
+		if name != tc.name || ok != tc.ok {
+			t.Errorf("EventName(%s) = %q, %v; want %q, %v", tc.data, name, ok, tc.name, tc.ok)
+		}
+	}
+}

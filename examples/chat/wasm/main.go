@@ -9,10 +9,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall/js"
@@ -41,13 +43,18 @@ type page struct {
 	mu        sync.Mutex
 	status    string // connecting, open, reconnecting
 	name      string
-	room      string
+	room      string // the room the server has us in ("" before the first "joined")
+	joining   string // the room asked for, until the server answers
+	joinID    string // the id of that join request
+	wanted    string // the room in the URL's fragment
 	connects  int
 	members   []string
 	rooms     []room
 	messages  []message
 	seen      map[string]bool
 	lastError string
+	outbox    []string // messages typed while disconnected, sent after re-joining
+	lastID    int
 	client    *reconnect.Client
 }
 
@@ -68,9 +75,9 @@ func main() {
 		}
 	}
 	hash := strings.TrimPrefix(loc.Get("hash").String(), "#")
-	roomName, _ := url.PathUnescape(hash)
-	if roomName == "" {
-		roomName = "lobby"
+	wanted, _ := url.PathUnescape(hash)
+	if wanted == "" {
+		wanted = "lobby"
 	}
 	scheme := "ws://"
 	if loc.Get("protocol").String() == "https:" {
@@ -81,7 +88,7 @@ func main() {
 		wsURL += "?name=" + url.QueryEscape(name)
 	}
 
-	p := &page{status: "connecting", name: name, room: roomName, seen: map[string]bool{}}
+	p := &page{status: "connecting", name: name, wanted: wanted, seen: map[string]bool{}}
 	p.client = reconnect.New(wsURL, &reconnect.Options{
 		// The same schedule as the JavaScript page's.
 		Backoff: reconnect.Backoff{Initial: 250 * time.Millisecond, Max: 10 * time.Second, Multiplier: 2, Jitter: 0.5},
@@ -89,15 +96,15 @@ func main() {
 			p.mu.Lock()
 			p.connects++
 			p.status = "open"
-			room := p.room
+			room := cmp.Or(p.room, p.joining, p.wanted)
+			b, err := p.joinEvent(room)
 			p.mu.Unlock()
 			p.render("")
-			// Re-join after every connection; what was typed while
-			// disconnected is sent after this.
-			b, err := event.Encode("join", map[string]string{"room": room})
 			if err != nil {
 				return err
 			}
+			// Re-join after every connection; what was typed while
+			// disconnected is sent once the server answers "joined".
 			return conn.WriteMessage(ctx, ws.Text, b)
 		},
 		OnMessage: func(typ ws.MessageType, data []byte) {
@@ -131,17 +138,51 @@ func main() {
 	p.client.Run(context.Background()) // until the page goes away
 }
 
-// send sends an event if the connection is open, and reports whether it
-// did; with queue, it is queued for the next connection otherwise.
-func (p *page) send(typ string, payload any, queue bool) bool {
-	if !queue && p.client.State() != reconnect.StateOpen {
-		return false
-	}
-	b, err := event.Encode(typ, payload)
+// encode returns the wire form of an event with a new id, which the server
+// echoes in the error event a failed request causes; mu must be held.
+func (p *page) encode(typ string, payload any) (id string, b []byte, err error) {
+	e, err := event.New(typ, payload)
 	if err != nil {
-		return false
+		return "", nil, err
 	}
-	return p.client.Send(ws.Text, b) == nil
+	p.lastID++
+	e.ID = strconv.Itoa(p.lastID)
+	b, err = e.MarshalJSON()
+	return e.ID, b, err
+}
+
+// joinEvent asks for a room: the page moves when the server answers; mu
+// must be held.
+func (p *page) joinEvent(room string) ([]byte, error) {
+	id, b, err := p.encode("join", map[string]string{"room": room})
+	if err == nil {
+		p.joining, p.joinID = room, id
+	}
+	return b, err
+}
+
+// open reports whether the connection is open.
+func (p *page) open() bool { return p.client.State() == reconnect.StateOpen }
+
+// join sends a join request on the open connection; mu must be held.
+func (p *page) join(room string) {
+	if b, err := p.joinEvent(room); err == nil {
+		p.client.Send(ws.Text, b)
+	}
+}
+
+// say sends a chat message, or keeps it for after the next "joined" while
+// disconnected; mu must be held.
+func (p *page) say(text string) {
+	if !p.open() {
+		if len(p.outbox) < 100 {
+			p.outbox = append(p.outbox, text)
+		}
+		return
+	}
+	if _, b, err := p.encode("message", map[string]string{"text": text}); err == nil {
+		p.client.Send(ws.Text, b)
+	}
 }
 
 // handle applies an event from the server.
@@ -168,11 +209,19 @@ func (p *page) handle(typ string, raw json.RawMessage) {
 			p.messages, p.seen = nil, map[string]bool{}
 		}
 		p.room = j.Room
+		if p.joining == j.Room {
+			p.joining, p.joinID = "", ""
+		}
 		js.Global().Get("history").Call("replaceState", js.Null(), "", "#"+url.PathEscape(j.Room))
 		for _, m := range j.History {
 			p.add(m)
 		}
 		p.members = j.Members
+		for len(p.outbox) > 0 && p.open() {
+			text := p.outbox[0]
+			p.outbox = p.outbox[1:]
+			p.say(text)
+		}
 	case "message":
 		var m struct {
 			message
@@ -206,10 +255,21 @@ func (p *page) handle(typ string, raw json.RawMessage) {
 		var e struct {
 			Code    string `json:"code"`
 			Message string `json:"message"`
+			ID      string `json:"id"`
 		}
 		json.Unmarshal(raw, &e)
 		p.lastError = e.Code + ": " + e.Message
-		p.messages = append(p.messages, message{Text: "error: " + e.Message})
+		if e.ID != "" && e.ID == p.joinID {
+			// The join was refused: stay in the room the server has
+			// us in.
+			p.messages = append(p.messages, message{Text: "cannot join " + p.joining + ": " + e.Message})
+			p.joining, p.joinID = "", ""
+			if p.room == "" && p.open() {
+				p.join("lobby")
+			}
+		} else {
+			p.messages = append(p.messages, message{Text: "error: " + e.Message})
+		}
 	}
 	p.mu.Unlock()
 	p.render("")
@@ -224,19 +284,22 @@ func (p *page) add(m message) {
 	p.messages = append(p.messages, m)
 }
 
-// switchRoom leaves the current room for another.
+// switchRoom asks to move to another room. The page stays in its room,
+// showing its messages, until the server answers "joined" (then it moves)
+// or refuses with an error event for the request (then it stays).
 func (p *page) switchRoom(room string) {
 	p.mu.Lock()
-	if room == p.room {
+	if room == p.room || room == p.joining {
 		p.mu.Unlock()
 		return
 	}
-	p.room = room
-	p.messages, p.seen = nil, map[string]bool{}
+	if p.open() {
+		p.join(room)
+	} else {
+		p.joining = room // asked for once the page is connected again
+	}
 	p.mu.Unlock()
 	p.render("")
-	// When disconnected, the next connection joins it.
-	p.send("join", map[string]string{"room": room}, false)
 }
 
 // wireForms handles the two forms of the page.
@@ -254,8 +317,9 @@ func (p *page) wireForms() {
 		text := strings.TrimSpace(in.Get("value").String())
 		in.Set("value", "")
 		if text != "" {
-			// Queued while disconnected, sent after the next join.
-			p.send("message", map[string]string{"text": text}, true)
+			p.mu.Lock()
+			p.say(text)
+			p.mu.Unlock()
 		}
 	})
 	onSubmit("room-form", func() {
@@ -280,7 +344,11 @@ func (p *page) render(detail string) {
 	}
 	status.Set("textContent", detail)
 	byID("me").Set("textContent", p.name)
-	byID("room-title").Set("textContent", "#"+p.room)
+	title := "#" + p.room
+	if p.room == "" {
+		title = "joining #" + p.joining + "…"
+	}
+	byID("room-title").Set("textContent", title)
 
 	list := byID("messages")
 	var items []any
@@ -356,6 +424,7 @@ func (p *page) mirror() js.Value {
 	}
 	return js.ValueOf(map[string]any{
 		"impl": "go-wasm", "status": p.status, "name": p.name, "room": p.room,
+		"joining": p.joining, "joinID": p.joinID,
 		"connects": p.connects, "members": members, "rooms": rooms,
 		"messages": msgs, "lastError": p.lastError,
 	})

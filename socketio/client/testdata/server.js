@@ -12,7 +12,7 @@ const cfg = JSON.parse(process.argv[2] || "{}");
 const httpServer = http.createServer();
 const opts = {
   pingInterval: cfg.pingInterval || 1000,
-  pingTimeout: cfg.pingTimeout || 2000,
+  pingTimeout: cfg.pingTimeout || 10000,
   maxHttpBufferSize: 1e6,
 };
 if (cfg.transports) opts.transports = cfg.transports;

@@ -25,7 +25,7 @@ func TestSmallRun(t *testing.T) {
 	}
 	cmd := exec.Command("go", "run", "./cmd/siobench", "-servers", strings.Join(servers, ","), "-passes", "1",
 		"-window", "300ms", "-warmup", "100ms", "-broadcast-sockets", "20", "-echo-sockets", "4",
-		"-idle-ws", "50", "-idle-polling", "20")
+		"-idle-ws", "50", "-idle-polling", "20", "-idle-wait", "1s")
 	cmd.Dir = filepath.Join("..", "..")
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()

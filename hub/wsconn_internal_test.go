@@ -1,0 +1,37 @@
+package hub
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"testing"
+
+	"github.com/rfc6455/ws"
+)
+
+// Issue 20, bug 9, at its root: a send that lands after the client's writer
+// made its last drain is taken out of the counts, not left in the queue
+// with its bytes counted for ever.
+func TestSendAfterWritersLastDrainLeavesNoCount(t *testing.T) {
+	h := New(&Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), PingInterval: -1})
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	conn := ws.NewConn(a, nil, ws.RoleServer, nil)
+	tr := newWSConn(conn, 16)
+	c := h.newClient(context.Background(), tr, Info{})
+	c.ws, c.conn, tr.c = tr, conn, c
+	c.mu.Lock()
+	tr.start()
+	c.mu.Unlock()
+	tr.end()     // the read loop ended: the writer drains and stops
+	tr.wg.Wait() // its last drain is done
+	pm, _ := ws.NewPreparedMessage(ws.Binary, make([]byte, 1000))
+	if err := tr.Send(pm); err != nil { // a sender that passed the closing check just before
+		t.Fatal(err)
+	}
+	if q, buf := h.Stats().QueuedBytes, tr.BufferedAmount(); q != 0 || buf != 0 {
+		t.Fatalf("after a send that no writer will take: QueuedBytes %d, BufferedAmount %d", q, buf)
+	}
+}
