@@ -1,3 +1,5 @@
+//go:build !js
+
 package ws
 
 import (
@@ -7,19 +9,6 @@ import (
 	"github.com/rfc6455/ws/deflate"
 	"github.com/rfc6455/ws/wsproto"
 )
-
-// DefaultCompressionThreshold is the size below which messages are sent
-// uncompressed when Compression.Threshold is zero: deflating a few bytes
-// costs more than it saves.
-const DefaultCompressionThreshold = wsproto.DefaultCompressionThreshold
-
-// Compression is the permessage-deflate extension (RFC 7692) as negotiated
-// in the opening handshake, with the local choices for sending: Params,
-// Level (1..9; 0 means 6) and Threshold (messages shorter than this are
-// sent uncompressed; 0 means DefaultCompressionThreshold, negative
-// compresses all). The server and client packages fill it in from the
-// handshake. It is the protocol core's type (package wsproto).
-type Compression = wsproto.Compression
 
 // Compression reports the negotiated permessage-deflate parameters, and
 // whether the extension is in use on this connection.
