@@ -1,8 +1,8 @@
 package loop
 
 import (
-	"errors"
 	"context"
+	"errors"
 	"net"
 	"sync"
 	"testing"

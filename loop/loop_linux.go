@@ -91,11 +91,11 @@ const (
 
 // Flags of the loop.
 const (
-	lfPaused uint8 = 1 << iota // reading is paused: too much waits to be written
-	lfReady                    // in the ready list
-	lfNoRead                   // nothing more is read: the connection closes once its queue is out
-	lfClosing                  // a close frame was sent or received
-	lfHalfClosed               // the socket was shut down for writing
+	lfPaused     uint8 = 1 << iota // reading is paused: too much waits to be written
+	lfReady                        // in the ready list
+	lfNoRead                       // nothing more is read: the connection closes once its queue is out
+	lfClosing                      // a close frame was sent or received
+	lfHalfClosed                   // the socket was shut down for writing
 )
 
 // newLoops starts n event loops.

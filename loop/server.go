@@ -240,7 +240,7 @@ type Server struct {
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
 	acceptors map[*poller]struct{} // the raw accept loops, woken by Shutdown
-	gconns    map[*Conn]struct{} // connections of the goroutine driver
+	gconns    map[*Conn]struct{}   // connections of the goroutine driver
 	closing   bool
 	wg        sync.WaitGroup // connections, and listener goroutines
 	count     atomic.Int64   // connections open or in their handshake

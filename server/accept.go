@@ -107,7 +107,7 @@ type request struct {
 	nc  net.Conn // the raw connection, for RemoteAddr
 	// remote is the client's address when there is no nc (NegotiateRaw).
 	remote string
-	tls *tls.ConnectionState
+	tls    *tls.ConnectionState
 }
 
 // http returns the request as a net/http one, building it on first use.
