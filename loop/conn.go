@@ -64,6 +64,16 @@ func (c *Conn) Server() *Server { return c.srv }
 // the network, like the browser's WebSocket.bufferedAmount.
 func (c *Conn) BufferedAmount() int64 { return c.buffered.Load() }
 
+// Queued returns the number of messages queued and not yet written.
+func (c *Conn) Queued() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.g != nil {
+		return c.g.queued
+	}
+	return c.evQueued()
+}
+
 // Send queues a message of type typ (ws.Text or ws.Binary) and returns
 // without waiting; data is copied (or written at once) and may be reused
 // when Send returns. A text message must be UTF-8: that is the caller's

@@ -754,6 +754,9 @@ func (c *Conn) evCloseNow() error {
 
 func (c *Conn) evSubprotocol() string { return c.sub }
 
+// evQueued returns the data messages queued; c.mu is held.
+func (c *Conn) evQueued() int { return c.out.msgs }
+
 // evAddr returns the socket's peer (remote) or local address.
 func (c *Conn) evAddr(remote bool) net.Addr {
 	c.mu.Lock()
