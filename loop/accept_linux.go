@@ -164,6 +164,10 @@ func (lp *evloop) handshake(c *Conn, data []byte) {
 		}
 		return
 	}
+	if s.shutdown.Load() {
+		lp.reject(c, errShuttingDown)
+		return
+	}
 	remote := ""
 	if o := &s.Options; o.CheckOrigin != nil || o.ResponseHeader != nil || o.NegotiateExtensions != nil {
 		if a := c.evAddr(true); a != nil {

@@ -239,7 +239,16 @@ func (s *Server) runGoroutineConn(nc net.Conn) {
 	defer s.doneConn()
 	c := &Conn{srv: s, policy: &s.Policy, g: &gconn{nc: nc}}
 	g := c.g
+	s.mu.Lock()
+	if s.gshakes == nil {
+		s.gshakes = make(map[net.Conn]struct{})
+	}
+	s.gshakes[nc] = struct{}{}
+	s.mu.Unlock()
 	conn, err := s.handshakeConn(c, nc)
+	s.mu.Lock()
+	delete(s.gshakes, nc)
+	s.mu.Unlock()
 	if err != nil {
 		nc.Close()
 		return
@@ -347,7 +356,11 @@ func (s *Server) handshakeConn(c *Conn, nc net.Conn) (*ws.Conn, error) {
 			return nil, err
 		}
 	}
-	neg, err := s.negotiate(c, raw, nc.RemoteAddr().String(), state)
+	var neg *server.Negotiated
+	var err error = errShuttingDown
+	if !s.shutdown.Load() {
+		neg, err = s.negotiate(c, raw, nc.RemoteAddr().String(), state)
+	}
 	if err != nil {
 		nc.Write(server.AppendError(nil, err))
 		return nil, err

@@ -47,13 +47,15 @@ type evloop struct {
 type task struct {
 	kind uint8
 	c    *Conn
+	wg   *sync.WaitGroup // Done once the task has run, if not nil
 }
 
 const (
-	taskAdd       uint8 = iota // a connection accepted
-	taskAdvance                // a connection's close was started: arm its timer
-	taskShutdown               // Shutdown: close every connection with 1001
-	taskTerminate              // Shutdown's context ended: close every connection now
+	taskAdd            uint8 = iota // a connection accepted
+	taskAdvance                     // a connection's close was started: arm its timer
+	taskShutdown                    // Shutdown: close every open connection with 1001
+	taskDropHandshakes              // Shutdown: close the connections in their handshake
+	taskTerminate                   // Shutdown's context ended: close every connection now
 )
 
 // evconn is the event loop's part of a Conn.
@@ -222,8 +224,13 @@ func (lp *evloop) runTasks() bool {
 			lp.advance(t.c)
 		case taskShutdown:
 			lp.shutdown()
+		case taskDropHandshakes:
+			lp.dropHandshakes()
 		case taskTerminate:
 			lp.terminate()
+		}
+		if t.wg != nil {
+			t.wg.Done()
 		}
 		tasks[i] = task{}
 	}
@@ -253,19 +260,26 @@ func (lp *evloop) add(c *Conn) {
 	lp.timers.set(c, timerHandshake, lp.now+int64(lp.srv.handshakeTimeout()))
 }
 
-// shutdown closes every open connection with 1001 and every one in its
-// handshake at once.
+// shutdown closes every open connection with 1001.
 func (lp *evloop) shutdown() {
 	for _, c := range lp.conns {
-		if c == nil {
-			continue
+		if c != nil && c.st == stOpen {
+			c.evClose(ws.CloseGoingAway, shutdownReason, ErrShutdown, false)
+			lp.advance(c)
 		}
-		if c.st == stHandshake {
-			lp.finish(c, ErrShutdown)
-			continue
+	}
+}
+
+// dropHandshakes gives the connections still in their handshake a second
+// more at most (after every loop sent its 1001s: those go out first): a
+// request already on its way is answered 503, a connection that sends
+// none (a browser opens spare ones in advance) is closed.
+func (lp *evloop) dropHandshakes() {
+	grace := lp.now + int64(shutdownGrace)
+	for _, c := range lp.conns {
+		if c != nil && c.st == stHandshake && c.when > grace {
+			lp.timers.set(c, timerHandshake, grace)
 		}
-		c.evClose(ws.CloseGoingAway, shutdownReason, ErrShutdown, false)
-		lp.advance(c)
 	}
 }
 

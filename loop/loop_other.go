@@ -4,6 +4,7 @@ package loop
 
 import (
 	"net"
+	"sync"
 
 	"github.com/rfc6455/ws"
 )
@@ -15,10 +16,14 @@ type evloop struct{}
 
 type evconn struct{}
 
-type task struct{ kind uint8 }
+type task struct {
+	kind uint8
+	wg   *sync.WaitGroup
+}
 
 const (
 	taskShutdown uint8 = iota
+	taskDropHandshakes
 	taskTerminate
 )
 
@@ -36,4 +41,5 @@ func (c *Conn) evAddr(bool) net.Addr                                     { retur
 
 type poller struct{}
 
-func (p *poller) wake() {}
+func (p *poller) wake()       {}
+func (c *Conn) evQueued() int { return 0 }

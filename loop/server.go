@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/http"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -164,6 +165,13 @@ var (
 	ErrHandshakeTimeout = errors.New("loop: handshake timeout")
 )
 
+// shutdownGrace is how long Shutdown leaves the connections in their
+// handshake to send their request (answered 503).
+const shutdownGrace = time.Second
+
+// errShuttingDown answers the handshakes that complete during Shutdown.
+var errShuttingDown = &handshake.Error{Status: http.StatusServiceUnavailable, Reason: "server shutting down"}
+
 // shutdownReason is the reason of the 1001 close frames Shutdown sends.
 const shutdownReason = "server shutting down"
 
@@ -239,9 +247,11 @@ type Server struct {
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
-	acceptors map[*poller]struct{} // the raw accept loops, woken by Shutdown
-	gconns    map[*Conn]struct{}   // connections of the goroutine driver
+	acceptors map[*poller]struct{}  // the raw accept loops, woken by Shutdown
+	gconns    map[*Conn]struct{}    // connections of the goroutine driver
+	gshakes   map[net.Conn]struct{} // the goroutine driver's connections in their handshake
 	closing   bool
+	shutdown  atomic.Bool    // closing, read without the lock
 	wg        sync.WaitGroup // connections, and listener goroutines
 	count     atomic.Int64   // connections open or in their handshake
 
@@ -421,14 +431,16 @@ func (s *Server) startLoops() error {
 func (s *Server) Len() int { return int(s.count.Load()) }
 
 // Shutdown stops accepting, closes every open connection with 1001 (going
-// away) and the reason "server shutting down" and every connection still
-// in its handshake at once, then waits for their OnClose. If ctx ends
+// away) and the reason "server shutting down", gives the connections in
+// their handshake a second at most (a request that comes is answered 503
+// Service Unavailable), then waits for the connections' OnClose. If ctx ends
 // first, the connections left are closed at once (without waiting for the
 // peers' close frames) and ctx's error is returned once their OnClose has
 // run. The event loops stop once every connection is gone.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
+	s.shutdown.Store(true)
 	for ln := range s.listeners {
 		ln.Close()
 	}
@@ -439,13 +451,18 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for c := range s.gconns {
 		gconns = append(gconns, c)
 	}
-	s.mu.Unlock()
-	for _, lp := range s.loops {
-		lp.post(task{kind: taskShutdown})
+	grace := time.Now().Add(shutdownGrace)
+	for nc := range s.gshakes {
+		nc.SetDeadline(grace)
 	}
+	s.mu.Unlock()
 	for _, c := range gconns {
 		c.closeWith(ws.CloseGoingAway, shutdownReason, ErrShutdown)
 	}
+	s.postAll(taskShutdown, true)
+	// Then the connections still in their handshake, which no client
+	// waits for as it waits for its 1001.
+	s.postAll(taskDropHandshakes, false)
 	done := make(chan struct{})
 	go func() {
 		s.wg.Wait()
@@ -456,9 +473,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-done:
 	case <-ctx.Done():
 		err = ctx.Err()
-		for _, lp := range s.loops {
-			lp.post(task{kind: taskTerminate})
-		}
+		s.postAll(taskTerminate, false)
 		s.mu.Lock()
 		for c := range s.gconns {
 			c.CloseNow()
@@ -470,6 +485,22 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		lp.stop()
 	}
 	return err
+}
+
+// postAll posts a task of kind to every loop, and with wait waits until
+// each has run it.
+func (s *Server) postAll(kind uint8, wait bool) {
+	var wg *sync.WaitGroup
+	if wait {
+		wg = new(sync.WaitGroup)
+		wg.Add(len(s.loops))
+	}
+	for _, lp := range s.loops {
+		lp.post(task{kind: kind, wg: wg})
+	}
+	if wg != nil {
+		wg.Wait()
+	}
 }
 
 // logger returns the Logger.
