@@ -4,6 +4,7 @@ package loop
 
 import (
 	"net"
+	"os"
 	"syscall"
 	"time"
 
@@ -164,6 +165,10 @@ func (lp *evloop) handshake(c *Conn, data []byte) {
 		}
 		return
 	}
+	if s.Fallback != nil && !raw.IsUpgrade() {
+		lp.handOff(c, b)
+		return
+	}
 	if s.shutdown.Load() {
 		lp.reject(c, errShuttingDown)
 		return
@@ -208,6 +213,30 @@ func (lp *evloop) handshake(c *Conn, data []byte) {
 	} else {
 		lp.afterInput(c)
 	}
+}
+
+// handOff gives a connection whose request is not a WebSocket's to the
+// Fallback handler, with the bytes read so far.
+func (lp *evloop) handOff(c *Conn, data []byte) {
+	head := append([]byte(nil), data...)
+	fd := int(c.fd)
+	syscall.EpollCtl(lp.p.epfd, syscall.EPOLL_CTL_DEL, fd, nil)
+	c.mu.Lock()
+	c.st = stClosed
+	c.mu.Unlock()
+	lp.conns[fd] = nil
+	lp.n--
+	lp.timers.stop(c)
+	c.in = nil
+	lp.srv.doneConn()
+	f := os.NewFile(uintptr(fd), "")
+	nc, err := net.FileConn(f) // a duplicate, in the runtime's poller
+	f.Close()
+	if err != nil {
+		return
+	}
+	// The handshake runs on: the Fallback's server reads the request.
+	go lp.srv.fallback(nc, head)
 }
 
 // readLimit turns ws.Options.ReadLimit into the core's.

@@ -249,6 +249,9 @@ func (s *Server) runGoroutineConn(nc net.Conn) {
 	s.mu.Lock()
 	delete(s.gshakes, nc)
 	s.mu.Unlock()
+	if err == errHandedOff {
+		return
+	}
 	if err != nil {
 		nc.Close()
 		return
@@ -356,6 +359,11 @@ func (s *Server) handshakeConn(c *Conn, nc net.Conn) (*ws.Conn, error) {
 			return nil, err
 		}
 	}
+	if s.Fallback != nil && !raw.IsUpgrade() {
+		nc.SetDeadline(time.Time{})
+		s.fallback(nc, buf)
+		return nil, errHandedOff
+	}
 	var neg *server.Negotiated
 	var err error = errShuttingDown
 	if !s.shutdown.Load() {
@@ -386,6 +394,9 @@ func (s *Server) handshakeConn(c *Conn, nc net.Conn) (*ws.Conn, error) {
 	}
 	return ws.NewConn(nc, rest, ws.RoleServer, opts), nil
 }
+
+// errHandedOff: the connection went to the Fallback handler.
+var errHandedOff = errors.New("loop: handed to Fallback")
 
 // parseHead parses the request head at the start of b, whose first
 // scanned bytes were looked at before without finding the head's end, so

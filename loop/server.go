@@ -230,6 +230,14 @@ type Server struct {
 	// server (a load balancer, a TLS proxy) and serve plain connections.
 	TLSConfig *tls.Config
 
+	// Fallback, if set, serves the requests that do not ask for a
+	// WebSocket (no "Upgrade: websocket"): a page, a health check,
+	// metrics on the same port. Their connections are handed to a
+	// net/http server (with the limits of NewHTTPServer) and stay with it
+	// for their later requests. Without it, such requests are answered
+	// as a WebSocket endpoint answers them (426 Upgrade Required, ...).
+	Fallback http.Handler
+
 	// Goroutines serves every connection with the goroutine driver, the
 	// one that serves TLS and every connection on platforms without
 	// epoll: a goroutine reading each connection and one writing it.
@@ -254,6 +262,10 @@ type Server struct {
 	shutdown  atomic.Bool    // closing, read without the lock
 	wg        sync.WaitGroup // connections, and listener goroutines
 	count     atomic.Int64   // connections open or in their handshake
+
+	fbOnce sync.Once
+	fbSrv  *http.Server
+	fbLn   *connListener
 
 	testReadSize int // the loops' read buffer size, if not zero (tests)
 }
@@ -469,6 +481,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		close(done)
 	}()
 	var err error
+	fberr := make(chan error, 1)
+	go func() { fberr <- s.shutdownFallback(ctx) }()
 	select {
 	case <-done:
 	case <-ctx.Done():
@@ -483,6 +497,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	for _, lp := range s.loops {
 		lp.stop()
+	}
+	if ferr := <-fberr; err == nil {
+		err = ferr
 	}
 	return err
 }
