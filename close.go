@@ -1,3 +1,5 @@
+//go:build !js
+
 package ws
 
 import (
@@ -10,10 +12,6 @@ import (
 	"github.com/rfc6455/ws/closecode"
 	"github.com/rfc6455/ws/frame"
 )
-
-// ErrCloseTimeout is returned by Close when the peer did not answer the close
-// frame within Options.CloseTimeout; the connection was then closed anyway.
-var ErrCloseTimeout = errors.New("ws: close handshake timed out")
 
 // errCloseSent is returned internally when a close frame was already sent.
 var errCloseSent = errors.New("ws: close frame already sent")

@@ -1,3 +1,5 @@
+//go:build !js
+
 package ws
 
 import (
@@ -12,25 +14,6 @@ import (
 	"github.com/rfc6455/ws/mask"
 	"github.com/rfc6455/ws/utf8"
 )
-
-// DefaultCompressionThreshold is the size below which messages are sent
-// uncompressed when Compression.Threshold is zero: deflating a few bytes
-// costs more than it saves.
-const DefaultCompressionThreshold = 128
-
-// Compression is the permessage-deflate extension (RFC 7692) as negotiated
-// in the opening handshake, with the local choices for sending. The server
-// and client packages fill it in from the handshake.
-type Compression struct {
-	// Params are the negotiated parameters.
-	Params deflate.Params
-	// Level is the compression level, 1..9; 0 means the default (6).
-	Level int
-	// Threshold: messages shorter than this many bytes are sent
-	// uncompressed (RFC 7692 §6: compression is chosen per message). Zero
-	// means DefaultCompressionThreshold; a negative value compresses all.
-	Threshold int
-}
 
 // deflateState is a connection's compression state; nil when the extension
 // is not in use.

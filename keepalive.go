@@ -1,3 +1,5 @@
+//go:build !js
+
 package ws
 
 import (
@@ -8,11 +10,6 @@ import (
 	"github.com/rfc6455/ws/closecode"
 	"github.com/rfc6455/ws/frame"
 )
-
-// ErrKeepAliveTimeout is returned by KeepAlive, and wrapped by the errors
-// reads and writes return afterwards, when the peer did not answer a ping
-// in time.
-var ErrKeepAliveTimeout = errors.New("ws: keepalive: the peer did not answer a ping in time")
 
 var errKeepAliveInterval = errors.New("ws: KeepAlive needs a positive interval")
 

@@ -51,7 +51,8 @@ type Socket struct {
 	data    any
 	onDisc  []func(error)
 	jobs    []job
-	queued  int // bytes held by jobs
+	queued  int           // bytes held by jobs
+	wake    chan struct{} // while the worker waits for more jobs
 	running bool
 	room    chan struct{} // closed when the job queue has room again
 }
@@ -433,14 +434,33 @@ func (s *Socket) add(j job) {
 	s.queued += j.size
 	start := !s.running
 	s.running = true
+	wake := s.wake
 	s.mu.Unlock()
 	if start {
 		go s.work()
+	} else if wake != nil {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
 	}
 }
 
-// work runs the queued jobs in order, and ends when there are none.
+// workerLinger is how long a socket's worker waits for more work before it
+// ends: long enough to serve a client's next event without a new goroutine
+// (whose stack would grow again), short enough that an idle socket soon has
+// none.
+const workerLinger = 10 * time.Millisecond
+
+// work runs the queued jobs in order, and ends when none has come for
+// workerLinger.
 func (s *Socket) work() {
+	var idle *time.Timer
+	defer func() {
+		if idle != nil {
+			idle.Stop()
+		}
+	}()
 	for {
 		s.mu.Lock()
 		if s.room != nil {
@@ -449,8 +469,28 @@ func (s *Socket) work() {
 			s.room = nil
 		}
 		if len(s.jobs) == 0 {
+			if s.wake == nil {
+				s.wake = make(chan struct{}, 1)
+			}
+			wake := s.wake
+			s.mu.Unlock()
+			if idle == nil {
+				idle = time.NewTimer(workerLinger)
+			} else {
+				idle.Reset(workerLinger)
+			}
+			select {
+			case <-wake:
+				continue
+			case <-idle.C:
+			}
+			s.mu.Lock()
+			if len(s.jobs) > 0 {
+				s.mu.Unlock()
+				continue
+			}
 			s.running = false
-			s.jobs = nil
+			s.jobs, s.wake = nil, nil
 			s.mu.Unlock()
 			return
 		}
@@ -594,7 +634,7 @@ func (s *Socket) refuse(err error) {
 
 // event runs the handler of an event, then acknowledges it if asked.
 func (s *Socket) event(p *parser.Packet) {
-	name, ok := eventName(p.Data)
+	name, ok := parser.EventName(p.Data)
 	if !ok {
 		return
 	}
@@ -629,22 +669,6 @@ func (s *Socket) lookup(event string) eventFunc {
 		return fn
 	}
 	return s.ns.lookup(event)
-}
-
-// eventName returns an event's name: its first element, a string or a
-// number (the parser has checked which).
-func eventName(data []byte) (string, bool) {
-	var name string
-	ok := false
-	parser.ForEachElement(data, func(_ int, elem []byte) bool {
-		if len(elem) > 0 && elem[0] == '"' {
-			ok = json.Unmarshal(elem, &name) == nil
-		} else {
-			name, ok = string(elem), true
-		}
-		return false
-	})
-	return name, ok
 }
 
 // ack sends the acknowledgement with id and args.

@@ -57,7 +57,8 @@ func waitListening(t *testing.T, addr string) {
 // front of two siocluster processes sharing a NATS server, and the real
 // socket.io-client through it: polling, WebSocket and the upgrade stick to
 // their server, a room spans both servers, and when s1 is killed its
-// clients reconnect through the balancer to s2 and the room works again.
+// clients reconnect through the balancer to s2 and the room works again;
+// s2 notices that s1 is gone, and its cluster requests stop waiting for it.
 func TestBehindHAProxy(t *testing.T) {
 	haproxy := need(t, "haproxy")
 	node := need(t, "node")
@@ -88,7 +89,8 @@ func TestBehindHAProxy(t *testing.T) {
 	ports := map[string]int{"s1": freePort(t), "s2": freePort(t)}
 	servers := map[string]*exec.Cmd{}
 	for _, id := range []string{"s1", "s2"} {
-		cmd := exec.Command(bin, "-addr", fmt.Sprintf("127.0.0.1:%d", ports[id]), "-id", id, "-nats", natsURL)
+		cmd := exec.Command(bin, "-addr", fmt.Sprintf("127.0.0.1:%d", ports[id]), "-id", id, "-nats", natsURL,
+			"-heartbeat-interval", "200ms", "-heartbeat-timeout", "1s")
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

@@ -22,7 +22,9 @@
 //
 // Events: "join" (room; acknowledged with the server's id), "say"
 // ({room, text}: "said" {text, from, server} to the room on every server),
-// "who" (acknowledged with every server's sockets, FetchAllSockets).
+// "who" (acknowledged with every server's sockets, FetchAllSockets; a
+// server that died is waited for until the others count it gone, after
+// -heartbeat-timeout, and then left out).
 package main
 
 import (
@@ -65,6 +67,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 	embedded := fs.Bool("embedded-nats", false, "start a NATS server in this process, listening at -nats")
 	clientURL := fs.String("client", "", "run as a client of this URL instead")
 	room := fs.String("room", "lobby", "the client's room")
+	hbInterval := fs.Duration("heartbeat-interval", socketio.DefaultHeartbeatInterval, "how often the server tells the cluster it is alive")
+	hbTimeout := fs.Duration("heartbeat-timeout", socketio.DefaultHeartbeatTimeout, "how long a silent server is waited for before the others count it gone")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -91,7 +95,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 		return err
 	}
 	defer broker.Close()
-	io := newServer(*id, broker, log)
+	io := newServer(*id, broker, &socketio.ClusterOptions{HeartbeatInterval: *hbInterval, HeartbeatTimeout: *hbTimeout}, log)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
@@ -121,8 +125,8 @@ type said struct {
 }
 
 // newServer returns the chat server, one of a cluster through broker.
-func newServer(id string, broker *natsbroker.Broker, log *slog.Logger) *socketio.Server {
-	io := socketio.NewServer(&socketio.Options{Broker: broker, ServerID: id, Logger: log})
+func newServer(id string, broker *natsbroker.Broker, cluster *socketio.ClusterOptions, log *slog.Logger) *socketio.Server {
+	io := socketio.NewServer(&socketio.Options{Broker: broker, ServerID: id, Cluster: cluster, Logger: log})
 	io.OnConnection(func(s *socketio.Socket) {
 		s.Emit("hello", map[string]string{"server": id, "id": s.ID()})
 	})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rfc6455/ws"
 	"github.com/rfc6455/ws/engineio"
+	"github.com/rfc6455/ws/socketio"
 	"github.com/rfc6455/ws/socketio/parser"
 )
 
@@ -265,10 +266,7 @@ func decodeArg[T any](args Args, v *T) error {
 		}
 		return &HandlerError{Code: CodeInvalidPayload, Message: fmt.Sprintf("expected an argument (%v)", reflect.TypeFor[T]())}
 	}
-	if err := args.Decode(0, v); err != nil {
-		return &HandlerError{Code: CodeInvalidPayload, Message: err.Error()}
-	}
-	return nil
+	return args.Decode(0, v) // a *HandlerError with CodeInvalidPayload when it fails
 }
 
 // handlerFailed reports a handler's error: in the ack if the server asked
@@ -283,25 +281,6 @@ func (s *Socket) handlerFailed(e *Event, err error) {
 		Error *HandlerError `json:"error"`
 	}{he})
 }
-
-// HandlerError is the error an acknowledgement carries when a handler
-// failed, as {"error":{"code","message"}}: the convention of this module's
-// server (socketio.Error), which the client follows both ways.
-type HandlerError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
-func (e *HandlerError) Error() string { return "socket.io: " + e.Code + ": " + e.Message }
-
-// Error codes of HandlerError.
-const (
-	// CodeInvalidPayload: an argument is missing or does not fit the type
-	// the handler declared.
-	CodeInvalidPayload = "invalid_payload"
-	// CodeInternal: the handler failed.
-	CodeInternal = "internal"
-)
 
 // Event is a received event.
 type Event struct {
@@ -606,17 +585,13 @@ func (s *Socket) onPacket(e *engineio.Client, p *parser.Packet) {
 		if !ok {
 			return
 		}
-		args, err := decodeArgs(p.Data, p.Attachments, 1)
-		if err != nil {
-			s.m.logger.Debug("socket.io client: bad event", "err", err)
-			return
-		}
+		args := socketio.ArgsOf(p, 1)
 		s.mu.Lock()
 		if s.pid != "" && args.Len() > 0 {
 			// Recovery: the server appends the packet's offset as the
 			// last argument of every event (socket.io 4.6).
 			var off string
-			if last := args.raw[args.Len()-1]; len(last) > 0 && last[0] == '"' && json.Unmarshal(last, &off) == nil {
+			if last := args.Raw(args.Len() - 1); len(last) > 0 && last[0] == '"' && json.Unmarshal(last, &off) == nil {
 				s.offset = off
 			}
 		}
@@ -631,13 +606,13 @@ func (s *Socket) onPacket(e *engineio.Client, p *parser.Packet) {
 		ev := &Event{Name: name, Args: args, s: s, e: e, ctx: s.m.ctx, id: p.ID, hasID: p.HasID}
 		s.lifecycle(func() { fn(ev) })
 	case parser.Ack, parser.BinaryAck:
-		args, err := decodeArgs(p.Data, p.Attachments, 0)
+		args := socketio.ArgsOf(p, 0)
 		s.mu.Lock()
 		a := s.acks[p.ID]
 		delete(s.acks, p.ID)
 		s.mu.Unlock()
 		if a != nil {
-			a.ch <- ackResult{args: args, err: err}
+			a.ch <- ackResult{args: args}
 		}
 	}
 }
@@ -674,7 +649,7 @@ func (s *Socket) run() {
 
 // encode builds the messages of an EVENT (name set) or ACK packet.
 func (s *Socket) encode(t parser.Type, name string, args []any, id uint64, hasID bool) ([]*engineio.Prepared, error) {
-	data, atts, err := encodeArgs(nil, name, args)
+	data, atts, err := socketio.AppendArgs(nil, name, args)
 	if err != nil {
 		return nil, err
 	}
@@ -761,11 +736,6 @@ func Reply[T any](args Args, err error) (T, error) {
 func (s *Socket) emit(ctx context.Context, name string, args []any, withAck bool) (chan ackResult, error) {
 	if name == "" {
 		return nil, errors.New("socket.io client: empty event name")
-	}
-	for _, r := range parser.ReservedEvents {
-		if name == r {
-			return nil, fmt.Errorf("socket.io client: %q is a reserved event name", name)
-		}
 	}
 	s.mu.Lock()
 	var ch chan ackResult

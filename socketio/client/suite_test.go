@@ -157,7 +157,7 @@ func testEvents(t *testing.T, start startServer, transports []string, final stri
 	var b []byte
 	var got nested
 	if args.Len() != 5 || args.Decode(0, &s) != nil || args.Decode(1, &n) != nil || args.Decode(2, &b) != nil || args.Decode(3, &got) != nil || string(args.Raw(4)) != "null" {
-		t.Fatalf("echo-back: %d args %v", args.Len(), args.raw)
+		t.Fatalf("echo-back: %d args %v", args.Len(), args.String())
 	}
 	if s != "héllo" || n != 42 || string(b) != "\x09\x08\x07" || !reflect.DeepEqual(got, sent) {
 		t.Fatalf("echo-back: %q %d %v %+v", s, n, b, got)
@@ -169,11 +169,11 @@ func testEvents(t *testing.T, start startServer, transports []string, final stri
 		t.Fatal(err)
 	}
 	if ack.Len() != 2 || ack.Decode(1, &b) != nil || string(b) != "bin" {
-		t.Fatalf("ack: %v", ack.raw)
+		t.Fatalf("ack: %v", ack.String())
 	}
 	// No arguments at all.
 	if ack, err = c.EmitWithAck(ctx, "ack"); err != nil || ack.Len() != 0 {
-		t.Fatalf("ack without arguments: %v %v", ack.raw, err)
+		t.Fatalf("ack without arguments: %v %v", ack.String(), err)
 	}
 	// Server → client ack, through a typed handler, as a typed call.
 	answer, err := Reply[string](c.EmitWithAck(ctx, "ask", "life"))
@@ -204,7 +204,7 @@ func testEvents(t *testing.T, start startServer, transports []string, final stri
 	for i := range 200 {
 		var v int
 		if a := recv(t, c.echoes, "echo-back"); a.Decode(0, &v) != nil || v != i {
-			t.Fatalf("echo %d: %v", i, a.raw)
+			t.Fatalf("echo %d: %v", i, a.String())
 		}
 	}
 	deadline := time.Now().Add(10 * time.Second)

@@ -221,24 +221,20 @@ func checkPayload(t Type, data []byte) error {
 		if first != '[' {
 			return invalid("%v payload is not an array", t)
 		}
-		name, ok := firstElement(data)
+		elem, ok := firstElement(data)
 		if !ok {
 			return invalid("%v payload is an empty array", t)
 		}
-		switch c := firstByte(name); {
-		case c == '"':
-			var s string
-			if json.Unmarshal(name, &s) != nil {
-				return invalid("%v name is not a string", t)
-			}
+		name, ok := EventName(data)
+		if !ok {
+			return invalid("%v name is neither a string nor a number", t)
+		}
+		if elem[0] == '"' {
 			for _, r := range ReservedEvents {
-				if s == r {
-					return invalid("%q is a reserved event name", s)
+				if name == r {
+					return invalid("%q is a reserved event name", name)
 				}
 			}
-		case c == '-' || (c >= '0' && c <= '9'):
-		default:
-			return invalid("%v name is neither a string nor a number", t)
 		}
 	case Ack, BinaryAck:
 		if first != '[' {

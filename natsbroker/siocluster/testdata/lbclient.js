@@ -12,7 +12,8 @@
 //    cluster's FetchAllSockets) lists every client on its server.
 // 3. Prints "kill s1" and waits for "killed" on standard input; then
 //    waits until every client of s1 has reconnected (to s2) and rejoined,
-//    and checks that the room works again: every client, once.
+//    checks that the room works again (every client, once), and that "who"
+//    answers with s2's sockets alone once s2 counts s1 gone.
 // It prints "ok" and exits 0, or "FAIL <why>" and exits 1.
 "use strict";
 const { io } = require("socket.io-client");
@@ -116,6 +117,17 @@ async function main() {
   }
   console.log("reconnected: " + placement());
   await checkRoom("after");
+  // s2 noticed that s1 died (its heartbeats stopped): "who" answers with
+  // s2's sockets alone, instead of waiting for s1 or failing.
+  for (let i = 0; ; i++) {
+    const who = await new Promise((resolve) => clients[0].socket.emit("who", resolve));
+    if (Array.isArray(who) && who.length === clients.length && who.every((s) => s.server === "s2")) {
+      console.log(`who after the failover: ${who.length} sockets, all on s2 (asked ${i + 1} times)`);
+      break;
+    }
+    if (i === 50) fail("who after the failover: " + JSON.stringify(who));
+    await sleep(200);
+  }
   for (const c of clients) c.socket.close();
   console.log("ok");
   process.exit(0);
