@@ -189,6 +189,9 @@ func (lp *evloop) handshake(c *Conn, data []byte) {
 	if z := opts.Compression; z != nil {
 		cfg.Compression = &wsproto.Compression{Params: z.Params, Level: z.Level, Threshold: z.Threshold}
 	}
+	if s.testConfig != nil {
+		s.testConfig(&cfg)
+	}
 	rb := getBuf(512)
 	resp := neg.AppendResponse((*rb)[:0])
 	c.mu.Lock()

@@ -98,6 +98,7 @@ const (
 	lfNoRead                       // nothing more is read: the connection closes once its queue is out
 	lfClosing                      // a close frame was sent or received
 	lfHalfClosed                   // the socket was shut down for writing
+	lfHup                          // the peer's end is pending: read until it is seen
 )
 
 // newLoops starts n event loops.
@@ -200,6 +201,11 @@ func (lp *evloop) handle(c *Conn, events uint32) {
 		if c.st == stClosed {
 			return
 		}
+	}
+	if events&(syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) != 0 {
+		// The peer's end (or an error) is pending: reads go on until
+		// they see it, since no new event will come for it.
+		c.lf |= lfHup
 	}
 	if events&(syscall.EPOLLIN|syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) != 0 {
 		lp.read(c)
@@ -375,7 +381,7 @@ func (lp *evloop) read(c *Conn) {
 		} else {
 			lp.feed(c, lp.buf[:n])
 		}
-		if n < len(lp.buf) {
+		if n < len(lp.buf) && c.lf&lfHup == 0 {
 			// A short read: the socket's receive queue is empty
 			// (epoll(7)), and the next data brings a new event.
 			return

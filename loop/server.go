@@ -15,6 +15,7 @@ import (
 	"github.com/rfc6455/ws"
 	"github.com/rfc6455/ws/handshake"
 	"github.com/rfc6455/ws/server"
+	"github.com/rfc6455/ws/wsproto"
 )
 
 // Handler receives the events of a Server's connections. For one
@@ -267,7 +268,8 @@ type Server struct {
 	fbSrv  *http.Server
 	fbLn   *connListener
 
-	testReadSize int // the loops' read buffer size, if not zero (tests)
+	testReadSize int                   // the loops' read buffer size, if not zero (tests)
+	testConfig   func(*wsproto.Config) // changes each connection's core configuration (tests)
 }
 
 // isTemporary reports an accept error worth retrying after a pause (out
