@@ -381,14 +381,26 @@ func (c *Conn) WriteMessage(ctx context.Context, typ MessageType, p []byte) (err
 		c.v.Call("send", string(p))
 		return nil
 	}
-	if c.sendBuf.IsUndefined() || c.sendBuf.Length() < len(p) {
-		c.sendBuf = jsUint8Array.New(max(len(p), 2*c.sendCap(), 4096))
+	// Binary messages are copied into a JavaScript array, which the
+	// browser copies again when it queues the message (WHATWG WebSockets,
+	// send). The array is kept for the next messages up to
+	// jsSendBufMax bytes; a larger message gets one of its own.
+	var buf js.Value
+	if len(p) > jsSendBufMax {
+		buf = jsUint8Array.New(len(p))
+	} else {
+		if c.sendBuf.IsUndefined() || c.sendBuf.Length() < len(p) {
+			c.sendBuf = jsUint8Array.New(min(max(len(p), 2*c.sendCap(), 4096), jsSendBufMax))
+		}
+		buf = c.sendBuf.Call("subarray", 0, len(p))
 	}
-	view := c.sendBuf.Call("subarray", 0, len(p))
-	js.CopyBytesToJS(view, p)
-	c.v.Call("send", view) // the browser copies the bytes (WHATWG WebSockets, send)
+	js.CopyBytesToJS(buf, p)
+	c.v.Call("send", buf)
 	return nil
 }
+
+// jsSendBufMax is the largest send buffer a connection keeps.
+const jsSendBufMax = 1 << 20
 
 func (c *Conn) sendCap() int {
 	if c.sendBuf.IsUndefined() {

@@ -198,10 +198,29 @@ func echo(ctx context.Context, url string, compressed bool) {
 		return
 	}
 
+	// Messages of up to 1 MiB share the Go side's send buffer: written
+	// back to back, their echoes show the browser copied each.
+	var small [][]byte
+	for i := range 4 {
+		m := payload(256<<10, uint64(200+i))
+		small = append(small, m)
+		if err := c.WriteMessage(ctx, ws.Binary, m); err != nil {
+			report(name+": back-to-back writes", false, "write: %v", err)
+			return
+		}
+	}
+	for i, m := range small {
+		_, got, err := c.ReadMessage(ctx, nil)
+		if err != nil || !bytes.Equal(got, m) {
+			report(name+": back-to-back writes", false, "echo %d: %d bytes, %v", i, len(got), err)
+			return
+		}
+	}
+	report(name+": back-to-back writes", true, "")
+
 	// The browser queues what send hands it: right after a write of 16
 	// MiB, it holds nearly all of it; the next write waits until at most
-	// BrowserSendBuffer is left. The messages share the Go side's send
-	// buffer, so their echoes also show the browser copied each.
+	// BrowserSendBuffer is left.
 	big := [][]byte{payload(16<<20, 100), payload(4<<20, 101), payload(4<<20, 102)}
 	var after []int
 	for _, m := range big {
