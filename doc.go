@@ -103,4 +103,48 @@
 // 1009; the compressed payload is inflated as it arrives and never held
 // whole, so a bomb costs about the read limit in memory. A PreparedMessage is compressed once for all receivers that keep no
 // context.
+//
+// # In the browser (GOOS=js, WebAssembly)
+//
+// A Go program compiled with GOOS=js GOARCH=wasm and run in a page gets a
+// Conn backed by the browser's own WebSocket: client.Dial opens it, and
+// NewBrowserConn adopts one the page opened in JavaScript. The methods a
+// client uses after dialing are the same (ReadMessage, NextReader,
+// WriteMessage, NextWriter, Serve, Close, CloseNow, State, Subprotocol,
+// Compression, SetReadLimit, the deadline setters, NetConn), with what the
+// browser imposes:
+//
+//   - Messages arrive and leave whole: NextReader reads one from memory,
+//     NextWriter collects one and sends it at Close, FragmentSize does not
+//     apply, and a read or write ended by its context or a deadline leaves
+//     the connection open, since nothing was cut in half.
+//   - The browser queues what a write hands it: WriteMessage waits while
+//     more than BrowserSendBuffer (1 MiB) bytes are queued, and
+//     BufferedAmount reports them (on other platforms it is always 0).
+//     Nothing holds back what the server sends: it is queued in memory
+//     until read.
+//   - Pings: the browser answers the server's pings itself and shows the
+//     page neither pings nor pongs. Ping, WritePing and KeepAlive return an
+//     error that wraps errors.ErrUnsupported; OnPing and OnPong are never
+//     called.
+//   - Close codes: a page may send 1000 and 3000 to 4999 only; Close with
+//     another returns an error that wraps errors.ErrUnsupported. CloseNow
+//     cannot drop the TCP connection: the browser still runs the close
+//     handshake. Reads still end with the server's *CloseError.
+//   - The read limit is applied once the browser has received the whole
+//     message; a message over it ends the connection without a status code
+//     (1009 is not one a page may send), with an error whose code is 1009.
+//   - Text written must be valid UTF-8, which is checked before sending: a
+//     JavaScript string cannot carry anything else.
+//   - Headers, TLS settings, proxies and permessage-deflate parameters are
+//     the browser's: client.Dial refuses the options that set them, with an
+//     error that wraps errors.ErrUnsupported. Compression reports what the
+//     browser negotiated, and Subprotocol what the server chose.
+//   - A page cannot see addresses: LocalAddr is the page's origin, and
+//     RemoteAddr the WebSocket's URL, on network "websocket".
+//   - NewConn and the method NetConn (the underlying net.Conn) are not
+//     there; a PreparedMessage is sent as WriteMessage sends it.
+//
+// Blocking calls must not run on the goroutine of a js.FuncOf callback,
+// which holds the browser's event loop: start a goroutine there.
 package ws

@@ -1,24 +1,11 @@
+//go:build !js
+
 package ws
 
 import (
 	"context"
 	"errors"
 )
-
-// Handler holds the callbacks Serve dispatches to. Nil fields are skipped.
-// Every callback runs on the goroutine that called Serve; byte slices passed
-// to them are valid only until the callback returns.
-type Handler struct {
-	// OnMessage is called with each data message.
-	OnMessage func(typ MessageType, data []byte)
-	// OnPing is called with each ping's payload, after it was answered.
-	OnPing func(payload []byte)
-	// OnPong is called with each pong's payload.
-	OnPong func(payload []byte)
-	// OnClose is called once with the peer's close code and reason when
-	// the peer closes the connection.
-	OnClose func(code CloseCode, reason string)
-}
 
 // Serve runs a read loop that dispatches messages, pings, pongs and the
 // peer's close to h, in the style of an event emitter, until the connection

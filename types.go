@@ -6,6 +6,7 @@ import (
 
 	"github.com/rfc6455/ws/closecode"
 	"github.com/rfc6455/ws/frame"
+	"github.com/rfc6455/ws/wsproto"
 )
 
 // MessageType is the type of a data message (RFC 6455 §5.6).
@@ -164,3 +165,42 @@ var (
 	// than Text or Binary.
 	ErrInvalidMessageType = errors.New("ws: message type must be Text or Binary")
 )
+
+// Handler holds the callbacks Serve dispatches to. Nil fields are skipped.
+// Every callback runs on the goroutine that called Serve; byte slices passed
+// to them are valid only until the callback returns.
+type Handler struct {
+	// OnMessage is called with each data message.
+	OnMessage func(typ MessageType, data []byte)
+	// OnPing is called with each ping's payload, after it was answered.
+	OnPing func(payload []byte)
+	// OnPong is called with each pong's payload.
+	OnPong func(payload []byte)
+	// OnClose is called once with the peer's close code and reason when
+	// the peer closes the connection.
+	OnClose func(code CloseCode, reason string)
+}
+
+// DefaultCompressionThreshold is the size below which messages are sent
+// uncompressed when Compression.Threshold is zero: deflating a few bytes
+// costs more than it saves.
+const DefaultCompressionThreshold = wsproto.DefaultCompressionThreshold
+
+// Compression is the permessage-deflate extension (RFC 7692) as negotiated
+// in the opening handshake, with the local choices for sending: Params,
+// the negotiated parameters; Level, the compression level, 1..9, 0 meaning
+// the default (6); Threshold: messages shorter than this many bytes are
+// sent uncompressed (RFC 7692 §6: compression is chosen per message), 0
+// meaning DefaultCompressionThreshold and a negative value compressing
+// all. The server and client packages fill it in from the handshake. It
+// is the protocol core's type (package wsproto), which applies it.
+type Compression = wsproto.Compression
+
+// ErrCloseTimeout is returned by Close when the peer did not answer the close
+// frame within Options.CloseTimeout; the connection was then closed anyway.
+var ErrCloseTimeout = errors.New("ws: close handshake timed out")
+
+// ErrKeepAliveTimeout is returned by KeepAlive, and wrapped by the errors
+// reads and writes return afterwards, when the peer did not answer a ping
+// in time.
+var ErrKeepAliveTimeout = errors.New("ws: keepalive: the peer did not answer a ping in time")

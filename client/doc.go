@@ -15,4 +15,13 @@
 // at once. A server that answers with anything but a valid 101 makes it
 // return a *HandshakeError with the response, whose body stays readable up
 // to MaxErrorBodySize bytes.
+//
+// # In the browser
+//
+// Built for GOOS=js (WebAssembly in a page), Dial opens the browser's own
+// WebSocket: the browser performs the handshake with its own headers, TLS
+// and proxy settings, so the options that would set them make Dial fail
+// with an error that wraps ErrInvalidOptions and errors.ErrUnsupported, and
+// the response it returns holds only what the browser reveals. See Dial
+// there, and the root package's documentation for the Conn.
 package client

@@ -287,6 +287,14 @@ func (r *RawRequest) Get(key string) string {
 	return ""
 }
 
+// IsUpgrade reports whether r asks to be upgraded to WebSocket, as
+// IsUpgradeRequest does for a net/http request: an Upgrade header with the
+// token "websocket" and a Connection header with the token "upgrade". It
+// checks nothing else.
+func (r *RawRequest) IsUpgrade() bool {
+	return headerHasToken(r, "Upgrade", "websocket") && headerHasToken(r, "Connection", "upgrade")
+}
+
 // Check applies CheckRequest's rules to r and returns what the client
 // offered. The Request is part of r: checking again overwrites it.
 func (r *RawRequest) Check() (*Request, error) {

@@ -105,14 +105,20 @@ type request struct {
 	hr  *http.Request
 	raw *handshake.RawRequest
 	nc  net.Conn // the raw connection, for RemoteAddr
-	tls *tls.ConnectionState
+	// remote is the client's address when there is no nc (NegotiateRaw).
+	remote string
+	tls    *tls.ConnectionState
 }
 
 // http returns the request as a net/http one, building it on first use.
 func (q *request) http() *http.Request {
 	if q.hr == nil {
 		q.hr = q.raw.HTTPRequest()
-		q.hr.RemoteAddr = q.nc.RemoteAddr().String()
+		if q.nc != nil {
+			q.hr.RemoteAddr = q.nc.RemoteAddr().String()
+		} else {
+			q.hr.RemoteAddr = q.remote
+		}
 		q.hr.TLS = q.tls
 	}
 	return q.hr
@@ -383,22 +389,7 @@ func writeResponse(nc net.Conn, p *plan, timeout time.Duration) error {
 			respBufPool.Put(bp)
 		}
 	}()
-	b := append((*bp)[:0], "HTTP/1.1 101 Switching Protocols\r\n"+
-		"Upgrade: websocket\r\n"+
-		"Connection: Upgrade\r\n"+
-		"Sec-WebSocket-Accept: "...)
-	b = appendAcceptKey(b, p.req.Key)
-	b = append(b, "\r\n"...)
-	if len(p.header) > 0 {
-		// Header.Write turns CR and LF in values into spaces: no header
-		// injection through a hook.
-		w := &respWriter{b: b}
-		if err := p.header.Write(w); err != nil {
-			return err
-		}
-		b = w.b
-	}
-	b = append(b, "\r\n"...)
+	b := appendResponse((*bp)[:0], p)
 	*bp = b
 	// A deadline costs a timer and two updates of the poller; a short
 	// response on a fresh TCP connection does not need one.
@@ -414,6 +405,24 @@ func writeResponse(nc net.Conn, p *plan, timeout time.Duration) error {
 		return nc.SetWriteDeadline(time.Time{})
 	}
 	return nil
+}
+
+// appendResponse appends the 101 response (RFC 6455 §4.2.2 item 5) to b.
+func appendResponse(b []byte, p *plan) []byte {
+	b = append(b, "HTTP/1.1 101 Switching Protocols\r\n"+
+		"Upgrade: websocket\r\n"+
+		"Connection: Upgrade\r\n"+
+		"Sec-WebSocket-Accept: "...)
+	b = appendAcceptKey(b, p.req.Key)
+	b = append(b, "\r\n"...)
+	if len(p.header) > 0 {
+		// Header.Write turns CR and LF in values into spaces: no header
+		// injection through a hook; writing to memory cannot fail.
+		w := &respWriter{b: b}
+		p.header.Write(w)
+		b = w.b
+	}
+	return append(b, "\r\n"...)
 }
 
 // bufferedBytes returns a copy of what br holds.

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -260,16 +259,20 @@ func parseHead(b []byte) (*handshake.RawRequest, []byte, error) {
 // same status, headers and text as handshake.WriteError, and
 // "Connection: close".
 func writeRawError(nc net.Conn, r *http.Request, err error) {
+	nc.Write(appendRawError(nil, r, err))
+}
+
+// appendRawError appends writeRawError's response to b.
+func appendRawError(b []byte, r *http.Request, err error) []byte {
 	rw := &rawResponse{header: make(http.Header)}
 	handshake.WriteError(rw, r, err)
-	var b strings.Builder
-	fmt.Fprintf(&b, "HTTP/1.1 %d %s\r\n", rw.status, http.StatusText(rw.status))
+	b = fmt.Appendf(b, "HTTP/1.1 %d %s\r\n", rw.status, http.StatusText(rw.status))
 	rw.header.Set("Content-Length", strconv.Itoa(len(rw.body)))
 	rw.header.Set("Connection", "close")
-	rw.header.Write(&b)
-	b.WriteString("\r\n")
-	b.Write(rw.body)
-	nc.Write([]byte(b.String()))
+	w := &respWriter{b: b}
+	rw.header.Write(w)
+	b = append(w.b, "\r\n"...)
+	return append(b, rw.body...)
 }
 
 // rawResponse records what handshake.WriteError writes.

@@ -110,6 +110,7 @@ func newChat() *chat {
 	page, _ := fs.Sub(static, "static")
 	mux := http.NewServeMux()
 	mux.Handle("GET /ws", c.ws)
+	mux.Handle("GET /wasm/", noCache(new(wasmPage))) // the client written in Go
 	mux.Handle("GET /", noCache(http.FileServerFS(page)))
 	// 431 past 32 KiB of request header, the header read within 10 s,
 	// idle keep-alive connections closed after a minute.

@@ -31,10 +31,22 @@ func start(t *testing.T, cfg Config) string {
 	return ln.Addr().String()
 }
 
+// skipUnderRace skips the third-party servers whose own code the race
+// detector reports: nbio v1.6.8 races inside its pollers (seen in CI, not in
+// this module's code). .ci/run also runs these tests without -race, so
+// every server is still exercised.
+func skipUnderRace(t *testing.T, lib string) {
+	t.Helper()
+	if raceEnabled && lib == "nbio" {
+		t.Skip("nbio v1.6.8 has data races of its own; covered by the run without -race")
+	}
+}
+
 func TestEveryServerEchoesEverySize(t *testing.T) {
 	sizes := []int{0, 1, 125, 126, 1000, 65535, 65536, 200000}
 	for _, lib := range append(Libs, Extra...) {
 		t.Run(lib, func(t *testing.T) {
+			skipUnderRace(t, lib)
 			addr := start(t, Config{Lib: lib})
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
@@ -71,6 +83,7 @@ func TestServersNegotiateDeflateAsConfigured(t *testing.T) {
 				continue
 			}
 			t.Run(fmt.Sprintf("%s/%s", mode, lib), func(t *testing.T) {
+				skipUnderRace(t, lib)
 				addr := start(t, Config{Lib: lib, Deflate: mode})
 				offer := load.OfferNoTakeover
 				if mode == DeflateTakeover {
