@@ -6,11 +6,11 @@ import (
 	"context"
 	"errors"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/rfc6455/ws/closecode"
 	"github.com/rfc6455/ws/frame"
+	"github.com/rfc6455/ws/wsproto"
 )
 
 // errCloseSent is returned internally when a close frame was already sent.
@@ -41,8 +41,7 @@ var errCloseSent = errors.New("ws: close frame already sent")
 // waits for the connection to end.
 func (c *Conn) Close(code CloseCode, reason string) error {
 	var payload [frame.MaxControlPayload]byte
-	p, err := closecode.Append(payload[:0], code, reason)
-	if err != nil {
+	if _, err := closecode.Append(payload[:0], code, reason); err != nil {
 		return err
 	}
 	if c.State() == StateClosed && c.frameSem.tryLock() {
@@ -50,7 +49,7 @@ func (c *Conn) Close(code CloseCode, reason string) error {
 		// reset by the peer, or CloseNow): no frame can go out and there
 		// is nothing to wait for, so no timer is started. A server
 		// closing its connections after a reset storm pays nothing more.
-		sent := c.closeSent
+		sent := c.tx.CloseSent()
 		c.frameSem.unlock()
 		if sent {
 			return nil
@@ -58,7 +57,7 @@ func (c *Conn) Close(code CloseCode, reason string) error {
 		return ErrClosed
 	}
 	deadline := time.Now().Add(c.opts.CloseTimeout)
-	err = c.sendClose(p, deadline)
+	err := c.sendClose(wsproto.Event{Code: code, Reason: reason}, deadline)
 	switch {
 	case err == errCloseSent:
 		// Someone else is closing: wait for them to finish, unless
@@ -153,25 +152,37 @@ func (c *Conn) awaitPeerClose(deadline time.Time) error {
 	return ErrCloseTimeout
 }
 
-// sendClose writes a close frame with the encoded payload p unless one was
-// sent already, waiting no later than deadline for the writer.
-func (c *Conn) sendClose(p []byte, deadline time.Time) error {
+// sendClose writes a close frame unless one was sent already, waiting no
+// later than deadline for the writer. The frame is the answer the core
+// gives to ev (the echo of the peer's close, or the close that fails the
+// connection) or, when ev's Kind is None, this side's close with ev's Code
+// and Reason.
+func (c *Conn) sendClose(ev wsproto.Event, deadline time.Time) error {
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	if err := c.acquire(ctx, &c.frameSem); err != nil {
 		return err
 	}
 	defer c.frameSem.unlock()
-	if c.closeSent {
+	if c.tx.CloseSent() {
 		return errCloseSent
 	}
-	c.closeSent = true
 	c.setState(StateClosing)
 	if c.writeErr != nil {
+		c.tx.MarkCloseSent()
 		return c.writeErr
 	}
+	bp := writeBufPool.Get().(*[]byte)
+	var b []byte
+	if ev.Kind == wsproto.None {
+		b, _ = c.tx.AppendClose((*bp)[:0], ev.Code, ev.Reason)
+	} else {
+		b = c.tx.AppendReply((*bp)[:0], ev)
+	}
+	c.tx.MarkCloseSent()
 	c.nc.SetWriteDeadline(deadline)
-	err := c.writeFrameLocked(true, 0, frame.OpClose, p)
+	_, err := c.nc.Write(b)
+	writeBufPool.Put(bp)
 	c.dlMu.Lock()
 	c.nc.SetWriteDeadline(c.writeDeadline)
 	// RFC 6455 §7.1.1: once the close frame is out, the peer has
@@ -188,28 +199,15 @@ func (c *Conn) sendClose(p []byte, deadline time.Time) error {
 	return err
 }
 
-// gotClose handles the peer's close frame (RFC 6455 §5.5.1, §7.1.5): it
-// validates it, echoes it if this side had not sent a close yet, finishes
-// the TCP close, and ends reads with a *CloseError.
-func (c *Conn) gotClose(payload []byte) error {
-	code, reason, err := closecode.Parse(payload)
-	if err != nil {
-		cc, _ := closecode.Of(err)
-		return c.fail(cc, "", err)
-	}
-	ce := &CloseError{Code: code, Reason: reason}
+// gotClose handles the peer's close frame, which the core validated (RFC
+// 6455 §5.5.1, §7.1.5): it sends the echo the core makes if this side had
+// not sent a close yet, finishes the TCP close, and ends reads with a
+// *CloseError.
+func (c *Conn) gotClose(ev wsproto.Event) error {
+	ce := &CloseError{Code: ev.Code, Reason: ev.Reason}
 	c.peerClose.Store(ce)
 	c.setState(StateClosing)
-	// RFC 6455 §5.5.1: an endpoint that receives a close frame and has not
-	// sent one sends one in response, typically echoing the status code.
-	// A close without a status is answered with 1000.
-	echo := code
-	if code == closecode.NoStatus {
-		echo = closecode.Normal
-	}
-	var buf [2]byte
-	p, _ := closecode.Append(buf[:0], echo, "")
-	c.sendClose(p, time.Now().Add(c.opts.CloseTimeout))
+	c.sendClose(ev, time.Now().Add(c.opts.CloseTimeout))
 	c.readErr = ce
 	c.finishClose()
 	return ce
@@ -237,29 +235,19 @@ func (c *Conn) drain(deadline time.Time) {
 	}
 }
 
-// fail fails the connection (RFC 6455 §7.1.7): it sends a close frame with
-// code, half-closes TCP and drains the input until the peer closes (so that
-// the close frame is not lost to a reset), bounded by CloseTimeout, then
-// closes. Reads return the error from then on.
-func (c *Conn) fail(code CloseCode, reason string, cause error) error {
+// failed fails the connection for the rule the core found broken (RFC 6455
+// §7.1.7): it sends the close frame the core makes for ev (its code and a
+// reason naming the rule), half-closes TCP and drains the input until the
+// peer closes (so that the close frame is not lost to a reset), bounded by
+// CloseTimeout, then closes. Reads return the error from then on.
+func (c *Conn) failed(ev wsproto.Event) error {
 	if c.readErr != nil {
 		return c.readErr
 	}
-	if code == 0 {
-		code = closecode.ProtocolError
-	}
-	err := &failError{code: code, cause: cause}
+	err := &failError{code: ev.Code, cause: ev.Err}
 	c.readErr = err
-	if reason == "" {
-		reason = closeReason(cause)
-	}
-	var buf [frame.MaxControlPayload]byte
-	p, perr := closecode.Append(buf[:0], code, reason)
-	if perr != nil {
-		p, _ = closecode.Append(buf[:0], code, "")
-	}
 	deadline := time.Now().Add(c.opts.CloseTimeout)
-	if c.sendClose(p, deadline) == nil {
+	if c.sendClose(ev, deadline) == nil {
 		if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
 			cw.CloseWrite()
 		}
@@ -268,20 +256,6 @@ func (c *Conn) fail(code CloseCode, reason string, cause error) error {
 	c.releaseReadBuf()
 	c.closeTransport()
 	return err
-}
-
-// closeReason derives a short close reason from an error: its text without
-// the package prefix, cut to fit a close frame.
-func closeReason(err error) string {
-	s := err.Error()
-	s = strings.TrimPrefix(s, "websocket: ")
-	if i := strings.Index(s, " (RFC"); i > 0 {
-		s = s[:i]
-	}
-	if len(s) > closecode.MaxReasonLen {
-		s = strings.ToValidUTF8(s[:closecode.MaxReasonLen], "")
-	}
-	return s
 }
 
 // pendingMessage is a message that Close read while waiting for the peer's
@@ -312,7 +286,7 @@ type pendingQueue struct {
 func (c *Conn) keepTail() {
 	tail, err := c.appendFrames(nil)
 	if err == nil {
-		err = c.endMessage()
+		c.endMessage()
 	}
 	if c.pending == nil {
 		c.pending = new(pendingQueue)

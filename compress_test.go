@@ -202,8 +202,8 @@ func TestQuietConnectionGivesCompressorBack(t *testing.T) {
 		if !srv.msgSem.tryLock() {
 			t.Fatal("nobody is writing, yet msgSem is held")
 		}
-		held := srv.deflate.cw != nil
-		hist := len(srv.deflate.hist)
+		held := srv.tx.HoldsCompressor()
+		hist := srv.tx.ParkedHistory()
 		srv.msgSem.unlock()
 		if !held {
 			if hist != len(msg) {

@@ -4,16 +4,13 @@ package ws
 
 import (
 	"context"
-	crand "crypto/rand"
-	"math/rand/v2"
 	"net"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
-	"github.com/rfc6455/ws/frame"
-	"github.com/rfc6455/ws/utf8"
+	"github.com/rfc6455/ws/wsproto"
 )
 
 // smallReadSize is the small buffer an idle connection reads into, so that
@@ -49,8 +46,10 @@ type Conn struct {
 	state atomic.Int32
 
 	// Read side: owned by the holder of readSem.
-	readSem  sem
-	p        frame.Parser
+	readSem sem
+	// rx is the protocol core's receiving half: every rule of what
+	// arrives lives there (package wsproto); this driver moves bytes.
+	rx       wsproto.Receiver
 	rbuf     []byte // buffered input: small[:], a pooled buffer, or handshake leftovers
 	rpooled  *[]byte
 	rpos     int
@@ -65,10 +64,16 @@ type Conn struct {
 	rawFn    func(fd uintptr) bool
 	rawN     int
 	rawErrno syscall.Errno
-	hdr      frame.Header // header of the frame being read
-	utf8v    utf8.Validator
+	// rbuf[chunkAt:chunkAt+chunkN] is payload of the message being read
+	// that the core reported and the application has not taken yet (the
+	// core reports payload where it is, in rbuf); final says the message
+	// ends with it.
+	chunkAt  int32
+	chunkN   int32
+	final    bool
 	msgType  MessageType     // type of the data message being read
 	inMsg    bool            // a data message is partly read
+	msgCompr bool            // the data message being read is compressed
 	readGen  uint64          // counts messages started; stale readers check it
 	readErr  error           // sticky: reads after it fail with it
 	pending  *pendingQueue   // read by Close, not yet returned to the application; nil until then
@@ -76,19 +81,22 @@ type Conn struct {
 	inHook   atomic.Bool     // a callback is running on the reading goroutine (hook.go)
 	hookG    atomic.Uint64   // the ID of the goroutine that runs the callbacks
 	serving  bool            // Serve is the reader
-	msgCompr bool            // the data message being read is compressed
-	deflate  *deflateState   // permessage-deflate; nil when not negotiated
 	hooks    Handler         // set by Serve for its duration
 	rctx     context.Context // the context of the read in progress, for the pongs it sends
 
 	// Write side.
 	msgSem   sem // held by a data message for its whole duration
 	frameSem sem // held while one frame is written
+	// tx is the protocol core's sending half. Its framing (and closeSent)
+	// is guarded by frameSem, its compressor by msgSem (messages are
+	// compressed in the order they go out).
+	tx wsproto.Sender
+	// sendUsed: a message was compressed since the compressor janitor
+	// last looked; guarded by msgSem.
+	sendUsed bool
 	// The fields below are guarded by frameSem.
-	writeErr  error
-	closeSent bool
-	rng       *rand.ChaCha8 // masking keys for the client role
-	writev    bool          // nc writes net.Buffers in one system call
+	writeErr error
+	writev   bool // nc writes net.Buffers in one system call
 
 	// Deadlines set by the user; ctx deadlines are applied on top of them.
 	dlMu          sync.Mutex
@@ -134,23 +142,13 @@ func NewConn(nc net.Conn, buffered []byte, role Role, opts *Options) *Conn {
 	if c.opts.FragmentSize <= 0 {
 		c.opts.FragmentSize = DefaultFragmentSize
 	}
-	c.p.Role = frame.Server
-	if role == RoleClient {
-		c.p.Role = frame.Client
-		// RFC 6455 §5.3: masking keys come from a strong source of
-		// entropy and must not be predictable. A ChaCha8 stream seeded
-		// from crypto/rand is both, and costs no system call per frame.
-		var seed [32]byte
-		crand.Read(seed[:])
-		c.rng = rand.NewChaCha8(seed)
-	}
-	c.SetReadLimit(c.opts.ReadLimit)
+	cfg := wsproto.Config{Role: wsproto.Role(role), PullInflate: true}
 	if c.opts.Compression != nil {
-		c.deflate = newDeflateState(role, c.opts.Compression)
-		c.deflate.piece = c.compressedPiece
-		// RFC 7692 §6: the extension claims RSV1.
-		c.p.AllowedRSV = frame.RSV1
+		cfg.Compression = c.opts.Compression
 	}
+	c.rx.Init(cfg)
+	c.tx.Init(cfg)
+	c.SetReadLimit(c.opts.ReadLimit)
 	c.writev = isWritev(nc)
 	if c.raw = rawConnOf(nc); c.raw != nil {
 		c.rawFn = c.rawRead
@@ -180,7 +178,7 @@ func (c *Conn) SetReadLimit(n int64) {
 		n = 0
 	}
 	if c.readSem.tryLock() {
-		c.p.MaxMessage = n
+		c.rx.SetReadLimit(n)
 		c.readSem.unlock()
 	}
 }
@@ -374,12 +372,6 @@ func ctxError(ctx context.Context, err error) error {
 		return context.DeadlineExceeded
 	}
 	return err
-}
-
-// newMaskKey returns a fresh masking key; frameSem must be held.
-func (c *Conn) newMaskKey() [4]byte {
-	u := c.rng.Uint64()
-	return [4]byte{byte(u), byte(u >> 8), byte(u >> 16), byte(u >> 24)}
 }
 
 // idleBuf returns the buffer a connection without pending input reads into:

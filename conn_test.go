@@ -157,12 +157,12 @@ func TestReadLimitRejectsHeaderBeforeAllocating(t *testing.T) {
 
 func TestDefaultReadLimitIs32MiB(t *testing.T) {
 	c := NewConn(&recConn{}, nil, RoleServer, nil)
-	if c.p.MaxMessage != 32<<20 {
-		t.Fatalf("default read limit %d", c.p.MaxMessage)
+	if c.rx.ReadLimit() != 32<<20 {
+		t.Fatalf("default read limit %d", c.rx.ReadLimit())
 	}
 	c = NewConn(&recConn{}, nil, RoleServer, &Options{ReadLimit: -1})
-	if c.p.MaxMessage != 0 {
-		t.Fatalf("negative ReadLimit gave limit %d, want none", c.p.MaxMessage)
+	if c.rx.ReadLimit() != 0 {
+		t.Fatalf("negative ReadLimit gave limit %d, want none", c.rx.ReadLimit())
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/rfc6455/ws/closecode"
-	"github.com/rfc6455/ws/frame"
 )
 
 var errKeepAliveInterval = errors.New("ws: KeepAlive needs a positive interval")
@@ -85,13 +84,14 @@ func (c *Conn) KeepAlive(ctx context.Context, interval, timeout time.Duration) e
 func (c *Conn) abort(code CloseCode, reason string, cause error) {
 	c.abortCause.CompareAndSwap(nil, &cause)
 	if c.frameSem.tryLock() {
-		if !c.closeSent && c.writeErr == nil {
-			var buf [frame.MaxControlPayload]byte
-			p, _ := closecode.Append(buf[:0], code, reason)
-			c.closeSent = true
+		if !c.tx.CloseSent() && c.writeErr == nil {
+			bp := writeBufPool.Get().(*[]byte)
+			b, _ := c.tx.AppendClose((*bp)[:0], code, reason)
+			c.tx.MarkCloseSent()
 			c.setState(StateClosing)
 			c.nc.SetWriteDeadline(time.Now().Add(abortWriteTimeout))
-			c.writeFrameLocked(true, 0, frame.OpClose, p)
+			c.nc.Write(b)
+			writeBufPool.Put(bp)
 		}
 		c.frameSem.unlock()
 	}

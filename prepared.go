@@ -84,9 +84,8 @@ func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
 	if pm.frame == nil {
 		return ErrInvalidMessageType // a zero PreparedMessage, not made by NewPreparedMessage
 	}
-	d := c.deflate
-	compress := d != nil && len(pm.data) >= d.threshold
-	if c.role == RoleClient || compress && d.sendTakeover {
+	compress := c.tx.Compresses(len(pm.data))
+	if c.role == RoleClient || compress && c.tx.CompressionTakeover() {
 		// A client masks with its own keys; a compressor with context
 		// takeover has its own history: encode for this connection.
 		return c.WriteMessage(ctx, pm.typ, pm.data)
@@ -97,11 +96,12 @@ func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
 	defer c.msgSem.unlock()
 	var wire []byte
 	if compress {
-		wire = pm.compressedWire(d.sendBits, d.level)
+		bits, level, _ := c.tx.CompressionParams()
+		wire = pm.compressedWire(bits, level)
 	} else {
 		wire = pm.frame
 	}
-	return c.writeUnder(ctx, true, 0, 0, nil, wire, nil)
+	return c.writeUnder(ctx, true, 0, 0, nil, wire, nil, nil)
 }
 
 // WritePreparedBatch sends prepared messages in order, as WritePrepared
@@ -119,8 +119,7 @@ func (c *Conn) WritePreparedBatch(ctx context.Context, pms []*PreparedMessage) e
 			return ErrInvalidMessageType
 		}
 	}
-	d := c.deflate
-	if len(pms) == 1 || c.role == RoleClient || d != nil && d.sendTakeover {
+	if len(pms) == 1 || c.role == RoleClient || c.tx.CompressionTakeover() {
 		for _, pm := range pms {
 			if err := c.WritePrepared(ctx, pm); err != nil {
 				return err
@@ -136,12 +135,13 @@ func (c *Conn) WritePreparedBatch(ctx context.Context, pms []*PreparedMessage) e
 	}
 	defer c.msgSem.unlock()
 	batch := make(net.Buffers, len(pms))
+	bits, level, _ := c.tx.CompressionParams()
 	for i, pm := range pms {
-		if d != nil && len(pm.data) >= d.threshold {
-			batch[i] = pm.compressedWire(d.sendBits, d.level)
+		if c.tx.Compresses(len(pm.data)) {
+			batch[i] = pm.compressedWire(bits, level)
 		} else {
 			batch[i] = pm.frame
 		}
 	}
-	return c.writeUnder(ctx, true, 0, 0, nil, nil, batch)
+	return c.writeUnder(ctx, true, 0, 0, nil, nil, batch, nil)
 }

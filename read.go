@@ -8,12 +8,10 @@ import (
 	"io"
 	"net"
 	"os"
-	"sync"
 
 	"github.com/rfc6455/ws/closecode"
-	"github.com/rfc6455/ws/frame"
 	"github.com/rfc6455/ws/internal/grow"
-	"github.com/rfc6455/ws/mask"
+	"github.com/rfc6455/ws/wsproto"
 )
 
 // failError is the error reads return after this endpoint failed the
@@ -32,12 +30,6 @@ func (e *failError) Unwrap() error { return e.cause }
 
 // CloseCode returns the close code that was sent to the peer.
 func (e *failError) CloseCode() uint16 { return uint16(e.code) }
-
-// Errors for rules the Conn enforces itself.
-var (
-	errInvalidUTF8 = &closecode.Error{Code: closecode.InvalidPayload,
-		Rule: "text message is not valid UTF-8 (RFC 6455 §8.1)"}
-)
 
 // ReadMessage reads the next data message whole. Its payload is appended to
 // buf[:0], so a caller that passes back the returned slice reads without
@@ -85,7 +77,7 @@ func (c *Conn) readMessage(buf []byte) (MessageType, []byte, error) {
 	}
 	typ := c.msgType
 	if c.msgCompr {
-		out, err := c.readCompressed(buf)
+		out, err := c.readCompressed(buf, c.takeChunk())
 		if err != nil {
 			return 0, buf[:0], err
 		}
@@ -94,36 +86,88 @@ func (c *Conn) readMessage(buf []byte) (MessageType, []byte, error) {
 	}
 	start, capBefore := len(buf), cap(buf)
 	buf, err := c.appendFrames(buf)
-	if err == nil {
-		err = c.endMessage()
-	}
 	if err != nil {
 		return 0, buf[:0], err
 	}
+	c.endMessage()
 	return typ, trimMessage(buf, start, capBefore), nil
 }
 
-// appendFrames reads the rest of the current message, its first header
-// read, and appends its payload to buf, handling the control frames between
-// its fragments.
+// appendFrames appends the rest of the current (uncompressed) message to
+// buf: the chunk the core reported and the application has not taken,
+// then what arrives, handling the control frames between its fragments.
+// A payload longer than directThreshold that is not buffered yet is read
+// straight from the network into buf, and the core unmasks and checks it
+// there.
 func (c *Conn) appendFrames(buf []byte) ([]byte, error) {
 	start := len(buf)
 	for {
-		for rem := c.p.Remaining(); rem > 0; rem = c.p.Remaining() {
+		for p := c.takeChunk(); len(p) > 0; {
 			if len(buf) == cap(buf) {
-				buf = c.growMessage(buf, start, rem)
+				buf = c.growMessage(buf, start, int64(len(p))+c.rx.DataRemaining())
 			}
-			at := len(buf)
-			buf = buf[:at+int(min(rem, int64(cap(buf)-at)))]
-			if err := c.readPayload(buf[at:]); err != nil {
-				return buf[:at], err
-			}
+			n := min(len(p), cap(buf)-len(buf))
+			buf = append(buf, p[:n]...)
+			p = p[n:]
 		}
-		if c.hdr.Fin {
+		if c.final {
 			return buf, nil
 		}
-		if err := c.nextDataFrame(); err != nil {
+		if c.rpos == c.rend {
+			if rem := c.rx.DataRemaining(); rem > 0 {
+				if len(buf) == cap(buf) {
+					buf = c.growMessage(buf, start, rem)
+				}
+				if room := int(min(rem, int64(cap(buf)-len(buf)))); room >= directThreshold {
+					at := len(buf)
+					n, err := c.readDirect(buf[at : at+room])
+					if err != nil {
+						return buf, err
+					}
+					ev := c.rx.Payload(buf[at : at+n])
+					if ev.Kind == wsproto.Failed {
+						return buf[:at], c.failed(ev)
+					}
+					buf = buf[:at+n]
+					c.final = ev.Final
+					continue
+				}
+			}
+		}
+		ev, err := c.nextData()
+		if err != nil {
 			return buf, err
+		}
+		c.setChunk(ev)
+	}
+}
+
+// setChunk records the payload of ev, a Data event the core just reported,
+// as the pending chunk. The core reports a Data event's payload where it
+// is, as the last bytes it consumed: it ends at rpos.
+func (c *Conn) setChunk(ev wsproto.Event) {
+	c.chunkAt = int32(c.rpos - len(ev.Payload))
+	c.chunkN = int32(len(ev.Payload))
+	c.final = ev.Final
+}
+
+// takeChunk returns the pending chunk and forgets it.
+func (c *Conn) takeChunk() []byte {
+	p := c.rbuf[c.chunkAt : c.chunkAt+c.chunkN]
+	c.chunkN = 0
+	return p
+}
+
+// readDirect reads payload from the network straight into dst, whose
+// length the core allowed (DataRemaining); the read buffer is empty.
+func (c *Conn) readDirect(dst []byte) (int, error) {
+	for {
+		n, err := c.nc.Read(dst)
+		if n > 0 {
+			return n, nil
+		}
+		if err != nil {
+			return 0, c.readFailed(err)
 		}
 	}
 }
@@ -135,10 +179,10 @@ func (c *Conn) appendFrames(buf []byte) ([]byte, error) {
 func (c *Conn) growMessage(buf []byte, start int, rem int64) []byte {
 	n := int64(len(buf) - start)
 	most := int64(-1)
-	if c.hdr.Fin {
+	if c.rx.Header().Fin {
 		most = rem // the message ends with this frame
-	} else if c.p.MaxMessage > 0 {
-		most = max(c.p.MaxMessage-n, rem)
+	} else if lim := c.rx.MessageLimit(); lim > 0 {
+		most = max(lim-n, rem)
 	}
 	nb := make([]byte, len(buf), int64(start)+grow.Cap(n, min(rem, 64<<10), most))
 	copy(nb, buf)
@@ -157,118 +201,84 @@ func trimMessage(buf []byte, start, capBefore int) []byte {
 }
 
 // beginMessage skips what is left of a partly read message and reads up to
-// the first frame of the next one.
+// the first frame of the next one: the core's Start event, whose payload,
+// if any, becomes the pending chunk.
 func (c *Conn) beginMessage() error {
 	if c.inMsg {
 		if err := c.discardMessage(); err != nil {
 			return err
 		}
 	}
-	if lim := c.readLim.Load(); lim > 0 {
-		c.p.MaxMessage = lim
-	} else {
-		c.p.MaxMessage = 0
-	}
-	if err := c.nextDataFrame(); err != nil {
+	c.rx.SetReadLimit(c.readLim.Load())
+	ev, err := c.nextData()
+	if err != nil {
 		return err
 	}
 	c.readGen++
 	c.inMsg = true
-	c.msgType = MessageType(c.hdr.Opcode)
-	c.msgCompr = c.hdr.Rsv&frame.RSV1 != 0
-	c.utf8v.Reset()
+	c.msgType = MessageType(ev.Type)
+	c.msgCompr = ev.Compressed
+	c.setChunk(ev)
 	return nil
 }
 
-// endMessage checks a message whose last payload byte was read.
-func (c *Conn) endMessage() error {
+// endMessage ends a message whose last payload byte was taken.
+func (c *Conn) endMessage() {
 	c.inMsg = false
 	if c.rpos == c.rend && !c.lastFull {
 		// Nothing more is waiting: give the pooled buffer back before
 		// the connection goes idle.
 		c.releaseReadBuf()
 	}
-	// RFC 6455 §8.1: a text message must be valid UTF-8 as a whole; a
-	// code point cut off at its end is invalid.
-	if c.msgType == Text && !c.msgCompr && !c.utf8v.Complete() {
-		return c.fail(closecode.InvalidPayload, "invalid UTF-8", errInvalidUTF8)
-	}
-	return nil
 }
 
 // discardMessage reads and drops the rest of the current message.
 func (c *Conn) discardMessage() error {
 	if c.msgCompr {
 		// The inflated message feeds the context-takeover history.
-		_, err := c.readCompressed(nil)
+		_, err := c.readCompressed(nil, c.takeChunk())
 		if err == nil {
 			c.endMessage()
 		}
 		return err
 	}
 	for {
-		if err := c.discardPayload(); err != nil {
-			return err
-		}
-		if c.hdr.Fin {
-			return c.endMessage()
-		}
-		if err := c.nextDataFrame(); err != nil {
-			return err
-		}
-	}
-}
-
-// discardPayload reads and drops the rest of the current frame's payload,
-// still validating text.
-func (c *Conn) discardPayload() error {
-	var scratch [512]byte
-	for c.p.Remaining() > 0 {
-		n := int(min(c.p.Remaining(), int64(len(scratch))))
-		if err := c.readPayload(scratch[:n]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// nextDataFrame reads frames until a data frame's header, handling the
-// control frames on the way.
-func (c *Conn) nextDataFrame() error {
-	for {
-		if err := c.readHeader(); err != nil {
-			return err
-		}
-		if err := c.checkRSV(); err != nil {
-			return err
-		}
-		if !c.hdr.Opcode.IsControl() {
+		c.chunkN = 0
+		if c.final {
+			c.endMessage()
 			return nil
 		}
-		if err := c.handleControl(); err != nil {
+		ev, err := c.nextData()
+		if err != nil {
 			return err
 		}
+		c.setChunk(ev)
 	}
 }
 
-// readHeader feeds buffered input to the parser until it completes a header.
-func (c *Conn) readHeader() error {
+// nextData feeds buffered input to the core, reading more when it is
+// consumed, until the core reports data (a Data event), and acts on the
+// control frames and failures it reports on the way.
+func (c *Conn) nextData() (wsproto.Event, error) {
 	for {
-		if c.rpos < c.rend {
-			ev, n, err := c.p.Feed(c.rbuf[c.rpos:c.rend])
-			c.rpos += n
-			if err != nil {
-				code, _ := closecode.Of(err)
-				return c.fail(code, "", err)
+		if c.rpos == c.rend {
+			if c.readErr != nil {
+				return wsproto.Event{}, c.readErr
 			}
-			if ev.Kind == frame.HeaderEvent {
-				c.hdr = c.p.Header()
-				return nil
+			if err := c.fill(); err != nil {
+				return wsproto.Event{}, c.readFailed(err)
 			}
-			continue
 		}
-		if err := c.fill(); err != nil {
-			return c.readFailed(err)
+		ev, n := c.rx.Feed(c.rbuf[c.rpos:c.rend])
+		c.rpos += n
+		switch ev.Kind {
+		case wsproto.None:
+		case wsproto.Data:
+			return ev, nil
+		default:
+			if err := c.handleEvent(ev); err != nil {
+				return wsproto.Event{}, err
+			}
 		}
 	}
 }
@@ -331,43 +341,6 @@ func (c *Conn) fillRaw() error {
 	return nil
 }
 
-// readPayload reads the next len(dst) payload bytes of the current frame into
-// dst, unmasks them and validates text. Large reads go straight from the
-// network into dst.
-func (c *Conn) readPayload(dst []byte) error {
-	for len(dst) > 0 {
-		var n int
-		if c.rpos < c.rend {
-			n = copy(dst, c.rbuf[c.rpos:c.rend])
-			c.rpos += n
-		} else if len(dst) >= directThreshold {
-			var err error
-			n, err = c.nc.Read(dst)
-			if n == 0 {
-				if err == nil {
-					continue
-				}
-				return c.readFailed(err)
-			}
-		} else {
-			if err := c.fill(); err != nil {
-				return c.readFailed(err)
-			}
-			continue
-		}
-		pos, _ := c.p.Consume(n)
-		if c.hdr.Masked {
-			mask.Apply(c.hdr.Key, pos, dst[:n])
-		}
-		// RFC 6455 §8.1: fail fast on invalid UTF-8, frame by frame.
-		if c.inMsg && c.msgType == Text && !c.msgCompr && !c.hdr.Opcode.IsControl() && !c.utf8v.Write(dst[:n]) {
-			return c.fail(closecode.InvalidPayload, "invalid UTF-8", errInvalidUTF8)
-		}
-		dst = dst[n:]
-	}
-	return nil
-}
-
 // readFailed records an I/O error: the stream position is lost, so the
 // connection is closed and the error sticks.
 func (c *Conn) readFailed(err error) error {
@@ -409,52 +382,44 @@ func (c *Conn) releaseReadBuf() {
 	}
 	c.rbuf = c.idleBuf()
 	c.rpos, c.rend = 0, 0
+	c.chunkN = 0
+	c.rx.Release()
 }
 
-// ctrlBufPool holds the buffers control frame payloads are read into.
-var ctrlBufPool = sync.Pool{New: func() any { return new([frame.MaxControlPayload]byte) }}
-
-// handleControl reads a control frame's payload and acts on it (RFC 6455
-// §5.5).
-func (c *Conn) handleControl() error {
-	// The payload buffer is pooled rather than part of the Conn: control
-	// frames are rare, and an idle connection should not carry it.
-	buf := ctrlBufPool.Get().(*[frame.MaxControlPayload]byte)
-	defer ctrlBufPool.Put(buf)
-	payload := buf[:c.hdr.Length]
-	if err := c.readPayload(payload); err != nil {
-		return err
-	}
-	switch c.hdr.Opcode {
-	case frame.OpPing:
-		// RFC 6455 §5.5.2, §5.5.3: answer a ping with a pong carrying the
-		// same payload, unless a close frame was already sent.
+// handleEvent acts on what the core reported besides data (RFC 6455 §5.5):
+// a ping is answered with the pong the core makes and handed to the
+// callbacks, a pong wakes Ping and the callbacks, the peer's close ends the
+// connection, and a broken rule fails it.
+func (c *Conn) handleEvent(ev wsproto.Event) error {
+	switch ev.Kind {
+	case wsproto.Ping:
 		// The pong is bounded by the read's own context, so that a
 		// cancelled read does not stay blocked behind a stuck writer.
 		ctx := c.rctx
 		if ctx == nil {
 			ctx = context.Background()
 		}
-		if err := c.writeControl(ctx, frame.OpPong, payload); err != nil && !errors.Is(err, ErrClosed) {
+		if err := c.writeReply(ctx, &ev); err != nil && !errors.Is(err, ErrClosed) {
 			return c.readFailed(err)
 		}
 		if c.hooks.OnPing != nil {
-			c.runHook(c.hooks.OnPing, payload)
+			c.runHook(c.hooks.OnPing, ev.Payload)
 		}
 		if c.opts.OnPing != nil {
-			c.runHook(c.opts.OnPing, payload)
+			c.runHook(c.opts.OnPing, ev.Payload)
 		}
-	case frame.OpPong:
-		// RFC 6455 §5.5.3: an unsolicited pong needs no answer.
-		c.gotPong(payload)
+	case wsproto.Pong:
+		c.gotPong(ev.Payload)
 		if c.hooks.OnPong != nil {
-			c.runHook(c.hooks.OnPong, payload)
+			c.runHook(c.hooks.OnPong, ev.Payload)
 		}
 		if c.opts.OnPong != nil {
-			c.runHook(c.opts.OnPong, payload)
+			c.runHook(c.opts.OnPong, ev.Payload)
 		}
-	case frame.OpClose:
-		return c.gotClose(payload)
+	case wsproto.Close:
+		return c.gotClose(ev)
+	case wsproto.Failed:
+		return c.failed(ev)
 	}
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"bytes"
 	"context"
 	"io"
+
+	"github.com/rfc6455/ws/wsproto"
 )
 
 // NextReader waits for the next data message and returns its type and a
@@ -36,7 +38,7 @@ func (c *Conn) NextReader(ctx context.Context) (MessageType, io.Reader, error) {
 	var whole []byte
 	if err == nil && c.msgCompr {
 		// A compressed message is inflated whole (RFC 7692 §7.2.2).
-		if whole, err = c.readCompressed(nil); err == nil {
+		if whole, err = c.readCompressed(nil, c.takeChunk()); err == nil {
 			c.endMessage()
 		}
 	}
@@ -95,24 +97,39 @@ func (r *messageReader) Read(p []byte) (int, error) {
 
 func (r *messageReader) read(p []byte) (int, error) {
 	c := r.c
-	for c.p.Remaining() == 0 {
-		if c.hdr.Fin {
+	for c.chunkN == 0 {
+		if c.final {
 			r.eof = true
-			if err := c.endMessage(); err != nil {
-				return 0, err
-			}
+			c.endMessage()
 			return 0, io.EOF
 		}
-		if err := c.nextDataFrame(); err != nil {
+		if len(p) == 0 {
+			return 0, nil
+		}
+		if c.rpos == c.rend {
+			if rem := c.rx.DataRemaining(); rem > 0 && len(p) >= directThreshold {
+				// Straight from the network into p; the core
+				// unmasks and checks it there.
+				n, err := c.readDirect(p[:min(int64(len(p)), rem)])
+				if err != nil {
+					return 0, err
+				}
+				ev := c.rx.Payload(p[:n])
+				if ev.Kind == wsproto.Failed {
+					return 0, c.failed(ev)
+				}
+				c.final = ev.Final
+				return n, nil
+			}
+		}
+		ev, err := c.nextData()
+		if err != nil {
 			return 0, err
 		}
+		c.setChunk(ev)
 	}
-	if len(p) == 0 {
-		return 0, nil
-	}
-	n := int(min(int64(len(p)), c.p.Remaining()))
-	if err := c.readPayload(p[:n]); err != nil {
-		return 0, err
-	}
+	n := copy(p, c.rbuf[c.chunkAt:c.chunkAt+c.chunkN])
+	c.chunkAt += int32(n)
+	c.chunkN -= int32(n)
 	return n, nil
 }

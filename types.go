@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/rfc6455/ws/closecode"
-	"github.com/rfc6455/ws/deflate"
 	"github.com/rfc6455/ws/frame"
+	"github.com/rfc6455/ws/wsproto"
 )
 
 // MessageType is the type of a data message (RFC 6455 §5.6).
@@ -184,21 +184,17 @@ type Handler struct {
 // DefaultCompressionThreshold is the size below which messages are sent
 // uncompressed when Compression.Threshold is zero: deflating a few bytes
 // costs more than it saves.
-const DefaultCompressionThreshold = 128
+const DefaultCompressionThreshold = wsproto.DefaultCompressionThreshold
 
 // Compression is the permessage-deflate extension (RFC 7692) as negotiated
-// in the opening handshake, with the local choices for sending. The server
-// and client packages fill it in from the handshake.
-type Compression struct {
-	// Params are the negotiated parameters.
-	Params deflate.Params
-	// Level is the compression level, 1..9; 0 means the default (6).
-	Level int
-	// Threshold: messages shorter than this many bytes are sent
-	// uncompressed (RFC 7692 §6: compression is chosen per message). Zero
-	// means DefaultCompressionThreshold; a negative value compresses all.
-	Threshold int
-}
+// in the opening handshake, with the local choices for sending: Params,
+// the negotiated parameters; Level, the compression level, 1..9, 0 meaning
+// the default (6); Threshold: messages shorter than this many bytes are
+// sent uncompressed (RFC 7692 §6: compression is chosen per message), 0
+// meaning DefaultCompressionThreshold and a negative value compressing
+// all. The server and client packages fill it in from the handshake. It
+// is the protocol core's type (package wsproto), which applies it.
+type Compression = wsproto.Compression
 
 // ErrCloseTimeout is returned by Close when the peer did not answer the close
 // frame within Options.CloseTimeout; the connection was then closed anyway.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rfc6455/ws/frame"
 	"github.com/rfc6455/ws/mask"
+	"github.com/rfc6455/ws/wsproto"
 )
 
 // WriteMessage sends p as one message of type typ (Text or Binary), in a
@@ -54,7 +55,7 @@ func (c *Conn) WriteMessage(ctx context.Context, typ MessageType, p []byte) erro
 // so later messages could not be inflated (RFC 7692 §7.2.3); the
 // connection is closed. msgSem must be held.
 func (c *Conn) unsentCompressed(ctx context.Context, err error) {
-	if err != nil && err == ctx.Err() && c.deflate.sendTakeover {
+	if err != nil && err == ctx.Err() && c.tx.CompressionTakeover() {
 		c.closeTransport()
 	}
 }
@@ -66,14 +67,21 @@ func (c *Conn) writeFrame(ctx context.Context, fin bool, op frame.Opcode, payloa
 
 // writeFrameRSV writes one frame with reserved bits rsv under frameSem.
 func (c *Conn) writeFrameRSV(ctx context.Context, fin bool, rsv uint8, op frame.Opcode, payload []byte) error {
-	return c.writeUnder(ctx, fin, rsv, op, payload, nil, nil)
+	return c.writeUnder(ctx, fin, rsv, op, payload, nil, nil, nil)
+}
+
+// writeReply writes the answer the core gives to the event ev (a pong for
+// a ping) under frameSem.
+func (c *Conn) writeReply(ctx context.Context, ev *wsproto.Event) error {
+	return c.writeUnder(ctx, true, 0, 0, nil, nil, nil, ev)
 }
 
 // writeUnder takes frameSem and writes one frame: the one encoded in wire
-// if wire is not nil, else one built from fin, rsv, op and payload. It
-// applies ctx and WriteTimeout, refuses to write after the close frame, and
-// makes a failed write fail every later one.
-func (c *Conn) writeUnder(ctx context.Context, fin bool, rsv uint8, op frame.Opcode, payload, wire []byte, batch net.Buffers) error {
+// if wire is not nil, the frames of batch if it is not nil, the core's
+// answer to reply if it is not nil, else one built from fin, rsv, op and
+// payload. It applies ctx and WriteTimeout, refuses to write after the
+// close frame, and makes a failed write fail every later one.
+func (c *Conn) writeUnder(ctx context.Context, fin bool, rsv uint8, op frame.Opcode, payload, wire []byte, batch net.Buffers, reply *wsproto.Event) error {
 	if err := c.acquire(ctx, &c.frameSem); err != nil {
 		return err
 	}
@@ -82,7 +90,7 @@ func (c *Conn) writeUnder(ctx context.Context, fin bool, rsv uint8, op frame.Opc
 		return c.writeErr
 	}
 	// RFC 6455 §5.5.1: after sending a close frame, no more data frames.
-	if c.closeSent {
+	if c.tx.CloseSent() {
 		return ErrClosed
 	}
 	// A context that has ended stops the write before anything is sent.
@@ -95,6 +103,10 @@ func (c *Conn) writeUnder(ctx context.Context, fin bool, rsv uint8, op frame.Opc
 	if batch != nil {
 		// Several complete frames in one vectored write (writev on TCP).
 		err = writeBatch(c.nc, batch)
+	} else if reply != nil {
+		bp := writeBufPool.Get().(*[]byte)
+		_, err = c.nc.Write(c.tx.AppendReply((*bp)[:0], *reply))
+		writeBufPool.Put(bp)
 	} else if wire != nil {
 		_, err = c.nc.Write(wire)
 	} else {
@@ -172,11 +184,12 @@ var vecWritePool = sync.Pool{New: func() any { return new(vecWrite) }}
 // the header (one writev on TCP), without copying it. A client must mask,
 // which it does in a pooled buffer, never in the caller's slice.
 func (c *Conn) writeFrameLocked(fin bool, rsv uint8, op frame.Opcode, payload []byte) error {
-	h := frame.Header{Fin: fin, Rsv: rsv, Opcode: op, Length: int64(len(payload))}
-	if c.role == RoleClient {
-		// RFC 6455 §5.3: a client masks every frame with a fresh key.
-		h.Masked = true
-		h.Key = c.newMaskKey()
+	// The core makes the header: RSV1 on a compressed message's first
+	// frame (RFC 7692 §6), and on the client a fresh masking key (RFC 6455
+	// §5.3).
+	h, err := c.tx.Header(op, fin, rsv&frame.RSV1 != 0, len(payload))
+	if err != nil {
+		return err
 	}
 	if c.writev && !h.Masked && len(payload) >= directThreshold {
 		v := vecWritePool.Get().(*vecWrite)
@@ -193,7 +206,6 @@ func (c *Conn) writeFrameLocked(fin bool, rsv uint8, op frame.Opcode, payload []
 	buf := *bp
 	b := frame.AppendHeader(buf[:0], h)
 	pos := 0
-	var err error
 	for {
 		n := min(len(payload), cap(b)-len(b))
 		start := len(b)
@@ -227,7 +239,7 @@ func (c *Conn) NextWriter(ctx context.Context, typ MessageType) (io.WriteCloser,
 	if err := c.acquire(ctx, &c.msgSem); err != nil {
 		return nil, err
 	}
-	return &messageWriter{c: c, ctx: ctx, op: frame.Opcode(typ), whole: c.deflate != nil}, nil
+	return &messageWriter{c: c, ctx: ctx, op: frame.Opcode(typ), whole: c.opts.Compression != nil}, nil
 }
 
 // messageWriter is the io.WriteCloser NextWriter returns.

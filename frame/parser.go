@@ -82,14 +82,16 @@ type Parser struct {
 	// bytes (ErrNonMinimalLength).
 	StrictLength bool
 
+	// The small fields are kept together: every connection holds a
+	// Parser.
 	state      parserState
 	hbuf       [MaxHeaderSize]byte
-	hn         int // header bytes buffered
-	hneed      int // header size, once known (0 before 2 bytes are in)
+	hn         uint8 // header bytes buffered
+	hneed      uint8 // header size, once known (0 before 2 bytes are in)
+	fragmented bool  // a fragmented data message is in progress
 	h          Header
 	remaining  int64 // payload bytes of the current frame not yet reported
 	offset     int64 // payload bytes of the current frame already reported
-	fragmented bool  // a fragmented data message is in progress
 	msgLen     int64 // payload bytes of the current data message so far
 	err        error
 }
@@ -150,8 +152,8 @@ func (p *Parser) Feed(b []byte) (Event, int, error) {
 		if err := p.checkStart(); err != nil {
 			return Event{}, 2, p.fail(err)
 		}
-		if len(b) >= p.hneed {
-			n := p.hneed
+		if len(b) >= int(p.hneed) {
+			n := int(p.hneed)
 			if err := p.finishHeader(b[:n]); err != nil {
 				return Event{}, n, p.fail(err)
 			}
@@ -160,7 +162,7 @@ func (p *Parser) Feed(b []byte) (Event, int, error) {
 		p.hn = 2
 		b = b[2:]
 		k := copy(p.hbuf[2:p.hneed], b)
-		p.hn += k
+		p.hn += uint8(k)
 		return Event{}, 2 + k, nil
 	}
 	consumed := 0
@@ -181,7 +183,7 @@ func (p *Parser) Feed(b []byte) (Event, int, error) {
 			}
 		} else {
 			k := copy(p.hbuf[p.hn:p.hneed], b[consumed:])
-			p.hn += k
+			p.hn += uint8(k)
 			consumed += k
 			if p.hn < p.hneed {
 				continue
@@ -277,7 +279,7 @@ func (p *Parser) checkStart() error {
 			return ErrMaskedServerFrame
 		}
 	}
-	need := 2
+	need := uint8(2)
 	switch len7 {
 	case 126:
 		need += 2

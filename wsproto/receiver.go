@@ -33,10 +33,10 @@ var ctrlPool = sync.Pool{New: func() any { return new([frame.MaxControlPayload]b
 // arrive into events. The zero value is not ready: use Init (or a Conn).
 // A Receiver is not safe for concurrent use.
 type Receiver struct {
+	// p parses frames. Its MaxMessage is the read limit of the current
+	// message, set from limit as each message starts.
 	p     frame.Parser
-	hdr   frame.Header // the current frame's header
-	limit int64        // the read limit for the next message; 0: none
-	cur   int64        // the read limit of the current message; 0: none
+	limit int64 // the read limit for the next message; 0: none
 	utf8v utf8.Validator
 	state recvState
 	typ   MessageType // the current data message's type
@@ -48,17 +48,23 @@ type Receiver struct {
 	assemble bool
 	pull     bool
 
+	ctrlN    uint8 // bytes of a split control payload collected in ctrl
+	ctrlDone bool  // ctrl was reported and goes back to the pool on the next call
+	code     closecode.Code
 	ctrl     *[frame.MaxControlPayload]byte // a split control payload, collected
-	ctrlN    uint8
-	ctrlDone bool // ctrl was reported and goes back to the pool on the next call
 
-	msg []byte // Assemble: the message collected
-	z   []byte // the compressed payload collected
-
+	asm *assembly     // the buffers messages are collected in; nil until needed
 	inf *inflateState // nil without permessage-deflate
 
-	err  error
-	code closecode.Code
+	err error
+}
+
+// assembly holds the buffers a Receiver collects messages in: it is
+// allocated only for a Receiver that assembles, so that one that streams
+// carries nothing for it.
+type assembly struct {
+	msg []byte // Assemble: the message collected; also the inflated message
+	z   []byte // the compressed payload collected
 }
 
 // inflateState is the receiving side of permessage-deflate.
@@ -95,8 +101,11 @@ func (r *Receiver) SetReadLimit(n int64) {
 	r.limit = max(n, 0)
 }
 
+// ReadLimit returns the read limit for the next message (0: none).
+func (r *Receiver) ReadLimit() int64 { return r.limit }
+
 // Header returns the header of the frame being received.
-func (r *Receiver) Header() frame.Header { return r.hdr }
+func (r *Receiver) Header() frame.Header { return r.p.Header() }
 
 // InMessage reports whether a data message has started and not ended.
 func (r *Receiver) InMessage() bool { return r.inMsg }
@@ -110,7 +119,7 @@ func (r *Receiver) MessageCompressed() bool { return r.compr }
 
 // MessageLimit returns the read limit that applies to the current message
 // (0: none).
-func (r *Receiver) MessageLimit() int64 { return r.cur }
+func (r *Receiver) MessageLimit() int64 { return r.p.MaxMessage }
 
 // MessageLength returns the payload length of the current (or last) data
 // message summed over the headers of its frames received so far.
@@ -120,7 +129,7 @@ func (r *Receiver) MessageLength() int64 { return r.p.MessageLength() }
 // have not arrived yet: what a driver may read straight into its
 // destination and pass to Payload. It is 0 outside a data frame's payload.
 func (r *Receiver) DataRemaining() int64 {
-	if r.hdr.Opcode.IsControl() {
+	if r.p.Header().Opcode.IsControl() {
 		return 0
 	}
 	return r.p.Remaining()
@@ -154,7 +163,7 @@ func (r *Receiver) Release() {
 		r.ctrl, r.ctrlN, r.ctrlDone = nil, 0, false
 	}
 	if !r.inMsg {
-		r.msg, r.z = nil, nil
+		r.asm = nil
 	}
 }
 
@@ -187,7 +196,6 @@ func (r *Receiver) Feed(in []byte) (Event, int) {
 			return Event{}, n
 		case frame.HeaderEvent:
 			h := r.p.Header()
-			r.hdr = h
 			if h.Rsv&frame.RSV1 != 0 {
 				// RFC 7692 §6.1: RSV1 ("Per-Message Compressed") on
 				// the first frame of a data message only. The parser
@@ -230,10 +238,11 @@ func (r *Receiver) Feed(in []byte) (Event, int) {
 			}
 		case frame.PayloadEvent:
 			pl := fe.Payload
-			if r.hdr.Masked {
-				mask.Apply(r.hdr.Key, fe.KeyPos, pl)
+			h := r.p.Header()
+			if h.Masked {
+				mask.Apply(h.Key, fe.KeyPos, pl)
 			}
-			if r.hdr.Opcode.IsControl() {
+			if h.Opcode.IsControl() {
 				if fe.FrameEnd && r.ctrlN == 0 {
 					return r.control(pl), n
 				}
@@ -247,7 +256,7 @@ func (r *Receiver) Feed(in []byte) (Event, int) {
 				}
 				continue
 			}
-			if ev, ok := r.data(pl, fe.FrameEnd && r.hdr.Fin); ok {
+			if ev, ok := r.data(pl, fe.FrameEnd && h.Fin); ok {
 				return ev, n
 			}
 		}
@@ -272,10 +281,11 @@ func (r *Receiver) Payload(p []byte) Event {
 		return Event{Kind: Data, Type: r.typ, Compressed: r.compr}
 	}
 	pos, end := r.p.Consume(len(p))
-	if r.hdr.Masked {
-		mask.Apply(r.hdr.Key, pos, p)
+	h := r.p.Header()
+	if h.Masked {
+		mask.Apply(h.Key, pos, p)
 	}
-	ev, _ := r.data(p, end && r.hdr.Fin)
+	ev, _ := r.data(p, end && h.Fin)
 	return ev
 }
 
@@ -291,14 +301,23 @@ func (r *Receiver) beginMessage(h frame.Header) {
 	r.typ = MessageType(h.Opcode)
 	r.compr = h.Rsv&frame.RSV1 != 0
 	r.zfin = false
-	r.cur = r.limit
 	r.utf8v.Reset()
-	if cap(r.msg) > keepBuf {
-		r.msg = nil
+	if a := r.asm; a != nil {
+		if cap(a.msg) > keepBuf {
+			a.msg = nil
+		}
+		if cap(a.z) > keepBuf {
+			a.z = nil
+		}
 	}
-	if cap(r.z) > keepBuf {
-		r.z = nil
+}
+
+// assembly returns the Receiver's assembly buffers, allocating them.
+func (r *Receiver) assembly() *assembly {
+	if r.asm == nil {
+		r.asm = new(assembly)
 	}
+	return r.asm
 }
 
 // data handles pl, the next unmasked payload bytes of the current data
@@ -314,7 +333,8 @@ func (r *Receiver) data(pl []byte, final bool) (Event, bool) {
 			}
 			return ev, true
 		}
-		r.z = r.collect(r.z, pl, final)
+		a := r.assembly()
+		a.z = r.collect(a.z, pl, final)
 		if !final {
 			return Event{}, false
 		}
@@ -333,20 +353,24 @@ func (r *Receiver) data(pl []byte, final bool) (Event, bool) {
 		}
 		return ev, true
 	}
-	if final && r.start && len(r.msg) == 0 && int64(len(pl)) == r.hdr.Length {
+	if final && r.start && int64(len(pl)) == r.p.Header().Length {
 		// A message in one frame, whole in the input: reported where
 		// it is.
 		r.start, r.inMsg = false, false
 		return Event{Kind: Message, Type: r.typ, Payload: pl}, true
 	}
-	r.start = false
-	r.msg = r.collect(r.msg, pl, final)
+	a := r.assembly()
+	if r.start {
+		a.msg = a.msg[:0]
+		r.start = false
+	}
+	a.msg = r.collect(a.msg, pl, final)
 	if !final {
 		return Event{}, false
 	}
 	r.inMsg = false
-	msg := r.msg
-	r.msg = r.msg[:0]
+	msg := a.msg
+	a.msg = a.msg[:0]
 	return Event{Kind: Message, Type: r.typ, Payload: msg}, true
 }
 
@@ -362,10 +386,10 @@ func (r *Receiver) collect(buf, pl []byte, final bool) []byte {
 		n := int64(len(buf))
 		rem := r.p.Remaining() + int64(len(pl))
 		most := int64(-1)
-		if r.hdr.Fin {
+		if r.p.Header().Fin {
 			most = rem
-		} else if r.cur > 0 {
-			most = max(r.cur-n, rem)
+		} else if lim := r.p.MaxMessage; lim > 0 {
+			most = max(lim-n, rem)
 		}
 		nb := make([]byte, len(buf), grow.Cap(n, int64(len(pl)), most))
 		copy(nb, buf)
@@ -377,14 +401,15 @@ func (r *Receiver) collect(buf, pl []byte, final bool) []byte {
 // inflateWhole inflates the collected compressed message.
 func (r *Receiver) inflateWhole() Event {
 	r.inMsg = false
-	out, err := r.decompress(r.msg[:0], func(d *deflate.Decompressor, dst []byte, limit int64, takeover bool) ([]byte, error) {
-		return d.Decompress(dst, r.z, limit, takeover)
+	a := r.asm
+	out, err := r.decompress(a.msg[:0], func(d *deflate.Decompressor, dst []byte, limit int64, takeover bool) ([]byte, error) {
+		return d.Decompress(dst, a.z, limit, takeover)
 	})
-	r.z = r.z[:0]
+	a.z = a.z[:0]
 	if err != nil {
 		return r.fail(err)
 	}
-	r.msg = out[:0]
+	a.msg = out[:0]
 	return Event{Kind: Message, Type: r.typ, Payload: out}
 }
 
@@ -392,7 +417,7 @@ func (r *Receiver) inflateWhole() Event {
 // message's limit and the takeover rule, then checks the inflated text.
 func (r *Receiver) decompress(dst []byte, inflate func(*deflate.Decompressor, []byte, int64, bool) ([]byte, error)) ([]byte, error) {
 	inf := r.inf
-	limit := r.cur
+	limit := r.p.MaxMessage
 	if limit <= 0 {
 		limit = -1
 	}
@@ -439,6 +464,8 @@ func (r *Receiver) Inflate(dst, first []byte, next func() ([]byte, error)) ([]by
 	}
 	firstDone := false
 	var srcErr error
+	// The first frame's payload sizes the first output buffer.
+	hint := len(first) + int(min(r.DataRemaining(), 1<<30))
 	piece := func() ([]byte, error) {
 		if !firstDone {
 			firstDone = true
@@ -456,7 +483,7 @@ func (r *Receiver) Inflate(dst, first []byte, next func() ([]byte, error)) ([]by
 		return p, err
 	}
 	out, err := r.decompress(dst, func(d *deflate.Decompressor, dst []byte, limit int64, takeover bool) ([]byte, error) {
-		return d.DecompressFrom(dst, piece, len(first), limit, takeover)
+		return d.DecompressFrom(dst, piece, hint, limit, takeover)
 	})
 	if err == nil {
 		// RFC 7692 §7.2.3.4: a block with BFINAL set may end the data
@@ -483,7 +510,7 @@ func (r *Receiver) Inflate(dst, first []byte, next func() ([]byte, error)) ([]by
 
 // control handles a control frame's payload (RFC 6455 §5.5).
 func (r *Receiver) control(pl []byte) Event {
-	switch r.hdr.Opcode {
+	switch r.p.Header().Opcode {
 	case frame.OpPing:
 		return Event{Kind: Ping, Payload: pl}
 	case frame.OpPong:
@@ -512,6 +539,6 @@ func (r *Receiver) fail(err error) Event {
 	r.state = recvFailed
 	r.err, r.code = err, code
 	r.inMsg = false
-	r.msg, r.z = nil, nil
+	r.asm = nil
 	return Event{Kind: Failed, Code: code, Err: err}
 }

@@ -171,6 +171,15 @@ func (s *Sender) Compress(dst, p []byte) []byte {
 	return d.cw.Compress(dst, p, true)
 }
 
+// Compression returns the negotiated permessage-deflate parameters, and
+// whether the extension is in use.
+func (s *Sender) Compression() (deflate.Params, bool) {
+	if s.def == nil {
+		return deflate.Params{}, false
+	}
+	return s.def.params, true
+}
+
 // CompressionTakeover reports whether the Sender compresses with context
 // takeover, and so has a history of its own (a prepared message compressed
 // once cannot be sent as it is).
@@ -204,6 +213,15 @@ func (s *Sender) ParkCompressor(keep bool) {
 	}
 	deflate.PutCompressor(d.cw)
 	d.cw = nil
+}
+
+// ParkedHistory returns how many bytes of history ParkCompressor kept for
+// the next compressor (0 while a compressor is held).
+func (s *Sender) ParkedHistory() int {
+	if s.def == nil {
+		return 0
+	}
+	return len(s.def.hist)
 }
 
 // AppendPing appends a ping with payload (at most 125 bytes, RFC 6455

@@ -13,6 +13,11 @@
 // It accepts permessage-deflate (RFC 7692) on any terms a client may ask
 // for, every window size from 8 to 15 bits included, as the suite's
 // compression sections (12 and 13) require, and compresses every echo.
+//
+// With -loop the connections are served by the event-loop server (package
+// loop: epoll, a few goroutines for all connections) instead of a
+// goroutine per connection, with the same limits and behaviour; every other
+// flag is the same.
 package main
 
 import (
@@ -31,6 +36,7 @@ import (
 
 	"github.com/rfc6455/ws"
 	"github.com/rfc6455/ws/deflate"
+	"github.com/rfc6455/ws/loop"
 	"github.com/rfc6455/ws/server"
 )
 
@@ -51,6 +57,7 @@ func main() {
 func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("echoserver", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:9001", "address to listen on")
+	useLoop := fs.Bool("loop", false, "serve the connections from the event-loop server (package loop)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -58,8 +65,54 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if *useLoop {
+		return serveLoop(ctx, ln, out)
+	}
 	return serve(ctx, ln, out)
 }
+
+// serveLoop runs the echo server on ln with the event-loop server until ctx
+// ends.
+func serveLoop(ctx context.Context, ln net.Listener, out io.Writer) error {
+	s := newLoopServer()
+	errc := make(chan error, 1)
+	go func() { errc <- s.Serve(ln) }()
+	fmt.Fprintf(out, "echo server (event loop) listening on ws://%s\n", ln.Addr())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	fmt.Fprintf(out, "shutting down: closing %d connection(s) with 1001\n", s.Len())
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := s.Shutdown(sctx)
+	if serveErr := <-errc; !errors.Is(serveErr, loop.ErrServerClosed) {
+		err = errors.Join(err, serveErr)
+	}
+	return err
+}
+
+// newLoopServer returns the event-loop echo server, with the options of
+// newHandler. Its send queues are unbounded: an echo server's backpressure
+// is its pause in reading from a client while too much waits to be written
+// to it (loop.Server.PauseBytes).
+func newLoopServer() *loop.Server {
+	s := &loop.Server{Handler: loopEcho{}, Policy: loop.Policy{QueueBytes: -1, QueueSize: -1}}
+	s.Options.Conn.ReadLimit = readLimit
+	s.Options.Compression = &deflate.ServerConfig{Threshold: -1}
+	s.Options.CheckOrigin = func(*http.Request) bool { return true }
+	return s
+}
+
+// loopEcho sends every message back as received. The library answers
+// pings, echoes the peer's close and fails the connection on protocol
+// errors by itself.
+type loopEcho struct{}
+
+func (loopEcho) OnOpen(*loop.Conn)                                    {}
+func (loopEcho) OnMessage(c *loop.Conn, typ ws.MessageType, b []byte) { c.Send(typ, b) }
+func (loopEcho) OnClose(*loop.Conn, error)                            {}
 
 // serve runs the echo server on ln until ctx ends.
 func serve(ctx context.Context, ln net.Listener, out io.Writer) error {

@@ -273,7 +273,11 @@ func TestDialInteractiveSendsLinesAndClosesAtEndOfInput(t *testing.T) {
 }
 
 func TestServeBroadcastSendsToEveryOtherClient(t *testing.T) {
-	_, url := serve(t, "-mode", "broadcast")
+	forServers(t, testServeBroadcastSendsToEveryOtherClient)
+}
+
+func testServeBroadcastSendsToEveryOtherClient(t *testing.T, extra ...string) {
+	_, url := serve(t, append(extra, "-mode", "broadcast")...)
 	a := start(t, "dial", url)
 	if s := line(t, a.stderr); !strings.HasPrefix(s, "connected") {
 		t.Fatalf("first client: %q", s)
@@ -297,7 +301,11 @@ func TestServeBroadcastSendsToEveryOtherClient(t *testing.T) {
 }
 
 func TestServeShutdownClosesClientsWith1001(t *testing.T) {
-	srv, url := serve(t)
+	forServers(t, testServeShutdownClosesClientsWith1001)
+}
+
+func testServeShutdownClosesClientsWith1001(t *testing.T, extra ...string) {
+	srv, url := serve(t, extra...)
 	a := start(t, "dial", url)
 	line(t, a.stderr) // connected
 	srv.cmd.Process.Signal(syscall.SIGINT)
@@ -317,8 +325,10 @@ func TestServeShutdownClosesClientsWith1001(t *testing.T) {
 	}
 }
 
-func TestServeTestPage(t *testing.T) {
-	_, url := serve(t, "-mode", "broadcast")
+func TestServeTestPage(t *testing.T) { forServers(t, testServeTestPage) }
+
+func testServeTestPage(t *testing.T, extra ...string) {
+	_, url := serve(t, append(extra, "-mode", "broadcast")...)
 	base := "http" + strings.TrimPrefix(url, "ws")
 	resp, err := http.Get(base)
 	if err != nil {
@@ -398,8 +408,10 @@ func TestLoadProgressLines(t *testing.T) {
 	}
 }
 
-func TestConformanceAgainstServe(t *testing.T) {
-	_, url := serve(t)
+func TestConformanceAgainstServe(t *testing.T) { forServers(t, testConformanceAgainstServe) }
+
+func testConformanceAgainstServe(t *testing.T, extra ...string) {
+	_, url := serve(t, extra...)
 	r := runWS(t, "", "conformance", "-server", url, "-cases", "1.*,2.*")
 	if r.code != 0 || r.stderr != "" {
 		t.Fatalf("exit %d, stderr %q, stdout:\n%s", r.code, r.stderr, r.stdout)
@@ -579,9 +591,11 @@ func writeCert(t *testing.T, dir string) (certFile, keyFile string) {
 	return certFile, keyFile
 }
 
-func TestTLSServeAndDial(t *testing.T) {
+func TestTLSServeAndDial(t *testing.T) { forServers(t, testTLSServeAndDial) }
+
+func testTLSServeAndDial(t *testing.T, extra ...string) {
 	cert, key := writeCert(t, t.TempDir())
-	_, url := serve(t, "-cert", cert, "-key", key)
+	_, url := serve(t, append(extra, "-cert", cert, "-key", key)...)
 	if !strings.HasPrefix(url, "wss://") {
 		t.Fatalf("URL %q, want wss://", url)
 	}
@@ -610,8 +624,10 @@ func TestTLSServeAndDial(t *testing.T) {
 	}
 }
 
-func TestSubprotocolsAndHeaders(t *testing.T) {
-	_, url := serve(t, "-subprotocols", "chat.v2,chat.v1")
+func TestSubprotocolsAndHeaders(t *testing.T) { forServers(t, testSubprotocolsAndHeaders) }
+
+func testSubprotocolsAndHeaders(t *testing.T, extra ...string) {
+	_, url := serve(t, append(extra, "-subprotocols", "chat.v2,chat.v1")...)
 	host := strings.TrimSuffix(strings.TrimPrefix(url, "ws://"), "/")
 	a := start(t, "dial", "-subprotocols", "chat.v1,chat.v2", "-H", "X-Test: 1", "-origin", "http://"+host, url)
 	if s := line(t, a.stderr); !strings.Contains(s, "(subprotocol chat.v2)") {
@@ -631,8 +647,12 @@ func TestSubprotocolsAndHeaders(t *testing.T) {
 }
 
 func TestCompressionIsNegotiatedWhenBothSidesAsk(t *testing.T) {
-	_, plain := serve(t)
-	_, compressing := serve(t, "-compress", "-compress-level", "1")
+	forServers(t, testCompressionIsNegotiatedWhenBothSidesAsk)
+}
+
+func testCompressionIsNegotiatedWhenBothSidesAsk(t *testing.T, extra ...string) {
+	_, plain := serve(t, extra...)
+	_, compressing := serve(t, append(extra, "-compress", "-compress-level", "1")...)
 	for _, tc := range []struct {
 		url        string
 		flags      []string
@@ -678,4 +698,11 @@ func TestInterruptClosesCleanly(t *testing.T) {
 	if code := l.wait(); code != 0 || !strings.HasSuffix(string(out), "errors:     0\ninterrupted: yes\n") {
 		t.Errorf("load after Ctrl-C: exit %d, report:\n%s", code, out)
 	}
+}
+
+// forServers runs test against ws serve with a goroutine per connection and
+// with the event-loop server (-loop).
+func forServers(t *testing.T, test func(t *testing.T, extra ...string)) {
+	t.Run("goroutines", func(t *testing.T) { test(t) })
+	t.Run("loop", func(t *testing.T) { test(t, "-loop") })
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/rfc6455/ws"
 	"github.com/rfc6455/ws/deflate"
 	"github.com/rfc6455/ws/hub"
+	"github.com/rfc6455/ws/loop"
 	"github.com/rfc6455/ws/server"
 )
 
@@ -46,7 +47,12 @@ SIGTERM (Ctrl-C) closes every connection with 1001 (going away) and exits 0.
 
   ws serve
   ws serve -addr 127.0.0.1:9000 -mode broadcast
-  ws serve -compress -cert cert.pem -key key.pem -subprotocols chat.v2,chat.v1`,
+  ws serve -compress -cert cert.pem -key key.pem -subprotocols chat.v2,chat.v1
+  ws serve -loop
+
+With -loop, WebSockets are served by the event-loop server (package loop), a
+few goroutines for all connections, with the same flags and behaviour; TLS
+connections (-cert) are served with a goroutine each through the same API.`,
 		setup: setupServe,
 	})
 }
@@ -64,6 +70,7 @@ func setupServe(fs *flag.FlagSet) func(e *env, args []string) error {
 	compress := fs.Bool("compress", false, "accept permessage-deflate (RFC 7692) from clients that offer it")
 	level := fs.Int("compress-level", 0, "with -compress: the compression `level`, 1 (fastest) to 9 (smallest); 0 means the deflate package's default")
 	verbose := fs.Bool("v", false, "log connections and disconnections on stderr")
+	useLoop := fs.Bool("loop", false, "serve WebSockets from the event-loop server (package loop: epoll, a few goroutines for all connections) instead of a goroutine per connection; with -cert, TLS connections still get goroutines")
 	return func(e *env, args []string) error {
 		if len(args) > 0 {
 			return usageError("unexpected arguments: %s", strings.Join(args, " "))
@@ -98,7 +105,7 @@ func setupServe(fs *flag.FlagSet) func(e *env, args []string) error {
 			return err
 		}
 		s := &serveCmd{
-			e: e, mode: *mode, verbose: *verbose,
+			e: e, mode: *mode, verbose: *verbose, loop: *useLoop,
 			opts: server.Options{
 				Subprotocols:   subprotocols,
 				OriginPatterns: origins,
@@ -117,6 +124,7 @@ type serveCmd struct {
 	e       *env
 	mode    string
 	verbose bool
+	loop    bool // the event-loop server
 	opts    server.Options
 	log     *slog.Logger
 	hub     *hub.Hub
@@ -129,37 +137,27 @@ func (s *serveCmd) serve(ctx context.Context, ln net.Listener, tlsConfig *tls.Co
 		level = slog.LevelDebug
 	}
 	s.log = slog.New(slog.NewTextHandler(s.e.stderr, &slog.HandlerOptions{Level: level}))
+	if s.loop {
+		return s.serveLoop(ctx, ln, tlsConfig)
+	}
 	s.ws = &server.Server{Options: s.opts, Handle: s.echo}
 	if s.mode == "broadcast" {
-		s.hub = hub.New(&hub.Options{
-			OnMessage: func(c *hub.Client, typ ws.MessageType, data []byte) {
-				pm, err := ws.NewPreparedMessage(typ, data)
-				if err == nil {
-					c.Hub().Broadcast(pm, c)
-				}
-			},
-			Logger: s.log,
-		})
+		s.hub = s.newBroadcastHub()
 		s.ws.Handle = func(c *ws.Conn, r *http.Request) {
 			s.logConnect(c, r)
 			err := s.hub.Serve(r.Context(), c, hub.Info{})
 			s.log.Debug("disconnected", "remote", r.RemoteAddr, "reason", err)
 		}
 	}
-	page := strings.ReplaceAll(pageHTML, "{{MODE}}", s.mode)
+	pages := s.pages()
 	// Safe limits: 431 past 32 KiB of request header, header read within
 	// 10 s, idle keep-alive connections closed after a minute.
 	httpSrv := server.NewHTTPServer("", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case server.IsWebSocketUpgrade(r):
+		if server.IsWebSocketUpgrade(r) {
 			s.ws.ServeHTTP(w, r)
-		case r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			w.Header().Set("Cache-Control", "no-store")
-			fmt.Fprint(w, page)
-		default:
-			http.Error(w, "not found: this server speaks WebSocket on every path and serves a test page at /", http.StatusNotFound)
+			return
 		}
+		pages.ServeHTTP(w, r)
 	}))
 	httpSrv.TLSConfig = tlsConfig
 	httpSrv.ErrorLog = slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)
@@ -223,4 +221,107 @@ func (s *serveCmd) echo(c *ws.Conn, r *http.Request) {
 func (s *serveCmd) logConnect(c *ws.Conn, r *http.Request) {
 	_, compressed := c.Compression()
 	s.log.Debug("connected", "remote", r.RemoteAddr, "path", r.URL.Path, "subprotocol", c.Subprotocol(), "compression", compressed)
+}
+
+// pages serves what is not a WebSocket: the test page at /, 404 elsewhere.
+func (s *serveCmd) pages() http.Handler {
+	page := strings.ReplaceAll(pageHTML, "{{MODE}}", s.mode)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Header().Set("Cache-Control", "no-store")
+			fmt.Fprint(w, page)
+			return
+		}
+		http.Error(w, "not found: this server speaks WebSocket on every path and serves a test page at /", http.StatusNotFound)
+	})
+}
+
+// serveLoop is serve with the event-loop server (-loop): the same
+// handshake options, modes, test page (through loop.Server.Fallback), TLS
+// and shutdown.
+func (s *serveCmd) serveLoop(ctx context.Context, ln net.Listener, tlsConfig *tls.Config) error {
+	ls := &loop.Server{Options: s.opts, TLSConfig: tlsConfig, Logger: s.log, Fallback: s.pages()}
+	var h loop.Handler = loopEcho{}
+	if s.mode == "broadcast" {
+		s.hub = s.newBroadcastHub()
+		h = s.hub.LoopHandler(nil)
+	} else {
+		// An echo server's backpressure is the pause in reading from a
+		// client while too much waits to be written to it.
+		ls.Policy = loop.Policy{QueueBytes: -1, QueueSize: -1}
+	}
+	ls.Handler = loopLogger{h, s.log}
+	errc := make(chan error, 1)
+	go func() { errc <- ls.Serve(ln) }()
+	scheme, pageScheme := "ws", "http"
+	if tlsConfig != nil {
+		scheme, pageScheme = "wss", "https"
+	}
+	host := ln.Addr().String()
+	fmt.Fprintf(s.e.stdout, "%s server on %s://%s/ (test page: %s://%s/), event loop; Ctrl-C stops it\n",
+		s.mode, scheme, host, pageScheme, host)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	fmt.Fprintf(s.e.stdout, "shutting down: closing %d connection(s) with 1001\n", ls.Len())
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := ls.Shutdown(sctx)
+	if s.hub != nil {
+		err = errors.Join(err, s.hub.Shutdown(sctx))
+	}
+	if serveErr := <-errc; !errors.Is(serveErr, loop.ErrServerClosed) {
+		err = errors.Join(err, serveErr)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return errors.New("shutdown: connections still open after 10s; closed them")
+	}
+	return err
+}
+
+// loopEcho sends every message back as it came.
+type loopEcho struct{}
+
+func (loopEcho) OnOpen(*loop.Conn)                                    {}
+func (loopEcho) OnMessage(c *loop.Conn, typ ws.MessageType, b []byte) { c.Send(typ, b) }
+func (loopEcho) OnClose(*loop.Conn, error)                            {}
+
+// loopLogger logs the connections of a loop.Handler at Debug (-v).
+type loopLogger struct {
+	loop.Handler
+	log *slog.Logger
+}
+
+func (l loopLogger) OnOpen(c *loop.Conn) {
+	l.log.Debug("connected", "remote", c.RemoteAddr(), "subprotocol", c.Subprotocol(), "event_loop", c.EventLoop())
+	l.Handler.OnOpen(c)
+}
+
+func (l loopLogger) OnClose(c *loop.Conn, err error) {
+	l.log.Debug("disconnected", "remote", c.RemoteAddr(), "reason", err)
+	l.Handler.OnClose(c, err)
+}
+
+// OnHeartbeat passes the hub's heartbeat through.
+func (l loopLogger) OnHeartbeat(c *loop.Conn) {
+	if h, ok := l.Handler.(loop.HeartbeatHandler); ok {
+		h.OnHeartbeat(c)
+	}
+}
+
+// newBroadcastHub is the hub of broadcast mode, on either server: every
+// message a client sends goes to every other client.
+func (s *serveCmd) newBroadcastHub() *hub.Hub {
+	return hub.New(&hub.Options{
+		OnMessage: func(c *hub.Client, typ ws.MessageType, data []byte) {
+			pm, err := ws.NewPreparedMessage(typ, data)
+			if err == nil {
+				c.Hub().Broadcast(pm, c)
+			}
+		},
+		Logger: s.log,
+	})
 }
