@@ -50,7 +50,7 @@ func releaseCompressed(bp *[]byte) {
 // leaves the limit to the endpoint): a bomb costs about the limit.
 func (c *Conn) readCompressed(buf, first []byte) ([]byte, error) {
 	start, capBefore := len(buf), cap(buf)
-	out, err := c.rx.Inflate(buf, first, c.compressedPiece)
+	out, err := c.rx.Inflate(buf, first, (*pieceSource)(c))
 	c.inMsg = false
 	if err != nil {
 		if c.readErr != nil {
@@ -73,6 +73,13 @@ func (c *Conn) compressedPiece() ([]byte, error) {
 	ev, err := c.nextData()
 	return ev.Payload, err
 }
+
+// pieceSource is a Conn as the core's source of compressed chunks
+// (wsproto.PieceSource): a pointer in an interface, where the method value
+// c.compressedPiece would be allocated for every message.
+type pieceSource Conn
+
+func (p *pieceSource) NextPiece() ([]byte, error) { return (*Conn)(p).compressedPiece() }
 
 // compressJanitor takes the compressors of quiet connections back. A
 // compressor with context takeover holds its window, hash chains and block

@@ -26,7 +26,7 @@
 # connection).
 set -u
 N=${1:-100000}
-LIBS=${LIBS:-ours,gobwas,gws,nbio,floor}
+LIBS=${LIBS:-loop,ours,gobwas,gws,nbio,floor}
 want=$((N + 100))
 cd "$(dirname "$0")"
 

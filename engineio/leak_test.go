@@ -30,16 +30,25 @@ func TestNoGoroutineLeak(t *testing.T) {
 		}
 	}()
 	func() {
-		rec := newRecorder(t)
-		srv := NewServer(&Options{Handler: rec, PingInterval: 30 * time.Millisecond, PingTimeout: 60 * time.Millisecond,
-			WebSocket: server.Options{Conn: ws.Options{CloseTimeout: 200 * time.Millisecond}}})
-		hs := httptest.NewServer(srv)
-		defer hs.Close()
-		tr := &http.Transport{}
-		defer tr.CloseIdleConnections()
-		h := &harness{t: t, srv: srv, rec: rec, hs: hs, url: hs.URL + "/engine.io/",
-			wsURL: "ws" + strings.TrimPrefix(hs.URL, "http") + "/engine.io/",
-			hc:    &http.Client{Timeout: testTimeout, Transport: tr}}
+		// Two servers: one whose heartbeat ends sessions quickly, and one
+		// whose sessions live until Shutdown, whatever the pace of the
+		// test (an upgrade must come before its session's ping timeout).
+		newServer := func(interval, timeout time.Duration) *harness {
+			rec := newRecorder(t)
+			srv := NewServer(&Options{Handler: rec, PingInterval: interval, PingTimeout: timeout,
+				WebSocket: server.Options{Conn: ws.Options{CloseTimeout: 200 * time.Millisecond}}})
+			hs := httptest.NewServer(srv)
+			return &harness{t: t, srv: srv, rec: rec, hs: hs, url: hs.URL + "/engine.io/",
+				wsURL: "ws" + strings.TrimPrefix(hs.URL, "http") + "/engine.io/",
+				hc:    &http.Client{Timeout: testTimeout, Transport: &http.Transport{}}}
+		}
+		h := newServer(30*time.Millisecond, 60*time.Millisecond)
+		hl := newServer(time.Minute, time.Minute)
+		for _, h := range []*harness{h, hl} {
+			defer h.hs.Close()
+			defer h.hc.CloseIdleConnections()
+		}
+		srv := h.srv
 		var wg sync.WaitGroup
 		run := func(f func()) {
 			wg.Add(1)
@@ -78,21 +87,23 @@ func TestNoGoroutineLeak(t *testing.T) {
 			}
 		}
 		for range 4 {
-			sid, _ := h.open()
-			c := h.upgrade(sid)
+			sid, _ := hl.open()
+			c := hl.upgrade(sid)
 			keep(c)
 			c.send(ws.Text, "4up")
 		}
 		wg.Wait()
 		// Wait for the timeouts to end the rest, then shut down.
 		deadline := time.Now().Add(testTimeout)
-		for srv.Len() > 4 && time.Now().Before(deadline) {
+		for srv.Len() > 0 && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
+		for _, h := range []*harness{h, hl} {
+			if err := h.srv.Shutdown(ctx); err != nil {
+				t.Errorf("Shutdown: %v", err)
+			}
 		}
 	}()
 	deadline := time.Now().Add(2 * testTimeout)

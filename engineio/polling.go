@@ -131,6 +131,7 @@ func (s *Socket) poll(w http.ResponseWriter, r *http.Request) {
 	// the next as soon as it has the answer, which a large body can give
 	// it before writePayload returns.
 	s.polling = false
+	s.pollEnd = nanotime()
 	s.mu.Unlock()
 
 	bp := getBuf()
@@ -176,6 +177,10 @@ func (s *Socket) receive(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.posting = true
+	// The POST's packets count as received from its arrival, not from
+	// when a busy machine gets to decoding them: a pong that came before
+	// its deadline is not lost to the timer meanwhile.
+	s.received()
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()

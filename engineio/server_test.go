@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -530,6 +531,137 @@ func TestPongWaitExtendedByPackets(t *testing.T) {
 	s.onTimer()
 	if r := rec.awaitClose(s); !errors.Is(r, ErrPingTimeout) {
 		t.Errorf("reason %v", r)
+	}
+}
+
+// TestLatePingTimer drives the heartbeat's timer by hand as a busy machine
+// runs it: late. A ping that goes out late to a GET in flight (or on
+// WebSocket) leaves the client the whole PingTimeout to answer; a polling
+// client with no GET in flight is judged as if the ping had been queued on
+// time, and a request after that deadline finds the session over, although
+// the timer never ran.
+func TestLatePingTimer(t *testing.T) {
+	const timeout = time.Hour
+	newOpen := func(t *testing.T) (*Socket, *recorder) {
+		rec := newRecorder(t)
+		srv := NewServer(&Options{Handler: rec, PingInterval: time.Hour, PingTimeout: timeout})
+		s := newSocket(srv, httptestRequest(), false, false)
+		if !s.open(func() bool { return true }) {
+			t.Fatal("not opened")
+		}
+		rec.awaitOpen()
+		return s, rec
+	}
+	queued := func(s *Socket) bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return len(s.queue) == 1 && s.queue[0] == pingPacket
+	}
+	t.Run("a ping sent late to a GET in flight gets the whole timeout", func(t *testing.T) {
+		s, _ := newOpen(t)
+		s.mu.Lock()
+		s.polling = true                    // a GET waits
+		s.due = nanotime() - int64(timeout) // the ping is a whole timeout late
+		s.mu.Unlock()
+		before := nanotime()
+		s.onTimer()
+		s.mu.Lock()
+		phase, due := s.phase, s.due
+		s.mu.Unlock()
+		if phase != phasePong || due < before+int64(timeout) {
+			t.Fatalf("phase %d, pong due in %v; want the pong phase and the whole %v", phase, time.Duration(due-before), timeout)
+		}
+		if !queued(s) {
+			t.Fatal("the ping is not queued")
+		}
+		if s.overdue() {
+			t.Fatal("overdue at once")
+		}
+	})
+	t.Run("a silent polling client is over at its deadline, timer or not", func(t *testing.T) {
+		s, rec := newOpen(t)
+		s.mu.Lock()
+		s.due = nanotime() - int64(timeout) - 1 // the ping was due a timeout ago
+		s.pollEnd = s.due - 1                   // and the last GET ended before
+		s.mu.Unlock()
+		s.lastRecv.Store(nanotime() - 2*int64(timeout))
+		if !s.overdue() {
+			t.Fatal("a request after the pong's deadline is served")
+		}
+		if r := rec.awaitClose(s); !errors.Is(r, ErrPingTimeout) {
+			t.Errorf("reason %v", r)
+		}
+	})
+	t.Run("a request before the deadline gets the late ping", func(t *testing.T) {
+		s, _ := newOpen(t)
+		s.mu.Lock()
+		was := nanotime() - int64(timeout)/2 // the ping was due half a timeout ago
+		s.due = was
+		s.pollEnd = was - 1
+		s.mu.Unlock()
+		s.lastRecv.Store(was - int64(time.Second))
+		if s.overdue() {
+			t.Fatal("a request within the pong's wait is refused")
+		}
+		s.mu.Lock()
+		phase, due := s.phase, s.due
+		s.mu.Unlock()
+		if phase != phasePong || due != was+int64(timeout) {
+			t.Fatalf("phase %d, pong due %v after the ping was; want the pong phase, due a timeout after the ping was", phase, time.Duration(due-was))
+		}
+		if !queued(s) {
+			t.Fatal("the ping is not queued")
+		}
+	})
+}
+
+// TestPostArrivalCountsForThePong drives the timer by hand while a POST is
+// being read: the pong's deadline passes after the POST arrived but before
+// its body is decoded. The POST counts from its arrival: the session stays
+// open and its pong restarts the interval.
+func TestPostArrivalCountsForThePong(t *testing.T) {
+	rec := newRecorder(t)
+	srv := NewServer(&Options{Handler: rec, PingInterval: time.Hour, PingTimeout: time.Hour})
+	s := newSocket(srv, httptestRequest(), false, false)
+	if !s.open(func() bool { return true }) {
+		t.Fatal("not opened")
+	}
+	rec.awaitOpen()
+	s.mu.Lock()
+	s.phase = phasePong
+	s.due = nanotime() + int64(time.Hour)
+	s.mu.Unlock()
+	s.lastRecv.Store(nanotime() - 2*int64(time.Hour)) // silent until the POST
+	body, bw := io.Pipe()
+	r := httptestRequest()
+	r.Method = http.MethodPost
+	r.Body = body
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.receive(httptest.NewRecorder(), r)
+	}()
+	for {
+		s.mu.Lock()
+		posting := s.posting
+		s.mu.Unlock()
+		if posting {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	s.mu.Lock()
+	s.due = nanotime() - 1 // the deadline passes while the body is read
+	s.mu.Unlock()
+	s.onTimer()
+	bw.Write([]byte("3"))
+	bw.Close()
+	<-done
+	s.mu.Lock()
+	state, phase := s.state, s.phase
+	s.mu.Unlock()
+	if state != stateOpen || phase != phaseInterval {
+		t.Fatalf("state %d, phase %d; want open, waiting for the next ping", state, phase)
 	}
 }
 

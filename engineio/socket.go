@@ -65,6 +65,7 @@ type Socket struct {
 	drained  chan struct{} // closed when the queue shrinks, for blocked senders
 	reason   error
 	due      int64 // when the timer's phase is due (nanotime)
+	pollEnd  int64 // when the last GET was answered (nanotime)
 	timer    *time.Timer
 	ctx      context.Context
 	cancel   context.CancelCauseFunc
@@ -467,13 +468,12 @@ func (s *Socket) release() {
 }
 
 // startHeartbeat arms the heartbeat: the first ping is due PingInterval
-// after the handshake (protocol v4, "Heartbeat").
-func (s *Socket) startHeartbeat() {
-	d := s.srv.opts.PingInterval
+// after the handshake (protocol v4, "Heartbeat"), sent from start on.
+func (s *Socket) startHeartbeat(start int64) {
 	s.mu.Lock()
 	s.phase = phaseInterval
-	s.due = nanotime() + int64(d)
-	s.timer = time.AfterFunc(d, s.onTimer)
+	s.due = start + int64(s.srv.opts.PingInterval)
+	s.timer = time.AfterFunc(time.Duration(max(s.due-nanotime(), 0)), s.onTimer)
 	s.mu.Unlock()
 }
 
@@ -491,14 +491,7 @@ func (s *Socket) onTimer() {
 	}
 	switch s.phase {
 	case phaseInterval:
-		// The pong is due PingTimeout after the ping was due, so that a
-		// late timer does not stretch the deadline (overdue relies on
-		// it), but never less than half of it after the ping is sent.
-		timeout := int64(s.srv.opts.PingTimeout)
-		s.phase = phasePong
-		s.due = max(s.due+timeout, now+timeout/2)
-		s.timer.Reset(time.Duration(s.due - now))
-		s.push(pingPacket)
+		s.ping(now)
 		s.mu.Unlock()
 	case phasePong:
 		timeout := int64(s.srv.opts.PingTimeout)
@@ -518,13 +511,37 @@ func (s *Socket) onTimer() {
 	}
 }
 
-// overdue ends the session if its pong is overdue while the timer has not
-// fired yet (timers run late on a busy machine), and reports whether the
-// session has ended. Requests of a session check it first, so that a
-// client cannot use a session past its deadline.
+// ping sends the ping that is due (phase interval, s.due <= now) and
+// starts the wait for its pong; s.mu is held. The client has PingTimeout
+// to answer from the moment the ping is available to it (protocol v4,
+// "Heartbeat"), whether the timer ran on time or late (as timers do on a
+// busy machine): on WebSocket, or with a GET in flight, that is now. A
+// polling client with no GET in flight would have found the ping queued
+// since its due time, or since the end of its last GET if that was later:
+// its wait counts from then, so that a late timer gives a silent client
+// no more time than a punctual one would.
+func (s *Socket) ping(now int64) {
+	from := now
+	if !s.ws && !s.polling {
+		from = max(s.due, s.pollEnd)
+	}
+	s.phase = phasePong
+	s.due = from + int64(s.srv.opts.PingTimeout)
+	s.timer.Reset(time.Duration(max(s.due-now, 0)))
+	s.push(pingPacket)
+}
+
+// overdue runs the heartbeat as its timer would have if it is late (timers
+// run late on a busy machine): it sends a ping that is due, and ends the
+// session if its pong is overdue. It reports whether the session has
+// ended. Requests of a session check it first, so that a client cannot use
+// a session past its deadline, nor be refused before it.
 func (s *Socket) overdue() bool {
 	s.mu.Lock()
 	now := nanotime()
+	if s.state == stateOpen && s.timer != nil && s.phase == phaseInterval && now >= s.due {
+		s.ping(now)
+	}
 	closed := s.state == stateClosed
 	late := !closed && s.phase == phasePong && now >= s.due &&
 		now-s.lastRecv.Load() >= int64(s.srv.opts.PingTimeout)
@@ -601,10 +618,14 @@ func (s *Socket) open(write func() bool) bool {
 		s.dmu.Unlock()
 		return false
 	}
+	// The heartbeat counts from before the handshake is written, so that
+	// the first ping is due PingInterval after the client can have it,
+	// not later; its timer starts after, so that no ping precedes it.
+	start := nanotime()
 	if !write() {
 		s.terminate(ErrTransportError, 0, 0)
 	} else {
-		s.startHeartbeat()
+		s.startHeartbeat(start)
 	}
 	// Open comes first even then, so that every Close has its Open.
 	s.srv.handler.Open(s)

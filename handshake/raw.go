@@ -38,6 +38,8 @@ type RawRequest struct {
 	head string   // the head, through its empty line
 	keys []string // canonical field names, in order
 	vals []string // field values, in order, trimmed of OWS
+	req  Request  // what Check found
+	url  url.URL  // what URL points to
 }
 
 // knownFields are the canonical forms of the fields a handshake usually
@@ -66,13 +68,21 @@ func ParseRequest(b []byte) (*RawRequest, int, error) {
 		return nil, 0, ErrIncomplete
 	}
 	r := &RawRequest{head: string(b[:end])}
+	if err := r.parse(); err != nil {
+		return nil, 0, err
+	}
+	return r, end, nil
+}
+
+// parse parses r.head into r's fields.
+func (r *RawRequest) parse() error {
 	s := r.head
 	line, s := cutLine(s)
 	if err := r.parseRequestLine(line); err != nil {
-		return nil, 0, err
+		return err
 	}
 	n := strings.Count(s, "\n")
-	kv := make([]string, 2*n) // one allocation for names and values
+	kv := make([]string, 2*n) // one allocation for names and values, of their size
 	r.keys, r.vals = kv[:0:n], kv[n:n:2*n]
 	hosts := 0
 	for {
@@ -81,16 +91,16 @@ func ParseRequest(b []byte) (*RawRequest, int, error) {
 			break
 		}
 		if line[0] == ' ' || line[0] == '\t' {
-			return nil, 0, fmt.Errorf("%w: folded header line", ErrMalformed)
+			return malformed("folded header line", "")
 		}
-		name, value, ok := strings.Cut(line, ":")
-		if !ok || !IsToken(name) {
-			return nil, 0, fmt.Errorf("%w: header line %q", ErrMalformed, line)
+		colon := strings.IndexByte(line, ':')
+		if colon < 0 || !IsToken(line[:colon]) {
+			return malformed("header line %q", line)
 		}
-		value = trimOWS(value)
+		name, value := line[:colon], trimOWS(line[colon+1:])
 		for i := 0; i < len(value); i++ {
 			if c := value[i]; c < ' ' && c != '\t' || c == 0x7f {
-				return nil, 0, fmt.Errorf("%w: control character in header %q", ErrMalformed, name)
+				return malformed("control character in header %q", name)
 			}
 		}
 		key := canonicalKey(name)
@@ -100,23 +110,82 @@ func ParseRequest(b []byte) (*RawRequest, int, error) {
 			r.Host = value
 		case "Content-Length":
 			if value != "0" {
-				return nil, 0, fmt.Errorf("%w: a request with a body cannot be upgraded", ErrMalformed)
+				return malformed("a request with a body cannot be upgraded", "")
 			}
 		case "Transfer-Encoding":
-			return nil, 0, fmt.Errorf("%w: a request with a body cannot be upgraded", ErrMalformed)
+			return malformed("a request with a body cannot be upgraded", "")
 		}
 		r.keys = append(r.keys, key)
 		r.vals = append(r.vals, value)
 	}
 	if hosts > 1 {
-		return nil, 0, fmt.Errorf("%w: more than one Host header", ErrMalformed)
+		return malformed("more than one Host header", "")
 	}
-	u, err := url.ParseRequestURI(r.Target)
-	if err != nil {
-		return nil, 0, fmt.Errorf("%w: request target %q", ErrMalformed, r.Target)
+	if !parseOriginForm(&r.url, r.Target) {
+		u, err := url.ParseRequestURI(r.Target)
+		if err != nil {
+			return malformed("request target %q", r.Target)
+		}
+		r.url = *u
 	}
-	r.URL = u
-	return r, end, nil
+	r.URL = &r.url
+	return nil
+}
+
+// parseOriginForm sets u to what url.ParseRequestURI makes of target, a
+// request-target in origin form (RFC 9112 §3.2.1: an absolute path and
+// an optional query), when its path holds only characters that net/url
+// neither unescapes nor escapes; it reports false for any other target,
+// which url.ParseRequestURI is left to parse. So the usual target ("/",
+// "/chat?room=1") costs no allocation.
+func parseOriginForm(u *url.URL, target string) bool {
+	if target == "" || target[0] != '/' {
+		return false
+	}
+	path, query, force := target, "", false
+	// As net/url: a lone '?' at the end is an empty query that was asked
+	// for; otherwise the query starts at the first '?'.
+	if q := strings.IndexByte(target, '?'); q >= 0 {
+		if q == len(target)-1 {
+			path, force = target[:q], true
+		} else {
+			path, query = target[:q], target[q+1:]
+		}
+	}
+	for i := 0; i < len(path); i++ {
+		if !pathChar[path[i]] {
+			return false
+		}
+	}
+	*u = url.URL{Path: path, RawQuery: query, ForceQuery: force}
+	return true
+}
+
+// pathChar holds the characters a path keeps as they are through net/url
+// (RFC 3986 unreserved characters, and the sub-delimiters, ':', '@' and
+// '/' that net/url does not escape in a path).
+var pathChar = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for _, c := range "-_.~$&+,/:;=@" {
+		t[c] = true
+	}
+	return t
+}()
+
+// malformed returns an error wrapping ErrMalformed; format has one %q verb
+// for arg, or none. It is kept out of line, as the cold path it is.
+//
+//go:noinline
+func malformed(format, arg string) error {
+	if arg == "" && !strings.Contains(format, "%") {
+		return fmt.Errorf("%w: %s", ErrMalformed, format)
+	}
+	return fmt.Errorf("%w: "+format, ErrMalformed, arg)
 }
 
 // headEnd returns the length of the head at the start of b, through the
@@ -149,22 +218,22 @@ func (r *RawRequest) parseRequestLine(line string) error {
 	method, rest, ok1 := strings.Cut(line, " ")
 	target, proto, ok2 := strings.Cut(rest, " ")
 	if !ok1 || !ok2 || !IsToken(method) || target == "" {
-		return fmt.Errorf("%w: request line %q", ErrMalformed, line)
+		return malformed("request line %q", line)
 	}
 	for i := 0; i < len(target); i++ {
 		if c := target[i]; c <= ' ' || c == 0x7f {
-			return fmt.Errorf("%w: request line %q", ErrMalformed, line)
+			return malformed("request line %q", line)
 		}
 	}
 	// HTTP-version = "HTTP/" DIGIT "." DIGIT
 	if len(proto) != 8 || !strings.HasPrefix(proto, "HTTP/") || proto[6] != '.' ||
 		proto[5] < '0' || proto[5] > '9' || proto[7] < '0' || proto[7] > '9' {
-		return fmt.Errorf("%w: request line %q", ErrMalformed, line)
+		return malformed("request line %q", line)
 	}
 	r.Method, r.Target, r.Proto = method, target, proto
 	r.ProtoMajor, r.ProtoMinor = int(proto[5]-'0'), int(proto[7]-'0')
 	if r.ProtoMajor != 1 {
-		return fmt.Errorf("%w: %s over an HTTP/1 connection", ErrMalformed, proto)
+		return malformed("%s over an HTTP/1 connection", proto)
 	}
 	return nil
 }
@@ -227,9 +296,13 @@ func (r *RawRequest) IsUpgrade() bool {
 }
 
 // Check applies CheckRequest's rules to r and returns what the client
-// offered.
+// offered. The Request is part of r: checking again overwrites it.
 func (r *RawRequest) Check() (*Request, error) {
-	return checkRequest1(r.ProtoMajor, r.ProtoMinor, r.Proto, r.Method, r.Host, r)
+	r.req = Request{}
+	if err := checkRequest1(&r.req, r.ProtoMajor, r.ProtoMinor, r.Proto, r.Method, r.Host, r); err != nil {
+		return nil, err
+	}
+	return &r.req, nil
 }
 
 // CheckOrigin applies CheckOrigin's policy to r.

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"errors"
 	"net/http"
+	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -126,10 +128,41 @@ func TestRawRequestCheckDoesNotAllocateMuch(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	// The request, the head's string, the two field slices, the URL, the
-	// Request and the offers' lists: nothing per field.
-	if allocs > 10 {
+	// The request, the head's string, the field slices, the subprotocols'
+	// list (grown once), and the extension with its parameters: nothing
+	// per field.
+	if allocs > 7 {
 		t.Fatalf("%v allocations to parse and check a handshake", allocs)
+	}
+}
+
+// TestRawRequestURL checks that ParseRequest's URL is url.ParseRequestURI's,
+// for the targets it parses itself and for those it leaves to net/url.
+func TestRawRequestURL(t *testing.T) {
+	for _, target := range []string{
+		"/", "/chat", "/chat?room=1", "/a/b/c?x=1&y=2", "/?", "/a?", "/a??", "/a?b?", "/a?b?c",
+		"//host/path", "///x", "/a;b=c,d:e@f$g&h+i", "/-_.~", "/%41", "/%zz", "/é", "/a#b",
+		"/!'()*", "/a%2Fb?q=%zz", "*", "http://example.com/x?y", "example.com:80", "/a\\b", "/{x}",
+	} {
+		req := "GET " + target + " HTTP/1.1\r\nHost: a\r\n\r\n"
+		r, _, err := ParseRequest([]byte(req))
+		want, werr := url.ParseRequestURI(target)
+		if (err != nil) != (werr != nil) {
+			t.Errorf("%q: ParseRequest says %v, url.ParseRequestURI %v", target, err, werr)
+			continue
+		}
+		if err == nil && !reflect.DeepEqual(*r.URL, *want) {
+			t.Errorf("%q: URL %#v, want %#v", target, *r.URL, *want)
+		}
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		var u url.URL
+		if !parseOriginForm(&u, "/chat?room=1") {
+			t.Fatal("not parsed in place")
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations to parse an origin-form target", allocs)
 	}
 }
 
@@ -147,6 +180,9 @@ func FuzzParseRequest(f *testing.F) {
 		}
 		if n <= 0 || n > len(req) {
 			t.Fatalf("head length %d of %d bytes", n, len(req))
+		}
+		if want, err := url.ParseRequestURI(r.Target); err != nil || !reflect.DeepEqual(*r.URL, *want) {
+			t.Fatalf("URL of %q: %#v, url.ParseRequestURI: %#v, %v", r.Target, r.URL, want, err)
 		}
 		rr, err := r.Check()
 		if err == nil && !ValidKey(rr.Key) {

@@ -45,7 +45,11 @@ func CheckRequest(r *http.Request) (*Request, error) {
 	if r.ProtoMajor >= 2 {
 		return checkRequest2(r)
 	}
-	return checkRequest1(r.ProtoMajor, r.ProtoMinor, r.Proto, r.Method, r.Host, r.Header)
+	req := new(Request)
+	if err := checkRequest1(req, r.ProtoMajor, r.ProtoMinor, r.Proto, r.Method, r.Host, r.Header); err != nil {
+		return nil, err
+	}
+	return req, nil
 }
 
 // headerValues is what the checks read of a request's header fields:
@@ -56,46 +60,62 @@ type headerValues interface {
 }
 
 // checkRequest1 checks an HTTP/1.x request, from net/http or parsed in
-// place (RawRequest.Check): one copy of the rules for both.
-func checkRequest1(major, minor int, proto, method, host string, h headerValues) (*Request, error) {
+// place (RawRequest.Check), and fills req: one copy of the rules for both.
+// Failures are formatted out of line (requestError), which keeps the frame
+// of this function, on the stack of every handshake, small.
+func checkRequest1(req *Request, major, minor int, proto, method, host string, h headerValues) error {
 	// RFC 6455 §4.2.1 item 1: "An HTTP/1.1 or higher GET request".
 	if major < 1 || major == 1 && minor < 1 {
-		return nil, fmt.Errorf("%w: got %s", ErrHTTPVersion, proto)
+		return requestError(ErrHTTPVersion, proto, h)
 	}
 	if method != http.MethodGet {
-		return nil, fmt.Errorf("%w: got %s", ErrMethod, method)
+		return requestError(ErrMethod, method, h)
 	}
 	// RFC 6455 §4.2.1 item 2: a |Host| header field.
 	if host == "" {
-		return nil, ErrHost
+		return ErrHost
 	}
 	// RFC 6455 §4.2.1 item 3: |Upgrade| contains "websocket", compared
 	// case-insensitively.
 	if !headerHasToken(h, "Upgrade", "websocket") {
-		return nil, fmt.Errorf("%w: got %q", ErrUpgrade, h.Values("Upgrade"))
+		return requestError(ErrUpgrade, "", h)
 	}
 	// RFC 6455 §4.2.1 item 4: |Connection| includes the token "Upgrade",
 	// compared case-insensitively.
 	if !headerHasToken(h, "Connection", "upgrade") {
-		return nil, fmt.Errorf("%w: got %q", ErrConnection, h.Values("Connection"))
+		return requestError(ErrConnection, "", h)
 	}
 	if err := checkVersion(h); err != nil {
-		return nil, err
+		return err
 	}
 	// RFC 6455 §4.2.1 item 5: |Sec-WebSocket-Key|, base64 of 16 bytes;
 	// §11.3.1: it must not appear more than once.
 	keys := h.Values("Sec-Websocket-Key") // canonical form: no allocation
-	if len(keys) != 1 {
-		return nil, fmt.Errorf("%w: found %d headers", ErrKey, len(keys))
+	if len(keys) != 1 || !ValidKey(keys[0]) {
+		return requestError(ErrKey, "", h)
 	}
-	if !ValidKey(keys[0]) {
-		return nil, fmt.Errorf("%w: got %q", ErrKey, keys[0])
+	req.Key = keys[0]
+	return parseOffers(h, req)
+}
+
+// requestError describes the failure of checkRequest1's rule sentinel;
+// got is what the request line held, for the rules about it.
+//
+//go:noinline
+func requestError(sentinel error, got string, h headerValues) error {
+	switch sentinel {
+	case ErrUpgrade:
+		return fmt.Errorf("%w: got %q", ErrUpgrade, h.Values("Upgrade"))
+	case ErrConnection:
+		return fmt.Errorf("%w: got %q", ErrConnection, h.Values("Connection"))
+	case ErrKey:
+		keys := h.Values("Sec-Websocket-Key")
+		if len(keys) != 1 {
+			return fmt.Errorf("%w: found %d headers", ErrKey, len(keys))
+		}
+		return fmt.Errorf("%w: got %q", ErrKey, keys[0])
 	}
-	req := &Request{Key: keys[0]}
-	if err := parseOffers(h, req); err != nil {
-		return nil, err
-	}
-	return req, nil
+	return fmt.Errorf("%w: got %s", sentinel, got)
 }
 
 // checkRequest2 checks an HTTP/2 (or HTTP/3) request.
@@ -128,10 +148,13 @@ func checkRequest2(r *http.Request) (*Request, error) {
 func checkVersion(h headerValues) error {
 	vs := h.Values("Sec-Websocket-Version") // canonical form: no allocation
 	if len(vs) != 1 || vs[0] != Version {
-		return fmt.Errorf("%w: got %q", ErrVersion, vs)
+		return versionError(vs)
 	}
 	return nil
 }
+
+//go:noinline
+func versionError(vs []string) error { return fmt.Errorf("%w: got %q", ErrVersion, vs) }
 
 // parseOffers reads the optional |Sec-WebSocket-Protocol| and
 // |Sec-WebSocket-Extensions| (RFC 6455 §4.2.1 items 8 and 9).

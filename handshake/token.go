@@ -41,14 +41,28 @@ func IsToken(s string) bool {
 // isOWS reports whether c is optional whitespace (RFC 9110 §5.6.3).
 func isOWS(c byte) bool { return c == ' ' || c == '\t' }
 
-func trimOWS(s string) string { return strings.Trim(s, " \t") }
+func trimOWS(s string) string {
+	for len(s) > 0 && isOWS(s[0]) {
+		s = s[1:]
+	}
+	for len(s) > 0 && isOWS(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
 
 // headerHasToken reports whether any of the header's values, read as a
 // comma-separated list, holds token, compared case-insensitively. Repeated
 // header lines are one list (RFC 9110 §5.3).
 func headerHasToken(h headerValues, name, token string) bool {
 	for _, v := range h.Values(name) {
-		for elem := range strings.SplitSeq(v, ",") {
+		for v != "" {
+			elem := v
+			if i := strings.IndexByte(v, ','); i >= 0 {
+				elem, v = v[:i], v[i+1:]
+			} else {
+				v = ""
+			}
 			if strings.EqualFold(trimOWS(elem), token) {
 				return true
 			}

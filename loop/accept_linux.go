@@ -185,7 +185,10 @@ func (lp *evloop) handshake(c *Conn, data []byte) {
 		return
 	}
 	opts := neg.Conn()
-	cfg := wsproto.Config{Role: wsproto.Server, ReadLimit: readLimit(opts.ReadLimit), Assemble: true}
+	// Uncompressed messages come as Data chunks, collected by the loop
+	// in pooled buffers (evloop.data); compressed ones whole, inflated
+	// by the core.
+	cfg := wsproto.Config{Role: wsproto.Server, ReadLimit: readLimit(opts.ReadLimit)}
 	if z := opts.Compression; z != nil {
 		cfg.Compression = &wsproto.Compression{Params: z.Params, Level: z.Level, Threshold: z.Threshold}
 	}

@@ -2,10 +2,11 @@ package loop
 
 import "sync"
 
-// Buffers for what waits to be written come from pools by size class and
-// go back once written, so that an idle connection holds none.
+// Buffers for what waits to be written, and for messages that span reads,
+// come from pools by size class and go back once written or delivered, so
+// that an idle connection holds none.
 
-var bufClasses = [...]int{512, 4 << 10, 32 << 10, 256 << 10}
+var bufClasses = [...]int{512, 4 << 10, 32 << 10, 64 << 10, 128 << 10, 256 << 10, 1 << 20}
 
 var bufPools [len(bufClasses)]sync.Pool
 

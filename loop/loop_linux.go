@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rfc6455/ws"
+	"github.com/rfc6455/ws/internal/grow"
 	"github.com/rfc6455/ws/wsproto"
 )
 
@@ -69,6 +70,7 @@ type evconn struct {
 	lf    uint8 // flags of the loop's own, unguarded
 
 	in  []byte       // the request head so far, while the handshake is on
+	msg *[]byte      // the message being collected (pooled), when it spans reads
 	out outq         // guarded by mu
 	pc  wsproto.Conn // Receiver: the loop's; Sender: guarded by mu
 	sub string       // the subprotocol, set before OnOpen
@@ -430,6 +432,8 @@ func (lp *evloop) feed(c *Conn, b []byte) {
 // event acts on one event of the core.
 func (lp *evloop) event(c *Conn, ev wsproto.Event) {
 	switch ev.Kind {
+	case wsproto.Data:
+		lp.data(c, ev)
 	case wsproto.Message:
 		c.callMessage(ws.MessageType(ev.Type), ev.Payload)
 	case wsproto.Ping:
@@ -458,6 +462,61 @@ func (lp *evloop) event(c *Conn, ev wsproto.Event) {
 		c.reply(ev)
 		lp.advance(c)
 	}
+}
+
+// data collects a chunk of an uncompressed message (the core reports them
+// as Data events: see the handshake's configuration). A message whole in
+// one read goes to OnMessage from the read buffer, without a copy; one that
+// spans reads is collected in a pooled buffer, grown by internal/grow's
+// rule from what has arrived (never from what a header announces), and
+// given back once OnMessage returned: no allocation per message, and no
+// buffer kept by a connection between messages.
+func (lp *evloop) data(c *Conn, ev wsproto.Event) {
+	if ev.Final && c.msg == nil {
+		c.callMessage(ws.MessageType(ev.Type), ev.Payload)
+		return
+	}
+	if len(ev.Payload) > 0 {
+		c.collect(ev.Payload)
+	}
+	if !ev.Final {
+		return
+	}
+	b := c.msg
+	c.msg = nil
+	if b != nil {
+		c.callMessage(ws.MessageType(ev.Type), *b)
+		putBuf(b)
+	}
+}
+
+// collect appends a chunk of the current message to c.msg. The most it
+// may grow to is the rest of the frame when it is the last one, or what
+// the read limit still allows (the wsproto core's rule for its own
+// assembly buffer).
+func (c *Conn) collect(pl []byte) {
+	b := c.msg
+	n := 0
+	if b != nil {
+		n = len(*b)
+	}
+	if b == nil || cap(*b)-n < len(pl) {
+		rem := c.pc.DataRemaining() + int64(len(pl))
+		most := int64(-1)
+		if c.pc.Receiver.Header().Fin {
+			most = rem
+		} else if lim := c.pc.MessageLimit(); lim > 0 {
+			most = max(lim-int64(n), rem)
+		}
+		nb := getBuf(int(grow.Cap(int64(n), int64(len(pl)), most)))
+		if b != nil {
+			*nb = append(*nb, *b...)
+			putBuf(b)
+		}
+		b = nb
+		c.msg = b
+	}
+	*b = append(*b, pl...)
 }
 
 // afterInput pauses reading while too much waits to be written.
@@ -551,6 +610,8 @@ func (lp *evloop) finish(c *Conn, err error) {
 	lp.n--
 	lp.timers.stop(c)
 	c.in = nil
+	putBuf(c.msg)
+	c.msg = nil
 	c.pc.Release()
 	if wasOpen {
 		c.callClose(err)

@@ -82,11 +82,15 @@ func (p *poller) wake() {
 }
 
 // woke is called by the loop when the eventfd is readable: it resets it,
-// so that the next wake writes again.
+// so that the next wake writes again. The read comes first: reset after
+// the flag, it could consume the write of a wake that came in between and
+// leave the flag set with nothing pending, and every later wake would be
+// lost. A wake between the read and the flag's reset writes nothing, but
+// its task was posted before it, and the loop runs its tasks after this.
 func (p *poller) woke() {
-	p.woken.Store(false)
 	var b [8]byte
 	syscall.Read(p.evfd, b[:])
+	p.woken.Store(false)
 }
 
 func (p *poller) close() {

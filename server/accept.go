@@ -127,6 +127,12 @@ func (q *request) http() *http.Request {
 // negotiate runs the checks and negotiations shared by Accept, AcceptConn
 // and UpgradeConn. extra holds headers already set by the caller
 // (middleware).
+//
+// It runs on the stack of every handshake, net/http's goroutine's for
+// Accept, which is deep already: what only some handshakes need (a hook,
+// a subprotocol, an extension, a failure's message) is out of line, so
+// that the common handshake's frames stay small and the stack does not
+// have to grow.
 func negotiate(q *request, opts *Options, extra http.Header, p *plan) error {
 	var req *handshake.Request
 	var err error
@@ -141,9 +147,7 @@ func negotiate(q *request, opts *Options, extra http.Header, p *plan) error {
 	// RFC 6455 §4.2.2 item 4 and §10.2: the origin policy; 403 on refusal.
 	switch {
 	case opts.CheckOrigin != nil:
-		if r := q.http(); !opts.CheckOrigin(r) {
-			return fmt.Errorf("%w: %q refused by CheckOrigin", handshake.ErrOrigin, r.Header.Get("Origin"))
-		}
+		err = checkOriginHook(q, opts)
 	case q.raw != nil:
 		err = q.raw.CheckOrigin(opts.OriginPatterns)
 	default:
@@ -152,7 +156,35 @@ func negotiate(q *request, opts *Options, extra http.Header, p *plan) error {
 	if err != nil {
 		return err
 	}
-	*p = plan{req: req, conn: opts.Conn}
+	p.req = req
+	p.conn = opts.Conn
+	p.header = nil
+	if len(opts.Subprotocols) == 0 && opts.Compression == nil && len(extra) == 0 &&
+		opts.ResponseHeader == nil && (opts.NegotiateExtensions == nil || len(req.Extensions) == 0) {
+		// No subprotocol can be chosen, no extension accepted, no
+		// header added: the plain 101.
+		p.conn.Subprotocol = ""
+		return nil
+	}
+	return negotiateMore(q, opts, extra, p)
+}
+
+// checkOriginHook applies Options.CheckOrigin.
+//
+//go:noinline
+func checkOriginHook(q *request, opts *Options) error {
+	if r := q.http(); !opts.CheckOrigin(r) {
+		return fmt.Errorf("%w: %q refused by CheckOrigin", handshake.ErrOrigin, r.Header.Get("Origin"))
+	}
+	return nil
+}
+
+// negotiateMore is negotiate for a handshake that may choose a
+// subprotocol, accept extensions or send more headers.
+//
+//go:noinline
+func negotiateMore(q *request, opts *Options, extra http.Header, p *plan) error {
+	req := p.req
 	// RFC 6455 §4.2.2 item 5, /subprotocol/: one of the client's offers,
 	// or none.
 	p.conn.Subprotocol = handshake.SelectSubprotocol(req.Subprotocols, opts.Subprotocols)
@@ -167,10 +199,15 @@ func negotiate(q *request, opts *Options, extra http.Header, p *plan) error {
 		accepted = append(accepted, *pmd)
 	}
 	if opts.NegotiateExtensions != nil && len(offers) > 0 {
-		more, err := opts.NegotiateExtensions(q.http(), offers, &p.conn)
+		// The hook gets options of its own to change, so that p
+		// itself does not escape to the heap for every handshake.
+		conn := new(ws.Options)
+		*conn = p.conn
+		more, err := opts.NegotiateExtensions(q.http(), offers, conn)
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrExtensionRejected, err)
 		}
+		p.conn = *conn
 		accepted = append(accepted, more...)
 	}
 	if len(accepted) > 0 {
@@ -182,6 +219,7 @@ func negotiate(q *request, opts *Options, extra http.Header, p *plan) error {
 				return fmt.Errorf("server: NegotiateExtensions accepted %q, which was not offered or is accepted twice", e.Name)
 			}
 		}
+		var err error
 		if exts, err = handshake.FormatExtensions(accepted); err != nil {
 			return fmt.Errorf("server: NegotiateExtensions: %w", err)
 		}
@@ -248,45 +286,64 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *Options) (*ws.Conn, er
 
 // accept is Accept; onConn, if set, is called with the Conn before the 101
 // response is written, so that a Server knows of the connection before the
-// client does.
+// client does. It runs on net/http's goroutine, whose stack is deep
+// already: what only some handshakes do is out of line.
 func accept(w http.ResponseWriter, r *http.Request, opts *Options, onConn func(*ws.Conn)) (*ws.Conn, error) {
 	if opts == nil {
-		opts = &Options{}
+		opts = &noOptions
 	}
-	p := new(plan)
-	if err := negotiate(&request{hr: r}, opts, w.Header(), p); err != nil {
+	var p plan
+	if err := negotiate(&request{hr: r}, opts, w.Header(), &p); err != nil {
 		handshake.WriteError(w, r, err)
 		return nil, err
 	}
 	if p.req.HTTP2 {
-		c, err := accept2(w, r, p)
-		if err == nil && onConn != nil {
-			onConn(c)
-		}
-		return c, err
+		return acceptStream(w, r, &p, onConn)
 	}
+	nc, buffered, err := hijack(w, r)
+	if err != nil {
+		return nil, err
+	}
+	c := ws.NewConn(nc, buffered, ws.RoleServer, &p.conn)
+	if onConn != nil {
+		onConn(c)
+	}
+	if err := writeResponse(nc, &p, opts.HandshakeTimeout); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// acceptStream is accept over HTTP/2 (RFC 8441).
+//
+//go:noinline
+func acceptStream(w http.ResponseWriter, r *http.Request, p *plan, onConn func(*ws.Conn)) (*ws.Conn, error) {
+	c, err := accept2(w, r, p)
+	if err == nil && onConn != nil {
+		onConn(c)
+	}
+	return c, err
+}
+
+// hijack takes the connection over from net/http and returns it with the
+// bytes net/http read past the request.
+//
+//go:noinline
+func hijack(w http.ResponseWriter, r *http.Request) (net.Conn, []byte, error) {
 	rc := http.NewResponseController(w)
 	nc, brw, err := rc.Hijack()
 	if err != nil {
 		err = fmt.Errorf("server: cannot take over the connection: %w", err)
 		handshake.WriteError(w, r, err)
-		return nil, err
+		return nil, nil, err
 	}
 	// net/http may have set deadlines (ReadTimeout, WriteTimeout) meant
 	// for one request; a WebSocket outlives them.
 	nc.SetDeadline(time.Time{})
 	// The client may have sent frames right behind its request; they are
 	// in net/http's read buffer and belong to the Conn.
-	buffered := bufferedBytes(brw.Reader)
-	c := ws.NewConn(nc, buffered, ws.RoleServer, &p.conn)
-	if onConn != nil {
-		onConn(c)
-	}
-	if err := writeResponse(nc, p, opts.HandshakeTimeout); err != nil {
-		nc.Close()
-		return nil, err
-	}
-	return c, nil
+	return nc, bufferedBytes(brw.Reader), nil
 }
 
 // respBufPool holds the buffers 101 responses are built in.

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/rfc6455/ws"
@@ -68,43 +69,36 @@ func UpgradeConn(nc net.Conn, opts *Options) (*ws.Conn, *handshake.RawRequest, e
 // upgradeConn is AcceptConn and UpgradeConn, filling q.
 func upgradeConn(nc net.Conn, opts *Options, q *request) (*ws.Conn, error) {
 	if opts == nil {
-		opts = &Options{}
+		opts = &noOptions
 	}
-	timeout := opts.HandshakeTimeout
-	if timeout <= 0 {
-		timeout = DefaultHandshakeTimeout
-	}
-	nc.SetDeadline(time.Now().Add(timeout))
 	c, err := acceptConn(nc, opts, q)
 	if err != nil {
 		nc.Close()
 		return nil, err
 	}
-	nc.SetDeadline(time.Time{})
 	return c, nil
 }
 
+// noOptions stands for nil Options.
+var noOptions Options
+
+// acceptConn reads, checks and answers the request on nc. The handshake
+// timeout is a deadline on nc, set only when the handshake has to wait:
+// a request that is in the socket when the server gets to it (as it
+// usually is, a client sending it right after connecting) is read at
+// once, and its short answer cannot block, so it costs no timer.
 func acceptConn(nc net.Conn, opts *Options, q *request) (*ws.Conn, error) {
 	q.nc = nc
+	deadline := false
 	if tc, ok := nc.(*tls.Conn); ok {
-		if err := tc.Handshake(); err != nil {
-			return nil, fmt.Errorf("server: TLS handshake: %w", err)
-		}
-		cs := tc.ConnectionState()
-		q.tls = &cs
-	}
-	raw, buffered, err := readHead(nc)
-	if err != nil {
-		var ne net.Error
-		switch {
-		case errors.As(err, &ne) && ne.Timeout(),
-			errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-			return nil, fmt.Errorf("server: reading the handshake request: %w", err)
-		case errors.Is(err, ErrRequestTooLarge), errors.Is(err, handshake.ErrMalformed):
-			writeRawError(nc, nil, err)
+		if err := tlsHandshake(tc, q, opts.HandshakeTimeout); err != nil {
 			return nil, err
 		}
-		return nil, fmt.Errorf("server: reading the handshake request: %w", err)
+		deadline = true
+	}
+	raw, buffered, err := readHead(nc, opts.HandshakeTimeout, &deadline)
+	if err != nil {
+		return nil, headError(nc, err)
 	}
 	q.raw = raw
 	var p plan
@@ -115,25 +109,96 @@ func acceptConn(nc net.Conn, opts *Options, q *request) (*ws.Conn, error) {
 	if err := writeResponse(nc, &p, opts.HandshakeTimeout); err != nil {
 		return nil, err
 	}
+	if deadline {
+		nc.SetDeadline(time.Time{})
+	}
 	return ws.NewConn(nc, buffered, ws.RoleServer, &p.conn), nil
+}
+
+// setHandshakeDeadline bounds what is left of the handshake on nc.
+func setHandshakeDeadline(nc net.Conn, timeout time.Duration) {
+	if timeout <= 0 {
+		timeout = DefaultHandshakeTimeout
+	}
+	nc.SetDeadline(time.Now().Add(timeout))
+}
+
+// tlsHandshake runs the TLS handshake of a raw connection under the
+// handshake timeout, which then stays set for the rest of the handshake.
+//
+//go:noinline
+func tlsHandshake(tc *tls.Conn, q *request, timeout time.Duration) error {
+	setHandshakeDeadline(tc, timeout)
+	if err := tc.Handshake(); err != nil {
+		return fmt.Errorf("server: TLS handshake: %w", err)
+	}
+	cs := tc.ConnectionState()
+	q.tls = &cs
+	return nil
+}
+
+// headError answers, when it is for the client to hear, a request that
+// could not be read, and returns the error for AcceptConn.
+//
+//go:noinline
+func headError(nc net.Conn, err error) error {
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne) && ne.Timeout(),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("server: reading the handshake request: %w", err)
+	case errors.Is(err, ErrRequestTooLarge), errors.Is(err, handshake.ErrMalformed):
+		writeRawError(nc, nil, err)
+		return err
+	}
+	return fmt.Errorf("server: reading the handshake request: %w", err)
 }
 
 // headBufSize is the pooled buffer a request head is read into; a longer
 // head grows it, up to MaxRequestHeaderBytes.
 const headBufSize = 4096
 
+// headBuf is a pooled buffer a request head is read into.
+type headBuf struct {
+	b []byte
+	// peek is the buffer's peekFD bound once, for the socket's raw
+	// connection; n and errno are its results.
+	peek  func(fd uintptr) bool
+	n     int
+	errno syscall.Errno
+}
+
 // headBufPool holds the buffers request heads are read into.
-var headBufPool = sync.Pool{New: func() any { b := make([]byte, headBufSize); return &b }}
+var headBufPool = sync.Pool{New: func() any {
+	hb := &headBuf{b: make([]byte, headBufSize)}
+	hb.peek = hb.peekFD
+	return hb
+}}
 
 // readHead reads a request head from nc and parses it in place. It returns
 // the request and a copy of the bytes read past the head (the client's
-// first frames). Each read's new bytes are scanned once for the head's end,
-// so a client sending a byte at a time costs linear work.
-func readHead(nc net.Conn) (*handshake.RawRequest, []byte, error) {
-	bp := headBufPool.Get().(*[]byte)
-	defer headBufPool.Put(bp)
-	buf := *bp
-	n, scanned := 0, 0
+// first frames). Unless *deadline says the handshake timeout is set
+// already, it first takes what the socket holds without waiting, and sets
+// the timeout (and *deadline) only if it has to wait for more. Each read's
+// new bytes are scanned once for the head's end, so a client sending a
+// byte at a time costs linear work.
+func readHead(nc net.Conn, timeout time.Duration, deadline *bool) (*handshake.RawRequest, []byte, error) {
+	hb := headBufPool.Get().(*headBuf)
+	defer headBufPool.Put(hb)
+	buf := hb.b
+	n := 0
+	if !*deadline {
+		var err error
+		if n, err = hb.peekSocket(nc); err != nil {
+			return nil, nil, err
+		}
+		if n > 0 && headComplete(buf[:n], 0) {
+			return parseHead(buf[:n])
+		}
+		setHandshakeDeadline(nc, timeout)
+		*deadline = true
+	}
+	scanned := n
 	for {
 		if n == len(buf) {
 			if len(buf) >= MaxRequestHeaderBytes {
@@ -145,20 +210,8 @@ func readHead(nc net.Conn) (*handshake.RawRequest, []byte, error) {
 		}
 		m, err := nc.Read(buf[n:])
 		n += m
-		// The head ends with an empty line: "\n\n" or "\n\r\n" (a bare LF
-		// is a line end too, RFC 9112 §2.2). Look only at what is new,
-		// with the two bytes before it.
-		from := max(scanned-2, 0)
-		if bytes.Contains(buf[from:n], []byte("\n\n")) || bytes.Contains(buf[from:n], []byte("\n\r\n")) {
-			r, hl, perr := handshake.ParseRequest(buf[:n])
-			if perr != nil {
-				return nil, nil, perr
-			}
-			var rest []byte
-			if hl < n {
-				rest = slices.Clone(buf[hl:n])
-			}
-			return r, rest, nil
+		if headComplete(buf[:n], scanned) {
+			return parseHead(buf[:n])
 		}
 		scanned = n
 		if err != nil {
@@ -168,6 +221,38 @@ func readHead(nc net.Conn) (*handshake.RawRequest, []byte, error) {
 			return nil, nil, err
 		}
 	}
+}
+
+// headComplete reports whether b holds the empty line that ends a head:
+// "\n\n" or "\n\r\n" (a bare LF is a line end too, RFC 9112 §2.2). Only
+// what follows b[:scanned], scanned before, is looked at, with the two
+// bytes before it.
+func headComplete(b []byte, scanned int) bool {
+	b = b[max(scanned-2, 0):]
+	for {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			return false
+		}
+		b = b[i+1:]
+		if len(b) > 0 && b[0] == '\n' || len(b) > 1 && b[0] == '\r' && b[1] == '\n' {
+			return true
+		}
+	}
+}
+
+// parseHead parses the head at the start of b and returns it with a copy
+// of the bytes that follow it.
+func parseHead(b []byte) (*handshake.RawRequest, []byte, error) {
+	r, hl, err := handshake.ParseRequest(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	var rest []byte
+	if hl < len(b) {
+		rest = slices.Clone(b[hl:])
+	}
+	return r, rest, nil
 }
 
 // writeRawError answers a failed handshake on a raw connection, with the

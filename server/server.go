@@ -37,6 +37,10 @@ type Server struct {
 	// slog.Default().
 	Logger *slog.Logger
 
+	// fn is the function of a Server made by Handler, which takes no
+	// request: its connections' goroutines do not keep one.
+	fn func(c *ws.Conn)
+
 	mu      sync.Mutex
 	conns   map[*ws.Conn]bool // true once the 101 is written
 	closing bool
@@ -47,8 +51,12 @@ type Server struct {
 // default options:
 //
 //	http.Handle("/ws", server.Handler(func(c *ws.Conn) { ... }))
+//
+// Its Handle is nil: fn runs instead, with what Handle's documentation
+// says of it (the connection closed when it returns, panics recovered).
+// Setting Handle replaces fn.
 func Handler(fn func(c *ws.Conn)) *Server {
-	return &Server{Handle: func(c *ws.Conn, _ *http.Request) { fn(c) }}
+	return &Server{fn: fn}
 }
 
 // ServeHTTP accepts the request with s.Options and runs s.Handle. Once
@@ -100,62 +108,73 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The connection runs on a goroutine of its own and ServeHTTP returns:
 	// net/http then lets go of its per-connection buffers and request
 	// state (about 10 KiB), which a handler that kept running would hold
-	// for the connection's lifetime. The request's context is detached
-	// from net/http's, which ends when ServeHTTP returns.
-	r = r.WithContext(context.WithoutCancel(r.Context()))
+	// for the connection's lifetime.
+	// r stays reachable only as long as Handle uses it
+	// (TestServerDoesNotKeepRequest); Handler's function takes none.
+	var hr *http.Request
+	if s.Handle != nil {
+		hr = r.WithContext(context.WithoutCancel(r.Context()))
+	}
 	if sc, ok := c.NetConn().(*streamConn); ok {
 		// HTTP/2: the stream, and the response writer the Conn writes
 		// to, end when this handler returns; it stays until the
 		// connection is over and no write is under way.
-		s.serve(c, r)
+		s.serve(c, hr, r.RemoteAddr, r.URL.Path)
 		sc.detach()
 		return
 	}
-	// r stays reachable only as long as Handle uses it
-	// (TestServerDoesNotKeepRequest).
-	go s.serve(c, r)
+	go s.serve(c, hr, r.RemoteAddr, r.URL.Path)
 }
 
-// serve runs Handle for one connection, then closes it.
-func (s *Server) serve(c *ws.Conn, r *http.Request) {
-	defer s.wg.Done()
-	defer s.forget(c)
-	if s.Handle == nil || s.handle(c, r) {
-		c.Close(ws.CloseNormal, "")
+// serve runs Handle, or Handler's function, for one connection, then
+// closes it; remote and path are for the log of a panic. It is the bottom
+// of the goroutine that waits on an idle connection, so its frame is kept
+// small: the work at the end is in session.end, deferred.
+func (s *Server) serve(c *ws.Conn, r *http.Request, remote, path string) {
+	e := session{s: s, c: c, remote: remote, path: path}
+	defer e.end()
+	if s.Handle != nil {
+		s.Handle(c, r)
+	} else if s.fn != nil {
+		s.fn(c)
 	}
+	e.returned = true
 }
 
-// handle runs Handle and reports whether it returned. A panic is recovered:
-// logged with its stack and the connection closed with 1011, or closed at
-// once for http.ErrAbortHandler.
-func (s *Server) handle(c *ws.Conn, r *http.Request) (returned bool) {
-	// What the log needs, taken now: r itself must not stay reachable
-	// once Handle is done with it (TestServerDoesNotKeepRequest).
-	remote, path := r.RemoteAddr, r.URL.Path
-	defer func() {
-		if returned {
-			return
-		}
-		v := recover()
-		if v == nil {
+// session is what serve's deferred end needs.
+type session struct {
+	s            *Server
+	c            *ws.Conn
+	remote, path string
+	returned     bool // the function returned
+}
+
+// end closes the connection once Handle is done, and forgets it. A panic
+// in Handle is recovered: logged with its stack and the connection closed
+// with 1011, or closed at once for http.ErrAbortHandler.
+func (e *session) end() {
+	s, c := e.s, e.c
+	if e.returned {
+		c.Close(ws.CloseNormal, "")
+	} else {
+		switch v := recover(); v {
+		case nil:
 			// runtime.Goexit: not a panic.
 			c.Close(ws.CloseNormal, "")
-			return
-		}
-		if v == http.ErrAbortHandler {
+		case http.ErrAbortHandler:
 			c.CloseNow()
-			return
+		default:
+			log := s.Logger
+			if log == nil {
+				log = slog.Default()
+			}
+			log.Error("server: recovered a panic in Handle; closing the connection with 1011",
+				"remote", e.remote, "path", e.path, "panic", v, "stack", string(debug.Stack()))
+			c.Close(ws.CloseInternalError, "internal error")
 		}
-		log := s.Logger
-		if log == nil {
-			log = slog.Default()
-		}
-		log.Error("server: recovered a panic in Handle; closing the connection with 1011",
-			"remote", remote, "path", path, "panic", v, "stack", string(debug.Stack()))
-		c.Close(ws.CloseInternalError, "internal error")
-	}()
-	s.Handle(c, r)
-	return true
+	}
+	s.forget(c)
+	s.wg.Done()
 }
 
 // forget drops a connection that ended.

@@ -97,7 +97,7 @@ func runCore(t *testing.T, c behave.Case, split int, m coreMode) behave.Observed
 				if !ev.Start {
 					t.Fatalf("compressed chunk without its start")
 				}
-				out, err := pc.Inflate(nil, bytes.Clone(ev.Payload), func() ([]byte, error) {
+				out, err := pc.Inflate(nil, bytes.Clone(ev.Payload), wsproto.PieceFunc(func() ([]byte, error) {
 					for {
 						ev, ok := next()
 						if !ok {
@@ -110,7 +110,7 @@ func runCore(t *testing.T, c behave.Case, split int, m coreMode) behave.Observed
 							return nil, errStop
 						}
 					}
-				})
+				}))
 				if err != nil {
 					if f := pc.Failure(); f.Kind == wsproto.Failed {
 						o.Written = pc.AppendReply(o.Written, f)

@@ -72,6 +72,14 @@ type inflateState struct {
 	bits     int
 	takeover bool
 	dr       *deflate.Decompressor // held only with context takeover
+
+	// Inflate's source, during a call.
+	r         *Receiver
+	first     []byte
+	firstDone bool
+	src       PieceSource
+	srcErr    error
+	piece     func() ([]byte, error) // nextPiece, made once
 }
 
 // Init makes r ready for a new connection with cfg.
@@ -444,13 +452,27 @@ func (r *Receiver) decompress(dst []byte, inflate func(*deflate.Decompressor, []
 	return out, nil
 }
 
+// A PieceSource gives Inflate the payload of each Compressed Data event
+// after the first of a message: NextPiece feeds input to the Receiver,
+// handling the control frames between the fragments, until it gets one. A
+// driver passes a pointer type of its own (no allocation per message), or
+// a PieceFunc.
+type PieceSource interface {
+	NextPiece() ([]byte, error)
+}
+
+// PieceFunc is a function as a PieceSource.
+type PieceFunc func() ([]byte, error)
+
+// NextPiece calls f.
+func (f PieceFunc) NextPiece() ([]byte, error) { return f() }
+
 // Inflate inflates a compressed message reported in Data events marked
 // Compressed (Config.PullInflate) and appends it to dst. first is the
-// payload of the message's Start event; next returns the payload of each
-// following Compressed Data event (the driver feeds input to Feed, handling
-// the control frames between the fragments, until it gets one), and is not
-// called after the Final one. The message is never held compressed: it is
-// inflated as its chunks arrive, within the read limit (1009 beyond it).
+// payload of the message's Start event; next gives the payload of each
+// following Compressed Data event, and is not called after the Final one.
+// The message is never held compressed: it is inflated as its chunks
+// arrive, within the read limit (1009 beyond it).
 //
 // An error from next is returned as it is, and the Receiver stays as it
 // was; a broken rule (corrupt data, 1007; over the limit, 1009; invalid
@@ -458,38 +480,26 @@ func (r *Receiver) decompress(dst []byte, inflate func(*deflate.Decompressor, []
 // Err Inflate returns. Inflate given the message's Start event that does
 // not want the message's content must still be called (with a nil dst),
 // since with context takeover every message feeds the history.
-func (r *Receiver) Inflate(dst, first []byte, next func() ([]byte, error)) ([]byte, error) {
-	if r.inf == nil {
+func (r *Receiver) Inflate(dst, first []byte, next PieceSource) ([]byte, error) {
+	inf := r.inf
+	if inf == nil {
 		panic("wsproto: Inflate without permessage-deflate")
 	}
-	firstDone := false
-	var srcErr error
+	if inf.piece == nil {
+		inf.piece = inf.nextPiece // once per connection, not per message
+	}
+	inf.r, inf.first, inf.firstDone, inf.src, inf.srcErr = r, first, false, next, nil
+	defer func() { inf.r, inf.first, inf.src, inf.srcErr = nil, nil, nil, nil }()
 	// The first frame's payload sizes the first output buffer.
 	hint := len(first) + int(min(r.DataRemaining(), 1<<30))
-	piece := func() ([]byte, error) {
-		if !firstDone {
-			firstDone = true
-			if len(first) > 0 {
-				return first, nil
-			}
-		}
-		if r.zfin || r.state != recvOpen {
-			return nil, io.EOF
-		}
-		p, err := next()
-		if err != nil {
-			srcErr = err
-		}
-		return p, err
-	}
 	out, err := r.decompress(dst, func(d *deflate.Decompressor, dst []byte, limit int64, takeover bool) ([]byte, error) {
-		return d.DecompressFrom(dst, piece, hint, limit, takeover)
+		return d.DecompressFrom(dst, inf.piece, hint, limit, takeover)
 	})
 	if err == nil {
 		// RFC 7692 §7.2.3.4: a block with BFINAL set may end the data
 		// before the payload does; the rest is skipped.
 		for err == nil {
-			_, err = piece()
+			_, err = inf.nextPiece()
 		}
 		if err == io.EOF {
 			err = nil
@@ -499,13 +509,33 @@ func (r *Receiver) Inflate(dst, first []byte, next func() ([]byte, error)) ([]by
 		if r.state == recvFailed {
 			return dst, r.err
 		}
-		if srcErr != nil && errors.Is(err, srcErr) {
+		if inf.srcErr != nil && errors.Is(err, inf.srcErr) {
 			return dst, err
 		}
 		r.fail(err)
 		return dst, r.err
 	}
 	return out, nil
+}
+
+// nextPiece is Inflate's source for the decompressor: the first chunk,
+// then the driver's, until the message's last chunk was reported.
+func (inf *inflateState) nextPiece() ([]byte, error) {
+	r := inf.r
+	if !inf.firstDone {
+		inf.firstDone = true
+		if len(inf.first) > 0 {
+			return inf.first, nil
+		}
+	}
+	if r.zfin || r.state != recvOpen {
+		return nil, io.EOF
+	}
+	p, err := inf.src.NextPiece()
+	if err != nil {
+		inf.srcErr = err
+	}
+	return p, err
 }
 
 // control handles a control frame's payload (RFC 6455 §5.5).

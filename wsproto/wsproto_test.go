@@ -263,3 +263,60 @@ func TestFeedAndAppendDoNotAllocate(t *testing.T) {
 		t.Errorf("%v allocations per AppendMessage", a)
 	}
 }
+
+// chunkSource feeds a Receiver the rest of its input and returns the next
+// Compressed Data chunk: a driver's PieceSource, by pointer.
+type chunkSource struct {
+	rx *wsproto.Receiver
+	in []byte
+}
+
+func (s *chunkSource) NextPiece() ([]byte, error) {
+	for len(s.in) > 0 {
+		ev, n := s.rx.Feed(s.in)
+		s.in = s.in[n:]
+		if ev.Kind == wsproto.Data && ev.Compressed {
+			return ev.Payload, nil
+		}
+	}
+	return nil, errors.New("input ended")
+}
+
+// TestInflateDoesNotAllocate: a compressed message pulled through Inflate
+// (fragmented, fed in pieces) costs no allocation once the connection is
+// warm, with a PieceSource that is a pointer.
+func TestInflateDoesNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool allocate")
+	}
+	params := deflate.Params{ClientNoContextTakeover: true, ServerNoContextTakeover: true}
+	tx := wsproto.New(wsproto.Config{Role: wsproto.Client, Compression: &wsproto.Compression{Params: params}})
+	msg := []byte(strings.Repeat(`{"a compressible":"line of JSON", "n": 12345}`, 100))
+	z := tx.Compress(nil, msg)
+	var wire []byte
+	wire, _ = tx.AppendFrame(wire, frame.OpText, false, true, z[:len(z)/2])
+	wire, _ = tx.AppendFrame(wire, frame.OpContinuation, true, true, z[len(z)/2:])
+	rx := wsproto.New(wsproto.Config{Role: wsproto.Server, PullInflate: true, Compression: &wsproto.Compression{Params: params}})
+	in := make([]byte, len(wire))
+	src := &chunkSource{rx: &rx.Receiver}
+	out := make([]byte, 0, 2*len(msg))
+	read := func() {
+		copy(in, wire)
+		ev, n := rx.Feed(in)
+		if ev.Kind != wsproto.Data || !ev.Start || !ev.Compressed {
+			t.Fatalf("first event %v", ev.Kind)
+		}
+		src.in = in[n:]
+		var err error
+		if out, err = rx.Inflate(out[:0], ev.Payload, src); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read()
+	if !bytes.Equal(out, msg) {
+		t.Fatal("inflated message differs")
+	}
+	if a := testing.AllocsPerRun(50, read); a != 0 {
+		t.Errorf("%v allocations per message", a)
+	}
+}

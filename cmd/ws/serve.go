@@ -142,15 +142,7 @@ func (s *serveCmd) serve(ctx context.Context, ln net.Listener, tlsConfig *tls.Co
 	}
 	s.ws = &server.Server{Options: s.opts, Handle: s.echo}
 	if s.mode == "broadcast" {
-		s.hub = hub.New(&hub.Options{
-			OnMessage: func(c *hub.Client, typ ws.MessageType, data []byte) {
-				pm, err := ws.NewPreparedMessage(typ, data)
-				if err == nil {
-					c.Hub().Broadcast(pm, c)
-				}
-			},
-			Logger: s.log,
-		})
+		s.hub = s.newBroadcastHub()
 		s.ws.Handle = func(c *ws.Conn, r *http.Request) {
 			s.logConnect(c, r)
 			err := s.hub.Serve(r.Context(), c, hub.Info{})
@@ -252,15 +244,7 @@ func (s *serveCmd) serveLoop(ctx context.Context, ln net.Listener, tlsConfig *tl
 	ls := &loop.Server{Options: s.opts, TLSConfig: tlsConfig, Logger: s.log, Fallback: s.pages()}
 	var h loop.Handler = loopEcho{}
 	if s.mode == "broadcast" {
-		s.hub = hub.New(&hub.Options{
-			OnMessage: func(c *hub.Client, typ ws.MessageType, data []byte) {
-				pm, err := ws.NewPreparedMessage(typ, data)
-				if err == nil {
-					c.Hub().Broadcast(pm, c)
-				}
-			},
-			Logger: s.log,
-		})
+		s.hub = s.newBroadcastHub()
 		h = s.hub.LoopHandler(nil)
 	} else {
 		// An echo server's backpressure is the pause in reading from a
@@ -326,4 +310,18 @@ func (l loopLogger) OnHeartbeat(c *loop.Conn) {
 	if h, ok := l.Handler.(loop.HeartbeatHandler); ok {
 		h.OnHeartbeat(c)
 	}
+}
+
+// newBroadcastHub is the hub of broadcast mode, on either server: every
+// message a client sends goes to every other client.
+func (s *serveCmd) newBroadcastHub() *hub.Hub {
+	return hub.New(&hub.Options{
+		OnMessage: func(c *hub.Client, typ ws.MessageType, data []byte) {
+			pm, err := ws.NewPreparedMessage(typ, data)
+			if err == nil {
+				c.Hub().Broadcast(pm, c)
+			}
+		},
+		Logger: s.log,
+	})
 }

@@ -225,6 +225,14 @@ func TestServerShutdownClosesTunnels(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("the tunnel did not reach the target")
 	}
+	// The client end must have taken "hi" off the local connection before
+	// the server stops: closing a socket with unread bytes resets it (RFC
+	// 1122, 4.2.2.13), and the test would read ECONNRESET, not the EOF of
+	// an orderly close. "hi" at the target proves it.
+	far.SetReadDeadline(time.Now().Add(20 * time.Second))
+	if b, err := io.ReadAll(io.LimitReader(far, 2)); string(b) != "hi" {
+		t.Fatalf("the target got %q, %v; want hi", b, err)
+	}
 	srv.waitFor("open")
 	srv.stop()
 	srv.waitFor("closing 1 tunnel(s) with 1001")

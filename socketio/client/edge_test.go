@@ -93,3 +93,39 @@ func TestConnectTimeout(t *testing.T) {
 		t.Fatalf("id %q", s.ID())
 	}
 }
+
+// A session lost while the reconnection loop that opened it has not
+// returned yet (its goroutine descheduled on a busy machine, here held in
+// OnReconnect) starts a reconnection of its own.
+func TestReconnectWhileTheLastLoopEnds(t *testing.T) {
+	noLeaks(t)
+	url := startOurs(t, serverConfig{})
+	release := make(chan struct{})
+	var held atomic.Bool
+	opts := testOptions([]string{engineio.WebSocket})
+	opts.OnReconnect = func(int) {
+		if held.CompareAndSwap(false, true) {
+			<-release
+		}
+	}
+	m, err := NewManager(url, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	defer close(release)
+	c := record(m.Socket("/", nil))
+	ctx := ctxT(t)
+	if err := c.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, c.connects, "connect")
+	for i := range 2 {
+		c.Emit(ctx, "kill-transport")
+		recv(t, c.disconnects, "disconnect")
+		recv(t, c.connects, "reconnect")
+		if i == 0 && !held.Load() {
+			t.Fatal("OnReconnect not called after the first reconnection")
+		}
+	}
+}

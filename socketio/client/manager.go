@@ -263,6 +263,7 @@ func (m *Manager) open(ctx context.Context) error {
 		return ErrManagerClosed
 	}
 	m.engine = e
+	m.reconnect = false // a reconnection loop that called open is over
 	m.dec.Reset()
 	var socks []*Socket
 	for _, s := range m.sockets {
@@ -338,11 +339,21 @@ func (m *Manager) onEngineClose(e *engineio.Client, reason error) {
 
 // reconnectLoop dials again with backoff until it succeeds, the Manager is
 // closed, no socket wants a connection, or MaxAttempts is reached.
+//
+// m.reconnect stays set until the loop ends: open clears it on success,
+// in the same critical section that installs the session, so that a
+// session lost right after it was installed starts a loop of its own
+// (were the flag cleared later, onEngineClose could see the old loop's
+// flag and start none, and nothing would reconnect). Every other exit
+// clears it here.
 func (m *Manager) reconnectLoop() {
+	done := false
 	defer func() {
-		m.mu.Lock()
-		m.reconnect = false
-		m.mu.Unlock()
+		if !done {
+			m.mu.Lock()
+			m.reconnect = false
+			m.mu.Unlock()
+		}
 	}()
 	for attempt := 1; ; attempt++ {
 		if m.opts.MaxAttempts > 0 && attempt > m.opts.MaxAttempts {
@@ -365,6 +376,7 @@ func (m *Manager) reconnectLoop() {
 		err := m.open(ctx)
 		cancel()
 		if err == nil {
+			done = true
 			if m.opts.OnReconnect != nil {
 				m.opts.OnReconnect(attempt)
 			}

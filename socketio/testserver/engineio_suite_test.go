@@ -7,10 +7,13 @@ package main
 // ("describe" path and "it" title). Where the suite leaves an ordering to
 // chance (two requests raced over two connections), the Go test makes the
 // order the suite expects certain, and says how; no assertion is weaker.
+// Where the suite relies on finishing before the agent's heartbeat
+// interferes, each case runs as attempts (runCase, attempt_test.go).
 
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -33,14 +36,14 @@ const (
 // with a handle on the Engine.IO server so that a test can wait until a
 // GET is pending before racing another request against it.
 type agent struct {
-	t     *testing.T
+	t     *attempt
 	eng   *engineio.Server
 	url   string // http://127.0.0.1:port
 	wsURL string
 	hc    *http.Client
 }
 
-func newAgent(t *testing.T) *agent {
+func newAgent(t *attempt) *agent {
 	t.Helper()
 	mux := http.NewServeMux()
 	a := &agent{t: t, eng: mountEngineIO(mux), hc: &http.Client{Timeout: 10 * time.Second}}
@@ -61,28 +64,52 @@ type response struct {
 
 func (a *agent) do(method, query, body string) response {
 	a.t.Helper()
+	res, err := fetch(a.hc, method, a.url+"/engine.io/"+query, body)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return res
+}
+
+// fetch makes one request and reads its answer.
+func fetch(hc *http.Client, method, url, body string) (response, error) {
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
-	req, err := http.NewRequest(method, a.url+"/engine.io/"+query, rd)
+	req, err := http.NewRequest(method, url, rd)
 	if err != nil {
-		a.t.Fatal(err)
+		return response{}, err
 	}
-	res, err := a.hc.Do(req)
+	res, err := hc.Do(req)
 	if err != nil {
-		a.t.Fatalf("%s %s: %v", method, query, err)
+		return response{}, fmt.Errorf("%s %s: %w", method, url, err)
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
 	if err != nil {
-		a.t.Fatalf("%s %s: reading the body: %v", method, query, err)
+		return response{}, fmt.Errorf("%s %s: reading the body: %w", method, url, err)
 	}
-	return response{res.StatusCode, string(b), res.Header}
+	return response{res.StatusCode, string(b), res.Header}, nil
 }
 
 func (a *agent) get(query string) response        { return a.do(http.MethodGet, query, "") }
 func (a *agent) post(query, body string) response { return a.do(http.MethodPost, query, body) }
+
+// getAsync sends a GET from a goroutine of its own (which must not fail
+// the attempt) and returns where its answer comes; a failed request is
+// status 0, its error the body.
+func (a *agent) getAsync(query string) <-chan response {
+	ch := make(chan response, 1)
+	go func() {
+		res, err := fetch(a.hc, http.MethodGet, a.url+"/engine.io/"+query, "")
+		if err != nil {
+			res.body = err.Error()
+		}
+		ch <- res
+	}()
+	return ch
+}
 
 // handshakeValue is the JSON of an open packet.
 type handshakeValue map[string]any
@@ -90,7 +117,7 @@ type handshakeValue map[string]any
 // checkHandshake checks an open packet as the suite does: "0", then
 // exactly the keys sid, upgrades, pingInterval, pingTimeout and
 // maxPayload, with the agent's values.
-func checkHandshake(t *testing.T, content string, upgrades []string) string {
+func checkHandshake(t *attempt, content string, upgrades []string) string {
 	t.Helper()
 	if !strings.HasPrefix(content, "0") {
 		t.Fatalf("handshake %q does not start with 0", content)
@@ -133,6 +160,7 @@ func checkHandshake(t *testing.T, content string, upgrades []string) string {
 // openPolling starts a polling session and returns its sid.
 func (a *agent) openPolling() string {
 	a.t.Helper()
+	a.t.sessionStarts()
 	res := a.get("?EIO=4&transport=polling")
 	if res.status != 200 {
 		a.t.Fatalf("handshake: status %d %q", res.status, res.body)
@@ -147,11 +175,16 @@ func (a *agent) openPolling() string {
 func sidQuery(sid string) string { return "?EIO=4&transport=polling&sid=" + sid }
 
 // awaitPendingGet waits until a GET of session sid is waiting for packets
-// in the server.
-func (a *agent) awaitPendingGet(sid string) {
+// in the server; get is that GET's answer, which must not come first.
+func (a *agent) awaitPendingGet(sid string, get <-chan response) {
 	a.t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
+		select {
+		case res := <-get:
+			a.t.Fatalf("the GET was answered before it could be raced: %d %q", res.status, res.body)
+		default:
+		}
 		if s := a.eng.Socket(sid); s != nil && s.Writable() {
 			return
 		}
@@ -164,12 +197,13 @@ func (a *agent) awaitPendingGet(sid string) {
 
 // wsConn is a raw WebSocket connection to the agent.
 type wsConn struct {
-	t *testing.T
+	t *attempt
 	c *ws.Conn
 }
 
 func (a *agent) dial(query string) *wsConn {
 	a.t.Helper()
+	a.t.sessionStarts()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	c, _, err := client.Dial(ctx, a.wsURL+"/engine.io/"+query, nil)
@@ -259,67 +293,81 @@ func (a *agent) dialRefused(query string) {
 }
 
 func TestEngineIO_Handshake_Polling_SuccessfullyOpensASession(t *testing.T) {
-	a := newAgent(t)
-	res := a.get("?EIO=4&transport=polling")
-	if res.status != 200 {
-		t.Fatalf("status %d, want 200", res.status)
-	}
-	checkHandshake(t, res.body, []string{"websocket"})
+	runCase(t, func(t *attempt) {
+		a := newAgent(t)
+		res := a.get("?EIO=4&transport=polling")
+		if res.status != 200 {
+			t.Fatalf("status %d, want 200", res.status)
+		}
+		checkHandshake(t, res.body, []string{"websocket"})
+	})
 }
 
 func TestEngineIO_Handshake_Polling_FailsWithAnInvalidEIOQueryParameter(t *testing.T) {
-	a := newAgent(t)
-	if res := a.get("?transport=polling"); res.status != 400 {
-		t.Errorf("no EIO: status %d, want 400", res.status)
-	}
-	if res := a.get("?EIO=abc&transport=polling"); res.status != 400 {
-		t.Errorf("EIO=abc: status %d, want 400", res.status)
-	}
+	runCase(t, func(t *attempt) {
+		a := newAgent(t)
+		if res := a.get("?transport=polling"); res.status != 400 {
+			t.Errorf("no EIO: status %d, want 400", res.status)
+		}
+		if res := a.get("?EIO=abc&transport=polling"); res.status != 400 {
+			t.Errorf("EIO=abc: status %d, want 400", res.status)
+		}
+	})
 }
 
 func TestEngineIO_Handshake_Polling_FailsWithAnInvalidTransportQueryParameter(t *testing.T) {
-	a := newAgent(t)
-	if res := a.get("?EIO=4"); res.status != 400 {
-		t.Errorf("no transport: status %d, want 400", res.status)
-	}
-	if res := a.get("?EIO=4&transport=abc"); res.status != 400 {
-		t.Errorf("transport=abc: status %d, want 400", res.status)
-	}
+	runCase(t, func(t *attempt) {
+		a := newAgent(t)
+		if res := a.get("?EIO=4"); res.status != 400 {
+			t.Errorf("no transport: status %d, want 400", res.status)
+		}
+		if res := a.get("?EIO=4&transport=abc"); res.status != 400 {
+			t.Errorf("transport=abc: status %d, want 400", res.status)
+		}
+	})
 }
 
 func TestEngineIO_Handshake_Polling_FailsWithAnInvalidRequestMethod(t *testing.T) {
-	a := newAgent(t)
-	if res := a.do(http.MethodPost, "?EIO=4&transport=polling", ""); res.status != 400 {
-		t.Errorf("POST: status %d, want 400", res.status)
-	}
-	if res := a.do(http.MethodPut, "?EIO=4&transport=polling", ""); res.status != 400 {
-		t.Errorf("PUT: status %d, want 400", res.status)
-	}
+	runCase(t, func(t *attempt) {
+		a := newAgent(t)
+		if res := a.do(http.MethodPost, "?EIO=4&transport=polling", ""); res.status != 400 {
+			t.Errorf("POST: status %d, want 400", res.status)
+		}
+		if res := a.do(http.MethodPut, "?EIO=4&transport=polling", ""); res.status != 400 {
+			t.Errorf("PUT: status %d, want 400", res.status)
+		}
+	})
 }
 
 func TestEngineIO_Handshake_WebSocket_SuccessfullyOpensASession(t *testing.T) {
-	a := newAgent(t)
-	c := a.dial("?EIO=4&transport=websocket")
-	checkHandshake(t, c.readText(), []string{})
+	runCase(t, func(t *attempt) {
+		a := newAgent(t)
+		c := a.dial("?EIO=4&transport=websocket")
+		checkHandshake(t, c.readText(), []string{})
+	})
 }
 
 // The suite opens these WebSockets and awaits nothing; the Go test checks
 // that the handshake is refused with 400, as the reference server does.
 func TestEngineIO_Handshake_WebSocket_FailsWithAnInvalidEIOQueryParameter(t *testing.T) {
-	a := newAgent(t)
-	a.dialRefused("?transport=websocket")
-	a.dialRefused("?EIO=abc&transport=websocket")
+	runCase(t, func(t *attempt) {
+		a := newAgent(t)
+		a.dialRefused("?transport=websocket")
+		a.dialRefused("?EIO=abc&transport=websocket")
+	})
 }
 
 func TestEngineIO_Handshake_WebSocket_FailsWithAnInvalidTransportQueryParameter(t *testing.T) {
-	a := newAgent(t)
-	a.dialRefused("?EIO=4")
-	a.dialRefused("?EIO=4&transport=abc")
+	runCase(t, func(t *attempt) {
+		a := newAgent(t)
+		a.dialRefused("?EIO=4")
+		a.dialRefused("?EIO=4&transport=abc")
+	})
 }
 
 // pushAndPoll posts body to a new session, expects "ok", and returns what
 // the next GET gets.
-func pushAndPoll(t *testing.T, body string) string {
+func pushAndPoll(t *attempt, body string) string {
 	a := newAgent(t)
 	sid := a.openPolling()
 	push := a.post(sidQuery(sid), body)
@@ -334,178 +382,221 @@ func pushAndPoll(t *testing.T, body string) string {
 }
 
 func TestEngineIO_Message_Polling_SendsAndReceivesAPayloadContainingOnePlainTextPacket(t *testing.T) {
-	if got := pushAndPoll(t, "4hello"); got != "4hello" {
-		t.Errorf("poll %q, want %q", got, "4hello")
-	}
+	runCase(t, func(t *attempt) {
+		if got := pushAndPoll(t, "4hello"); got != "4hello" {
+			t.Errorf("poll %q, want %q", got, "4hello")
+		}
+	})
 }
 
 func TestEngineIO_Message_Polling_SendsAndReceivesAPayloadContainingSeveralPlainTextPackets(t *testing.T) {
-	const payload = "4test1\x1e4test2\x1e4test3"
-	if got := pushAndPoll(t, payload); got != payload {
-		t.Errorf("poll %q, want %q", got, payload)
-	}
+	runCase(t, func(t *attempt) {
+		const payload = "4test1\x1e4test2\x1e4test3"
+		if got := pushAndPoll(t, payload); got != payload {
+			t.Errorf("poll %q, want %q", got, payload)
+		}
+	})
 }
 
 func TestEngineIO_Message_Polling_SendsAndReceivesAPayloadContainingPlainTextAndBinaryPackets(t *testing.T) {
-	const payload = "4hello\x1ebAQIDBA=="
-	if got := pushAndPoll(t, payload); got != payload {
-		t.Errorf("poll %q, want %q", got, payload)
-	}
+	runCase(t, func(t *attempt) {
+		const payload = "4hello\x1ebAQIDBA=="
+		if got := pushAndPoll(t, payload); got != payload {
+			t.Errorf("poll %q, want %q", got, payload)
+		}
+	})
 }
 
 func TestEngineIO_Message_Polling_ClosesTheSessionUponInvalidPacketFormat(t *testing.T) {
-	a := newAgent(t)
-	sid := a.openPolling()
-	if res := a.post(sidQuery(sid), "abc"); res.status != 400 {
-		t.Errorf("POST abc: status %d, want 400", res.status)
-	}
-	if res := a.get(sidQuery(sid)); res.status != 400 {
-		t.Errorf("GET after: status %d, want 400", res.status)
-	}
+	runCase(t, func(t *attempt) {
+		a := newAgent(t)
+		sid := a.openPolling()
+		if res := a.post(sidQuery(sid), "abc"); res.status != 400 {
+			t.Errorf("POST abc: status %d, want 400", res.status)
+		}
+		if res := a.get(sidQuery(sid)); res.status != 400 {
+			t.Errorf("GET after: status %d, want 400", res.status)
+		}
+	})
 }
 
 // The suite sends the second GET 5 ms after the first; the Go test sends
 // it once the first is pending in the server, which is what the 5 ms is
 // for.
 func TestEngineIO_Message_Polling_ClosesTheSessionUponDuplicatePollRequests(t *testing.T) {
-	a := newAgent(t)
-	sid := a.openPolling()
-	first := make(chan response, 1)
-	go func() { first <- a.get(sidQuery(sid)) }()
-	a.awaitPendingGet(sid)
-	second := a.get(sidQuery(sid) + "&t=burst")
-	res := <-first
-	if res.status != 200 || res.body != "1" {
-		t.Errorf("first GET: status %d %q, want 200 \"1\"", res.status, res.body)
-	}
-	if second.status != 400 && second.status != 500 {
-		t.Errorf("second GET: status %d, want 400 (or 500)", second.status)
-	}
-	if res := a.get(sidQuery(sid)); res.status != 400 {
-		t.Errorf("GET after: status %d, want 400", res.status)
-	}
+	runCase(t, func(t *attempt) {
+		a := newAgent(t)
+		sid := a.openPolling()
+		first := a.getAsync(sidQuery(sid))
+		a.awaitPendingGet(sid, first)
+		second := a.get(sidQuery(sid) + "&t=burst")
+		res := <-first
+		if res.status != 200 || res.body != "1" {
+			t.Errorf("first GET: status %d %q, want 200 \"1\"", res.status, res.body)
+		}
+		if second.status != 400 && second.status != 500 {
+			t.Errorf("second GET: status %d, want 400 (or 500)", second.status)
+		}
+		if res := a.get(sidQuery(sid)); res.status != 400 {
+			t.Errorf("GET after: status %d, want 400", res.status)
+		}
+	})
 }
 
 func TestEngineIO_Message_WebSocket_SendsAndReceivesAPlainTextPacket(t *testing.T) {
-	a := newAgent(t)
-	c := a.dial("?EIO=4&transport=websocket")
-	c.readText() // handshake
-	c.send(ws.Text, "4hello")
-	if got := c.next(); got != "4hello" {
-		t.Errorf("got %q, want 4hello", got)
-	}
+	runCase(t, func(t *attempt) {
+		a := newAgent(t)
+		c := a.dial("?EIO=4&transport=websocket")
+		c.readText() // handshake
+		c.send(ws.Text, "4hello")
+		if got := c.next(); got != "4hello" {
+			t.Errorf("got %q, want 4hello", got)
+		}
+	})
 }
 
 func TestEngineIO_Message_WebSocket_SendsAndReceivesABinaryPacket(t *testing.T) {
-	a := newAgent(t)
-	c := a.dial("?EIO=4&transport=websocket")
-	c.readText() // handshake
-	c.send(ws.Binary, "\x01\x02\x03\x04")
-	typ, got := c.read()
-	if typ != ws.Binary || got != "\x01\x02\x03\x04" {
-		t.Errorf("got %v %q, want binary 01 02 03 04", typ, got)
-	}
+	runCase(t, func(t *attempt) {
+		a := newAgent(t)
+		c := a.dial("?EIO=4&transport=websocket")
+		c.readText() // handshake
+		c.send(ws.Binary, "\x01\x02\x03\x04")
+		typ, got := c.read()
+		if typ != ws.Binary || got != "\x01\x02\x03\x04" {
+			t.Errorf("got %v %q, want binary 01 02 03 04", typ, got)
+		}
+	})
 }
 
 func TestEngineIO_Message_WebSocket_ClosesTheSessionUponInvalidPacketFormat(t *testing.T) {
-	a := newAgent(t)
-	c := a.dial("?EIO=4&transport=websocket")
-	c.readText() // handshake
-	c.send(ws.Text, "abc")
-	c.awaitClose()
+	runCase(t, func(t *attempt) {
+		a := newAgent(t)
+		c := a.dial("?EIO=4&transport=websocket")
+		c.readText() // handshake
+		c.send(ws.Text, "abc")
+		c.awaitClose()
+	})
 }
 
 func TestEngineIO_Heartbeat_Polling_SendsPingPongPackets(t *testing.T) {
-	a := newAgent(t)
-	sid := a.openPolling()
-	for i := range 3 {
-		res := a.get(sidQuery(sid))
-		if res.status != 200 || res.body != "2" {
-			t.Fatalf("round %d: GET %d %q, want 200 \"2\"", i, res.status, res.body)
+	runCase(t, func(t *attempt) {
+		a := newAgent(t)
+		// Each ping comes pingInterval after the handshake or the pong
+		// before it, and its pong is due pingTimeout after it at the
+		// earliest: until then nothing the test does late can end the
+		// session.
+		t.premise(time.Now(), suitePingInterval+suitePingTimeout)
+		sid := a.openPolling()
+		for i := range 3 {
+			res := a.get(sidQuery(sid))
+			if res.status != 200 || res.body != "2" {
+				t.Fatalf("round %d: GET %d %q, want 200 \"2\"", i, res.status, res.body)
+			}
+			sent := time.Now()
+			if res := a.post(sidQuery(sid), "3"); res.status != 200 {
+				t.Fatalf("round %d: POST 3: status %d, want 200", i, res.status)
+			}
+			t.premise(sent, suitePingInterval+suitePingTimeout)
 		}
-		if res := a.post(sidQuery(sid), "3"); res.status != 200 {
-			t.Fatalf("round %d: POST 3: status %d, want 200", i, res.status)
-		}
-	}
+	})
 }
 
 func TestEngineIO_Heartbeat_Polling_ClosesTheSessionUponPingTimeout(t *testing.T) {
-	a := newAgent(t)
-	sid := a.openPolling()
-	time.Sleep(suitePingInterval + suitePingTimeout)
-	if res := a.get(sidQuery(sid)); res.status != 400 {
-		t.Errorf("GET after the ping timeout: status %d %q, want 400", res.status, res.body)
-	}
+	runCase(t, func(t *attempt) {
+		a := newAgent(t)
+		// The agent's heartbeat counts from before it sent the handshake,
+		// and a request checks the pong's deadline itself when the timer
+		// is late: whatever the pace, this GET comes after the deadline.
+		t.always()
+		sid := a.openPolling()
+		time.Sleep(suitePingInterval + suitePingTimeout)
+		if res := a.get(sidQuery(sid)); res.status != 400 {
+			t.Errorf("GET after the ping timeout: status %d %q, want 400", res.status, res.body)
+		}
+	})
 }
 
 func TestEngineIO_Heartbeat_WebSocket_SendsPingPongPackets(t *testing.T) {
-	a := newAgent(t)
-	c := a.dial("?EIO=4&transport=websocket")
-	c.readText() // handshake
-	for i := range 3 {
-		if got := c.readText(); got != "2" {
-			t.Fatalf("round %d: got %q, want 2", i, got)
+	runCase(t, func(t *attempt) {
+		a := newAgent(t)
+		c := a.dial("?EIO=4&transport=websocket")
+		c.readText() // handshake
+		for i := range 3 {
+			if got := c.readText(); got != "2" {
+				t.Fatalf("round %d: got %q, want 2", i, got)
+			}
+			c.send(ws.Text, "3")
 		}
-		c.send(ws.Text, "3")
-	}
+	})
 }
 
 func TestEngineIO_Heartbeat_WebSocket_ClosesTheSessionUponPingTimeout(t *testing.T) {
-	a := newAgent(t)
-	c := a.dial("?EIO=4&transport=websocket")
-	start := time.Now()
-	c.awaitClose()
-	// The suite's mocha timeout for this case is 5 s; the agent closes
-	// after pingInterval + pingTimeout.
-	if d := time.Since(start); d < suitePingInterval+suitePingTimeout-50*time.Millisecond {
-		t.Errorf("closed after %v, before pingInterval+pingTimeout", d)
-	}
+	runCase(t, func(t *attempt) {
+		a := newAgent(t)
+		// The agent cannot close before its deadline, whatever the pace of
+		// the test: any failure counts. start is before the dial, which is
+		// before the agent's heartbeat starts.
+		t.always()
+		start := time.Now()
+		c := a.dial("?EIO=4&transport=websocket")
+		c.awaitClose()
+		// The suite's mocha timeout for this case is 5 s; the agent closes
+		// after pingInterval + pingTimeout.
+		if d := time.Since(start); d < suitePingInterval+suitePingTimeout-50*time.Millisecond {
+			t.Errorf("closed after %v, before pingInterval+pingTimeout", d)
+		}
+	})
 }
 
 // The suite sends the GET and the POST at once, expecting the GET to be
 // pending when the close packet arrives; the Go test posts once the GET
 // is pending in the server.
 func TestEngineIO_Close_Polling_ForcefullyClosesTheSession(t *testing.T) {
-	a := newAgent(t)
-	sid := a.openPolling()
-	poll := make(chan response, 1)
-	go func() { poll <- a.get(sidQuery(sid)) }()
-	a.awaitPendingGet(sid)
-	a.post(sidQuery(sid), "1")
-	res := <-poll
-	if res.status != 200 || res.body != "6" {
-		t.Errorf("pending GET: %d %q, want 200 \"6\"", res.status, res.body)
-	}
-	if res := a.get(sidQuery(sid)); res.status != 400 {
-		t.Errorf("GET after: status %d, want 400", res.status)
-	}
+	runCase(t, func(t *attempt) {
+		a := newAgent(t)
+		sid := a.openPolling()
+		poll := a.getAsync(sidQuery(sid))
+		a.awaitPendingGet(sid, poll)
+		a.post(sidQuery(sid), "1")
+		res := <-poll
+		if res.status != 200 || res.body != "6" {
+			t.Errorf("pending GET: %d %q, want 200 \"6\"", res.status, res.body)
+		}
+		if res := a.get(sidQuery(sid)); res.status != 400 {
+			t.Errorf("GET after: status %d, want 400", res.status)
+		}
+	})
 }
 
 func TestEngineIO_Close_WebSocket_ForcefullyClosesTheSession(t *testing.T) {
-	a := newAgent(t)
-	c := a.dial("?EIO=4&transport=websocket")
-	c.readText() // handshake
-	c.send(ws.Text, "1")
-	c.awaitClose()
+	runCase(t, func(t *attempt) {
+		a := newAgent(t)
+		c := a.dial("?EIO=4&transport=websocket")
+		c.readText() // handshake
+		c.send(ws.Text, "1")
+		c.awaitClose()
+	})
 }
 
 func TestEngineIO_Upgrade_SuccessfullyUpgradesFromHTTPLongPollingToWebSocket(t *testing.T) {
-	a := newAgent(t)
-	sid := a.openPolling()
-	c := a.dial("?EIO=4&transport=websocket&sid=" + sid)
-	c.send(ws.Text, "2probe")
-	if got := c.next(); got != "3probe" {
-		t.Fatalf("probe answer %q, want 3probe", got)
-	}
-	res := a.get(sidQuery(sid))
-	if res.status != 200 || res.body != "6" {
-		t.Fatalf("GET during the upgrade: %d %q, want 200 \"6\" (noop)", res.status, res.body)
-	}
-	c.send(ws.Text, "5")
-	c.send(ws.Text, "4hello")
-	if got := c.next(); got != "4hello" {
-		t.Errorf("got %q, want 4hello", got)
-	}
+	runCase(t, func(t *attempt) {
+		a := newAgent(t)
+		sid := a.openPolling()
+		c := a.dial("?EIO=4&transport=websocket&sid=" + sid)
+		c.send(ws.Text, "2probe")
+		if got := c.next(); got != "3probe" {
+			t.Fatalf("probe answer %q, want 3probe", got)
+		}
+		res := a.get(sidQuery(sid))
+		if res.status != 200 || res.body != "6" {
+			t.Fatalf("GET during the upgrade: %d %q, want 200 \"6\" (noop)", res.status, res.body)
+		}
+		c.send(ws.Text, "5")
+		c.send(ws.Text, "4hello")
+		if got := c.next(); got != "4hello" {
+			t.Errorf("got %q, want 4hello", got)
+		}
+	})
 }
 
 // The suite sends "2probe" and "5", then at once a GET on another
@@ -513,41 +604,45 @@ func TestEngineIO_Upgrade_SuccessfullyUpgradesFromHTTPLongPollingToWebSocket(t *
 // sent after "5" (which the server handles after "5"), so that the GET
 // surely comes after the upgrade, then checks the same things.
 func TestEngineIO_Upgrade_IgnoresHTTPRequestsWithSameSidAfterUpgrade(t *testing.T) {
-	a := newAgent(t)
-	sid := a.openPolling()
-	c := a.dial("?EIO=4&transport=websocket&sid=" + sid)
-	c.send(ws.Text, "2probe")
-	c.send(ws.Text, "5")
-	c.send(ws.Text, "4before")
-	if got := c.next(); got != "3probe" {
-		t.Fatalf("probe answer %q, want 3probe", got)
-	}
-	if got := c.next(); got != "4before" {
-		t.Fatalf("got %q, want 4before", got)
-	}
-	if res := a.get(sidQuery(sid)); res.status != 400 {
-		t.Errorf("GET after the upgrade: status %d %q, want 400", res.status, res.body)
-	}
-	c.send(ws.Text, "4hello")
-	if got := c.next(); got != "4hello" {
-		t.Errorf("got %q, want 4hello", got)
-	}
+	runCase(t, func(t *attempt) {
+		a := newAgent(t)
+		sid := a.openPolling()
+		c := a.dial("?EIO=4&transport=websocket&sid=" + sid)
+		c.send(ws.Text, "2probe")
+		c.send(ws.Text, "5")
+		c.send(ws.Text, "4before")
+		if got := c.next(); got != "3probe" {
+			t.Fatalf("probe answer %q, want 3probe", got)
+		}
+		if got := c.next(); got != "4before" {
+			t.Fatalf("got %q, want 4before", got)
+		}
+		if res := a.get(sidQuery(sid)); res.status != 400 {
+			t.Errorf("GET after the upgrade: status %d %q, want 400", res.status, res.body)
+		}
+		c.send(ws.Text, "4hello")
+		if got := c.next(); got != "4hello" {
+			t.Errorf("got %q, want 4hello", got)
+		}
+	})
 }
 
 func TestEngineIO_Upgrade_IgnoresWebSocketConnectionWithSameSidAfterUpgrade(t *testing.T) {
-	a := newAgent(t)
-	sid := a.openPolling()
-	c := a.dial("?EIO=4&transport=websocket&sid=" + sid)
-	c.send(ws.Text, "2probe")
-	c.send(ws.Text, "5")
-	c2 := a.dial("?EIO=4&transport=websocket&sid=" + sid)
-	c2.awaitClose()
-	c.send(ws.Text, "4hello")
-	got := c.next()
-	if got == "3probe" {
-		got = c.next()
-	}
-	if got != "4hello" {
-		t.Errorf("got %q, want 4hello", got)
-	}
+	runCase(t, func(t *attempt) {
+		a := newAgent(t)
+		sid := a.openPolling()
+		c := a.dial("?EIO=4&transport=websocket&sid=" + sid)
+		c.send(ws.Text, "2probe")
+		c.send(ws.Text, "5")
+		c2 := a.dial("?EIO=4&transport=websocket&sid=" + sid)
+		c2.awaitClose()
+		c.send(ws.Text, "4hello")
+		got := c.next()
+		if got == "3probe" {
+			got = c.next()
+		}
+		if got != "4hello" {
+			t.Errorf("got %q, want 4hello", got)
+		}
+	})
 }

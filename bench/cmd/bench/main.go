@@ -51,6 +51,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	quick := fs.Bool("quick", false, "a short run (about 2 minutes): one run per case, short windows")
 	cases := fs.String("cases", "", "run only the cases whose ID matches this regular expression (IDs: echo/64x1KiB, idle/10000, handshake/16, deflate-nct/64x1KiB, deflate-ct/idle1000, ...)")
 	libs := fs.String("libs", strings.Join(echo.Libs, ","), "comma-separated servers to run")
+	ref := fs.String("ref", "ours", "the server the ratio columns compare with the others (ours, loop, ...)")
 	runs := fs.Int("runs", 0, "runs of every case (0: 2, or 1 with -quick)")
 	window := fs.Duration("window", 0, "measured window per cell (0: 2s, or 600ms with -quick)")
 	warm := fs.Duration("warmup", 0, "warm-up before each window (0: 500ms, or 200ms with -quick)")
@@ -67,6 +68,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		cfg = harness.Quick()
 	}
 	cfg.Libs = strings.Split(*libs, ",")
+	cfg.Ref = *ref
 	if *cases != "" {
 		re, err := regexp.Compile(*cases)
 		if err != nil {

@@ -46,7 +46,7 @@ type Config struct {
 
 // Libs lists the servers run by default, the library under test first and
 // floor last.
-var Libs = []string{"ours", "gorilla", "coder", "gobwas", "gws", "nbio", "floor"}
+var Libs = []string{"ours", "loop", "gorilla", "coder", "gobwas", "gws", "nbio", "floor"}
 
 // Extra lists servers that run only when asked for: oursconn is the
 // library under test accepting on raw connections (server.AcceptConn)
@@ -65,9 +65,9 @@ func SupportsDeflate(lib, mode string) bool {
 	case "", DeflateOff:
 		return Known(lib)
 	case DeflateNoTakeover:
-		return lib == "ours" || lib == "oursconn" || lib == "gorilla" || lib == "coder" || lib == "gws"
+		return lib == "ours" || lib == "oursconn" || lib == "loop" || lib == "gorilla" || lib == "coder" || lib == "gws"
 	case DeflateTakeover:
-		return lib == "ours" || lib == "oursconn" || lib == "coder" || lib == "gws"
+		return lib == "ours" || lib == "oursconn" || lib == "loop" || lib == "coder" || lib == "gws"
 	}
 	return false
 }
@@ -92,6 +92,8 @@ func Serve(ctx context.Context, ln net.Listener, cfg Config) error {
 		return serveRaw(ctx, ln, oursConnHandler(cfg.Deflate))
 	case "nbio":
 		return serveNbio(ctx, ln)
+	case "loop":
+		return serveLoop(ctx, ln, cfg.Deflate)
 	}
 	var h http.Handler
 	switch cfg.Lib {

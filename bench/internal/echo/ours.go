@@ -11,15 +11,14 @@ import (
 )
 
 // oursHandler is the library under test as its README shows it:
-// server.Handler's Server (each connection on a goroutine of its own,
-// net/http's per-request state let go), then a ReadMessage/WriteMessage
-// loop that hands the returned slice back to ReadMessage, so steady state
-// allocates nothing.
+// server.Handler (each connection on a goroutine of its own, net/http's
+// per-request state let go), with the options set on the Server it
+// returns, then a ReadMessage/WriteMessage loop that hands the returned
+// slice back to ReadMessage, so steady state allocates nothing.
 func oursHandler(mode string) http.Handler {
-	return &server.Server{
-		Options: *oursOptions(mode),
-		Handle:  func(c *ws.Conn, _ *http.Request) { oursEcho(c) },
-	}
+	s := server.Handler(oursEcho)
+	s.Options = *oursOptions(mode)
+	return s
 }
 
 // oursEcho echoes until the connection ends, reusing one buffer.

@@ -31,6 +31,7 @@ const (
 // Config says what to run and for how long.
 type Config struct {
 	Libs  []string       // servers, in echo.Libs' names
+	Ref   string         // the server the ratio columns compare with the others; "" means ours (or the first of Libs)
 	Cases *regexp.Regexp // run only the cases whose ID (section/name) it matches; nil runs all
 	Runs  int            // each case runs this many times
 

@@ -129,3 +129,30 @@ func TestCPUTimeAndRSSOfThisProcess(t *testing.T) {
 		t.Fatalf("rss = %d, %v", n, err)
 	}
 }
+
+// TestReportComparesTheChosenServerWithTheBestOfTheOthers: with Ref "loop"
+// the ratio columns divide loop's figures, and "best" includes ours (the
+// goroutine driver of the same library) besides the other libraries.
+func TestReportComparesTheChosenServerWithTheBestOfTheOthers(t *testing.T) {
+	res := &Results{Config: quickest()}
+	res.Config.Libs = []string{"ours", "loop", "nbio"}
+	res.Config.Ref = "loop"
+	res.Config.Runs = 1
+	for lib, cpu := range map[string]time.Duration{"ours": 2 * time.Microsecond, "loop": 3 * time.Microsecond, "nbio": 4 * time.Microsecond} {
+		res.Samples = append(res.Samples, Sample{Section: SecEcho, Case: "8x16B", Lib: lib, Run: 1, Size: 16, Ops: 100, Rate: 1000, CPU: cpu, Conns: 8})
+	}
+	var out strings.Builder
+	res.WriteMarkdown(&out, "test")
+	for _, want := range []string{"loop/ours", "loop/nbio", "loop/best", "the best of ours, gorilla"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+	// The CPU row: loop/ours, loop/nbio, loop/best (best = ours).
+	if !regexp.MustCompile(`\| 8x16B \| 2\.00 \| 3\.00 \| 4\.00 \| +1\.50 \| +0\.75 \| +1\.50 \|`).MatchString(out.String()) {
+		t.Errorf("report lacks the CPU row with loop's ratios:\n%s", out.String())
+	}
+	if strings.Contains(out.String(), "ours/") {
+		t.Errorf("report divides ours's figures though the reference is loop:\n%s", out.String())
+	}
+}

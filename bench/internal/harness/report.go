@@ -9,9 +9,20 @@ import (
 	"time"
 )
 
-// competitors are the libraries "best of the others" is taken from: the
-// floor is a bound, not a library.
-var competitors = []string{"gorilla", "coder", "gobwas", "gws", "nbio"}
+// others are the other libraries; "best of the others" is taken from them
+// (the floor is a bound, not a library).
+var others = []string{"gorilla", "coder", "gobwas", "gws", "nbio"}
+
+// competitorsOf returns the libraries "best" is taken from for ref: the
+// others, and for another driver of this library (loop, oursconn) its
+// goroutine driver, ours, as well: issue 16 compares the event loop with
+// the best of the six.
+func competitorsOf(ref string) []string {
+	if ref == "loop" || ref == "oursconn" {
+		return append([]string{"ours"}, others...)
+	}
+	return others
+}
 
 // metric is one figure of a sample, for a table.
 type metric struct {
@@ -114,13 +125,17 @@ func (res *Results) WriteMarkdown(w io.Writer, command string) {
 		res.NumCPU, res.CPUModel, res.Start.UTC().Format("2006-01-02 15:04 MST"), res.LoadStart, res.LoadEnd)
 	fmt.Fprintf(w, "Command: `%s` (%d run(s) of every case, %s warm-up + %s window per cell; took %s).\n\n",
 		command, cfg.Runs, cfg.WarmUp, cfg.Window, res.End.Sub(res.Start).Round(time.Second))
-	fmt.Fprintf(w, "Each cell gives run 1 / run 2 / ...; `ours/X` is our figure divided by X's from the same run, "+
-		"`ours/best` divides by the best of gorilla, coder, gobwas, gws and nbio in that run. "+
-		"Below 1 is better for ours where lower is better, above 1 where higher is better.\n")
-	ref := "ours"
+	ref := cfg.Ref
+	if ref == "" {
+		ref = "ours"
+	}
 	if !slices.Contains(cfg.Libs, ref) && len(cfg.Libs) > 0 {
 		ref = cfg.Libs[0]
 	}
+	fmt.Fprintf(w, "Each cell gives run 1 / run 2 / ...; `%s/X` is %s's figure divided by X's from the same run, "+
+		"`%s/best` divides by the best of %s in that run. "+
+		"Below 1 is better for %s where lower is better, above 1 where higher is better.\n",
+		ref, ref, ref, strings.Join(competitorsOf(ref), ", "), ref)
 	section := ""
 	for _, t := range res.tables() {
 		if !res.has(t) {
@@ -193,9 +208,9 @@ func (g *grid) at(c, lib string, run int) float64 {
 }
 
 // best returns the best competitor's value for case c in run, and its name.
-func (g *grid) best(c string, run int, lowerBetter bool) (float64, string) {
+func (g *grid) best(c, ref string, run int, lowerBetter bool) (float64, string) {
 	bv, bl := math.NaN(), ""
-	for _, lib := range competitors {
+	for _, lib := range competitorsOf(ref) {
 		v := g.at(c, lib, run)
 		if math.IsNaN(v) {
 			continue
@@ -223,7 +238,7 @@ func (res *Results) writeTable(w io.Writer, t table, ref string) {
 			if lib != ref {
 				others = append(others, lib)
 				head = append(head, ref+"/"+lib)
-				withBest = withBest || slices.Contains(competitors, lib)
+				withBest = withBest || slices.Contains(competitorsOf(ref), lib)
 			}
 		}
 		if withBest {
@@ -250,7 +265,7 @@ func (res *Results) writeTable(w io.Writer, t table, ref string) {
 		if withBest {
 			var vs []string
 			for run := range g.runs {
-				bv, _ := g.best(c, run, t.m.lowerBetter)
+				bv, _ := g.best(c, ref, run, t.m.lowerBetter)
 				vs = append(vs, fmtRatio(g.at(c, ref, run)/bv))
 			}
 			row = append(row, strings.Join(vs, " / "))
@@ -277,7 +292,7 @@ func (res *Results) writeLosses(w io.Writer, ref string) {
 			var desc []string
 			for run := range g.runs {
 				v := g.at(c, ref, run)
-				bv, bl := g.best(c, run, t.m.lowerBetter)
+				bv, bl := g.best(c, ref, run, t.m.lowerBetter)
 				r := v / bv
 				if math.IsNaN(r) || (t.m.lowerBetter && r <= 1.05) || (!t.m.lowerBetter && r >= 0.95) {
 					behind = false
