@@ -13,12 +13,13 @@ import (
 	"github.com/rfc6455/ws/server"
 )
 
-// tickerServer runs a feed on addr until stopped.
+// tickerServer runs a feed on addr until stopped. The test moves its
+// prices (Feed.Step) itself, as fast as the client prints them, so that
+// how many come before the restart does not depend on the machine's pace.
 type tickerServer struct {
-	f    *feed.Feed
-	hs   *http.Server
-	stop context.CancelFunc
-	wg   sync.WaitGroup
+	f  *feed.Feed
+	hs *http.Server
+	wg sync.WaitGroup
 }
 
 func startTicker(t *testing.T, addr string) (*tickerServer, string) {
@@ -34,18 +35,14 @@ func startTicker(t *testing.T, addr string) (*tickerServer, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &tickerServer{f: feed.New(&feed.Options{Interval: 2 * time.Millisecond})}
+	s := &tickerServer{f: feed.New(nil)}
 	s.hs = server.NewHTTPServer("", s.f.Handler())
-	ctx, cancel := context.WithCancel(context.Background())
-	s.stop = cancel
 	s.wg.Go(func() { s.hs.Serve(ln) })
-	s.wg.Go(func() { s.f.Run(ctx) })
 	return s, ln.Addr().String()
 }
 
 // shutdown closes every client with 1001 and stops the server.
 func (s *tickerServer) shutdown() {
-	s.stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	server.Shutdown(ctx, s.hs, s.f.Server())
@@ -81,22 +78,63 @@ func TestClientPrintsUpdatesAcrossServerRestart(t *testing.T) {
 	go func() {
 		done <- run(context.Background(), []string{"-url", "ws://" + addr + "/ws", "-symbols", "ACME,GOPH", "-n", "200"}, out)
 	}()
+	count := func(prefixes ...string) int {
+		n := 0
+		for line := range strings.SplitSeq(out.String(), "\n") {
+			for _, p := range prefixes {
+				if strings.HasPrefix(line, p) {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	printed := func() int { return count("ACME ", "GOPH ") }
+	// await waits until cond holds; it reports false if the client ended
+	// first (with err, which must be nil).
+	await := func(what string, cond func() bool) bool {
+		t.Helper()
+		deadline := time.After(60 * time.Second)
+		for !cond() {
+			select {
+			case err := <-done:
+				done <- err
+				if err != nil {
+					t.Fatalf("client: %v\n%s", err, out.String())
+				}
+				return false
+			case <-deadline:
+				t.Fatalf("no %s:\n%s", what, out.String())
+			case <-time.After(time.Millisecond):
+			}
+		}
+		return true
+	}
+	// step moves the prices once and waits until the client printed both
+	// quotes, or ended.
+	step := func() bool {
+		t.Helper()
+		before := printed()
+		srv.f.Step()
+		return await("update after a step", func() bool { return printed() >= before+2 })
+	}
 
-	// Wait for some updates, then restart the server.
-	deadline := time.After(60 * time.Second)
-	for !strings.Contains(out.String(), "#10\n") {
-		select {
-		case err := <-done:
-			t.Fatalf("client ended early: %v\n%s", err, out.String())
-		case <-deadline:
-			t.Fatalf("no 10th update:\n%s", out.String())
-		case <-time.After(5 * time.Millisecond):
+	// Some updates, then a restart of the server.
+	await("snapshot", func() bool { return count("snapshot ") == 2 })
+	for printed() < 10 {
+		if !step() {
+			t.Fatalf("client ended early:\n%s", out.String())
 		}
 	}
 	srv.shutdown()
 	srv, _ = startTicker(t, addr)
 	defer srv.shutdown()
-
+	await("snapshot after the restart", func() bool { return count("snapshot ") == 4 })
+	for range 200 {
+		if !step() {
+			break
+		}
+	}
 	select {
 	case err := <-done:
 		if err != nil {
