@@ -253,7 +253,10 @@ func eventPacket(nsp string, e *encoder, ackID *uint64) *parser.Packet {
 type payload struct {
 	parts    []*engineio.Prepared
 	volatile bool
-	size     int
+	// write: the sender writes it itself when it can (engineio's
+	// WritePrepared): an acknowledgement, sent by the socket's worker.
+	write bool
+	size  int
 
 	once sync.Once
 	data []byte
@@ -323,7 +326,11 @@ func (t *transport) Send(p hub.Payload) error {
 		if p.volatile && !es.Writable() {
 			return nil
 		}
-		err = es.TrySendPrepared(p.parts...)
+		if p.write {
+			err = es.WritePrepared(p.parts...)
+		} else {
+			err = es.TrySendPrepared(p.parts...)
+		}
 	default:
 		// A WebSocket message broadcast through the hub: an Engine.IO
 		// message of its own.
