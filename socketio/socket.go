@@ -601,8 +601,14 @@ func (s *Socket) connect() {
 	s.ns = ns
 	rec := ns.rec
 	runMiddlewares := func() bool {
+		mws := ns.middlewares()
+		if len(mws) == 0 {
+			// No context made for nothing: a session's context is
+			// memory an idle socket would keep.
+			return true
+		}
 		ctx := s.conn.es.Context()
-		for _, mw := range ns.middlewares() {
+		for _, mw := range mws {
 			if err := s.guard(func() error { return mw(ctx, s) }); err != nil {
 				s.refuse(err)
 				return false
