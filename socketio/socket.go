@@ -772,9 +772,11 @@ func (s *Socket) ack(id uint64, args []any) {
 	if len(e.bins) > 0 {
 		pkt.Type = parser.BinaryAck
 	}
-	if p, err := newPayload(pkt, false); err == nil {
-		// The worker writes it: it has nothing else to do until the
-		// client's next event.
+	// Written by the worker itself (it has nothing else to do until the
+	// client's next event), as a message of its own: its frame is not
+	// kept, as that of a packet that may be batched with others is
+	// (writeLoop's runs).
+	if p, err := newDirectPayload(pkt); err == nil {
 		p.write = true
 		s.send(p)
 	}
