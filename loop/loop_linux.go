@@ -675,6 +675,14 @@ func (c *Conn) evSend(typ ws.MessageType, data []byte, pm *ws.PreparedMessage) e
 		c.mu.Unlock()
 		return c.overflow(p)
 	}
+	if pm != nil {
+		if wire, ok := pm.Frame(&c.pc.Sender); ok {
+			// Encoded (and compressed) once for every connection.
+			c.writeLocked(wire, nil, int64(len(data)), 1)
+			c.mu.Unlock()
+			return nil
+		}
+	}
 	err := c.messageLocked(typ, data)
 	c.mu.Unlock()
 	return err

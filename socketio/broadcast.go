@@ -262,17 +262,27 @@ type payload struct {
 	data []byte
 }
 
-// newPayload prepares a packet.
+// newPayload prepares a packet for any number of receivers.
 func newPayload(pkt *parser.Packet, volatile bool) (*payload, error) {
+	return preparePayload(pkt, volatile, engineio.NewPrepared)
+}
+
+// newDirectPayload prepares a packet for one socket that is written on
+// its own: its encodings are not kept (engineio.NewMessage).
+func newDirectPayload(pkt *parser.Packet) (*payload, error) {
+	return preparePayload(pkt, false, engineio.NewMessage)
+}
+
+func preparePayload(pkt *parser.Packet, volatile bool, prepare func(ws.MessageType, []byte) (*engineio.Prepared, error)) (*payload, error) {
 	text := pkt.AppendText(nil)
 	p := &payload{parts: make([]*engineio.Prepared, 0, 1+len(pkt.Attachments)), volatile: volatile, size: len(text)}
-	t, err := engineio.NewPrepared(ws.Text, text)
+	t, err := prepare(ws.Text, text)
 	if err != nil {
 		return nil, err
 	}
 	p.parts = append(p.parts, t)
 	for _, b := range pkt.Attachments {
-		bp, err := engineio.NewPrepared(ws.Binary, b)
+		bp, err := prepare(ws.Binary, b)
 		if err != nil {
 			return nil, err
 		}

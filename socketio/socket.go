@@ -601,8 +601,14 @@ func (s *Socket) connect() {
 	s.ns = ns
 	rec := ns.rec
 	runMiddlewares := func() bool {
+		mws := ns.middlewares()
+		if len(mws) == 0 {
+			// No context made for nothing: a session's context is
+			// memory an idle socket would keep.
+			return true
+		}
 		ctx := s.conn.es.Context()
-		for _, mw := range ns.middlewares() {
+		for _, mw := range mws {
 			if err := s.guard(func() error { return mw(ctx, s) }); err != nil {
 				s.refuse(err)
 				return false
@@ -766,9 +772,11 @@ func (s *Socket) ack(id uint64, args []any) {
 	if len(e.bins) > 0 {
 		pkt.Type = parser.BinaryAck
 	}
-	if p, err := newPayload(pkt, false); err == nil {
-		// The worker writes it: it has nothing else to do until the
-		// client's next event.
+	// Written by the worker itself (it has nothing else to do until the
+	// client's next event), as a message of its own: its frame is not
+	// kept, as that of a packet that may be batched with others is
+	// (writeLoop's runs).
+	if p, err := newDirectPayload(pkt); err == nil {
 		p.write = true
 		s.send(p)
 	}
