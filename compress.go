@@ -26,16 +26,53 @@ func (c *Conn) compressMessage(p []byte) ([]byte, bool, *[]byte) {
 		return p, false, nil
 	}
 	bp := compressedBufPool.Get().(*[]byte)
+	park := false
 	if c.tx.CompressionTakeover() {
-		if !c.tx.HoldsCompressor() {
+		now := compressClock()
+		switch {
+		case c.tx.HoldsCompressor():
+		case c.lastCompressed == 0 || now-c.lastCompressed > quietTicks:
+			// The first message of the connection, or the first
+			// after a quiet spell: the compressor goes back to the
+			// pool right after it, and only its history stays.
+			// Connections that send one message now and then (a
+			// burst of new connections each sending a greeting, say)
+			// then share a few compressors instead of holding one
+			// each for a janitor period; the next message, if it
+			// follows soon, borrows one again and keeps it.
+			park = true
+		default:
 			compressJanitor.watch(c)
 		}
+		c.lastCompressed = now
 		c.sendUsed = true
 	}
 	out := c.tx.Compress((*bp)[:0], p)
+	if park {
+		c.tx.ParkCompressor(true)
+	}
 	*bp = out
 	return out, true, bp
 }
+
+// compressClockBase is the origin of compressClock.
+var compressClockBase = time.Now()
+
+// compressClock returns the time in ticks of 2^24 ns (about 17 ms) since
+// compressClockBase, never 0 (which stands for "never"); it wraps after
+// about two years, and differences are taken modulo 2^32.
+func compressClock() uint32 {
+	t := uint32(time.Since(compressClockBase) >> 24)
+	if t == 0 {
+		t = 1
+	}
+	return t
+}
+
+// quietTicks is the pause, in compressClock ticks, after which a
+// connection's next message counts as the first of a new spell: the
+// janitor's period, after which it would have taken the compressor back.
+const quietTicks = uint32(janitorPeriod >> 24)
 
 func releaseCompressed(bp *[]byte) {
 	if bp != nil && cap(*bp) <= 1<<20 {

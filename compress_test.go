@@ -192,10 +192,15 @@ func TestQuietConnectionGivesCompressorBack(t *testing.T) {
 			t.Fatalf("%v, %d bytes", err, len(got))
 		}
 	}
-	if err := srv.WriteMessage(bg, Text, msg); err != nil {
-		t.Fatal(err)
+	// Two messages: the first gives its compressor back at once (see
+	// TestFirstMessageParksCompressor), the second, right after it,
+	// keeps one.
+	for range 2 {
+		if err := srv.WriteMessage(bg, Text, msg); err != nil {
+			t.Fatal(err)
+		}
+		read()
 	}
-	read()
 	// Quiet for more than two janitor periods: the compressor goes back.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -206,8 +211,8 @@ func TestQuietConnectionGivesCompressorBack(t *testing.T) {
 		hist := srv.tx.ParkedHistory()
 		srv.msgSem.unlock()
 		if !held {
-			if hist != len(msg) {
-				t.Fatalf("kept %d bytes of history, want %d", hist, len(msg))
+			if hist != 2*len(msg) {
+				t.Fatalf("kept %d bytes of history, want %d (the two messages)", hist, 2*len(msg))
 			}
 			break
 		}
@@ -220,4 +225,45 @@ func TestQuietConnectionGivesCompressorBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	read()
+}
+
+// With context takeover, the first message of a connection (or of a spell
+// after a quiet one) gives its compressor back right after it, keeping the
+// history; a message that follows soon borrows one again and keeps it. The
+// peer inflates every message with the history of those before it, so a
+// repeated message shrinks from the second on.
+func TestFirstMessageParksCompressor(t *testing.T) {
+	params := deflate.Params{ClientNoContextTakeover: true}
+	srv, cli := compressedPair(t, params, -1)
+	msg := []byte(strings.Repeat(`{"id":12,"user":"someone","event":"click"},`, 40))
+	held := func() (bool, int) {
+		t.Helper()
+		if !srv.msgSem.tryLock() {
+			t.Fatal("nobody is writing, yet msgSem is held")
+		}
+		defer srv.msgSem.unlock()
+		return srv.tx.HoldsCompressor(), srv.tx.ParkedHistory()
+	}
+	var prev time.Time
+	for i := range 3 {
+		start := time.Now()
+		if err := srv.WriteMessage(bg, Text, msg); err != nil {
+			t.Fatal(err)
+		}
+		soon := i > 0 && start.Sub(prev) < janitorPeriod/2
+		prev = start
+		if _, got, err := cli.ReadMessage(bg, nil); err != nil || !bytes.Equal(got, msg) {
+			t.Fatalf("message %d: %v, %d bytes", i, err, len(got))
+		}
+		h, hist := held()
+		switch {
+		case i == 0 && (h || hist != len(msg)):
+			t.Fatalf("after the first message: compressor held %v, %d bytes of history kept, want false, %d", h, hist, len(msg))
+		case soon && !h:
+			// A message that followed the one before within half a
+			// janitor period (as they do unless the machine stalls
+			// the test) keeps the compressor.
+			t.Fatalf("after message %d: compressor given back", i)
+		}
+	}
 }

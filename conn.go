@@ -94,6 +94,10 @@ type Conn struct {
 	// sendUsed: a message was compressed since the compressor janitor
 	// last looked; guarded by msgSem.
 	sendUsed bool
+	// lastCompressed is when the last message was compressed with
+	// context takeover, in compressClock ticks (0: never); guarded by
+	// msgSem. It sits in sendUsed's padding.
+	lastCompressed uint32
 	// The fields below are guarded by frameSem.
 	writeErr error
 	writev   bool // nc writes net.Buffers in one system call

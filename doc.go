@@ -95,9 +95,14 @@
 // packages (their Options.Compression) and recorded in Options.Compression;
 // Conn.Compression reports the parameters. Messages of at least the
 // threshold are compressed, with RSV1 on their first frame only; control
-// frames never are. With context takeover a connection keeps its compressor
-// (10 KiB for an 8-bit window to 163 KiB for 15 bits) and decompressor;
-// without it both come from pools. Every window a peer may ask for, 8 to 15
+// frames never are. With context takeover a connection that is sending
+// holds a compressor (10 KiB for an 8-bit window to 163 KiB for 15 bits),
+// and one that is not keeps only the history its next message refers to
+// (at most the window): the first message of a connection, or the first
+// after a pause of half a second, gives its compressor back to a pool right
+// after it, and a connection that stops sending gives it back within a
+// second. A connection whose peer compresses with context takeover keeps
+// its decompressor. Without context takeover both come from pools. Every window a peer may ask for, 8 to 15
 // bits, is honoured. The read limit applies to the inflated size and is
 // enforced while inflating, so a compression bomb is cut at the limit with
 // 1009; the compressed payload is inflated as it arrives and never held

@@ -63,6 +63,15 @@ func NewPrepared(typ ws.MessageType, data []byte) (*Prepared, error) {
 	return p, nil
 }
 
+// NewMessage prepares a message packet for one receiver, as NewPrepared
+// does for many: it keeps data, which the caller must not modify
+// afterwards, and makes its encodings (the WebSocket frame, base64 for
+// binary on polling) when it is written instead of keeping them, which is
+// cheaper for a packet that goes to one session. Text must be valid UTF-8.
+func NewMessage(typ ws.MessageType, data []byte) (*Prepared, error) {
+	return newMessage(typ, data, false)
+}
+
 // newMessage makes a message packet; copy says whether data must be copied
 // (Send) or may be kept (NewPrepared, which copies text anyway to put the
 // type byte in front).

@@ -77,6 +77,11 @@ type Socket struct {
 	dmu       sync.Mutex
 	closeDue  atomic.Bool
 	closeDone atomic.Bool
+	// msgCall is odd while the WebSocket reading goroutine is in
+	// Handler.Message: the call's number (msgSeq, under dmu) shifted left,
+	// plus one. Unblock clears the bit to detach the call.
+	msgCall atomic.Uint64
+	msgSeq  uint64
 }
 
 func newSocket(srv *Server, r *http.Request, websocket, b64 bool) *Socket {
@@ -160,24 +165,39 @@ func (s *Socket) Send(ctx context.Context, typ ws.MessageType, data []byte) erro
 	if err != nil {
 		return err
 	}
-	return s.enqueue(ctx, true, p)
+	return s.enqueue(ctx, true, false, p)
 }
 
 // SendPrepared queues several message packets atomically and in order (a
 // Socket.IO packet and its binary attachments), blocking as Send does.
 func (s *Socket) SendPrepared(ctx context.Context, ps ...*Prepared) error {
-	return s.enqueue(ctx, true, ps...)
+	return s.enqueue(ctx, true, false, ps...)
 }
 
 // TrySendPrepared queues ps atomically, in order, or nothing, and never
 // blocks: it returns ErrBufferFull when the outgoing buffer is over its
 // bound and ErrClosed once the session is closing or closed.
 func (s *Socket) TrySendPrepared(ps ...*Prepared) error {
-	return s.enqueue(context.Background(), false, ps...)
+	return s.enqueue(context.Background(), false, false, ps...)
 }
 
-// enqueue appends ps to the queue, waiting for room if wait is set.
-func (s *Socket) enqueue(ctx context.Context, wait bool, ps ...*Prepared) error {
+// WritePrepared queues ps as TrySendPrepared does and then, on WebSocket
+// when no writer is at work, writes the queue itself, on the caller's
+// goroutine, instead of starting a writer goroutine for it: it returns
+// once the packets were handed to the connection (or the transport
+// failed, which ends the session). It is for a caller that may wait on the
+// network, such as the goroutine that runs a request's handler and sends
+// its answer: a round trip then costs no goroutine hand-off. The write
+// waits while the peer does not read, bounded as the writer's writes are
+// (the WebSocket write timeout, the end of the session). On polling, or
+// while another goroutine writes, it is TrySendPrepared.
+func (s *Socket) WritePrepared(ps ...*Prepared) error {
+	return s.enqueue(context.Background(), false, true, ps...)
+}
+
+// enqueue appends ps to the queue, waiting for room if wait is set; with
+// write, the caller writes the queue itself when it can (WritePrepared).
+func (s *Socket) enqueue(ctx context.Context, wait, write bool, ps ...*Prepared) error {
 	if len(ps) == 0 {
 		return nil
 	}
@@ -210,6 +230,18 @@ func (s *Socket) enqueue(ctx context.Context, wait bool, ps ...*Prepared) error 
 			return ctx.Err()
 		}
 		s.mu.Lock()
+	}
+	if write && s.ws && !s.writing {
+		// The caller is the writer: as push, without starting one.
+		for _, p := range ps {
+			s.buffered += p.size()
+		}
+		s.queue = append(s.queue, ps...)
+		s.writing = true
+		c := s.conn
+		s.mu.Unlock()
+		s.writeLoop(c)
+		return nil
 	}
 	s.push(ps...)
 	s.mu.Unlock()
@@ -367,6 +399,55 @@ func (s *Socket) deliver(typ ws.MessageType, data []byte) {
 	s.release()
 }
 
+// deliverRead hands a message read on the WebSocket transport to the
+// Handler, as deliver does, and reports whether Unblock detached the call
+// meanwhile: then dmu was released for it, another goroutine reads, and the
+// caller must stop reading.
+func (s *Socket) deliverRead(typ ws.MessageType, data []byte) (detached bool) {
+	s.dmu.Lock()
+	if !s.closeDue.Load() {
+		s.msgSeq++
+		call := s.msgSeq<<1 | 1
+		s.msgCall.Store(call)
+		s.srv.handler.Message(s, typ, data)
+		if !s.msgCall.CompareAndSwap(call, 0) {
+			return true
+		}
+	}
+	s.release()
+	return false
+}
+
+// Unblockable reports whether the Handler's Message call in progress can
+// be detached by Unblock: it was made by the goroutine that reads the
+// WebSocket transport. Call it from inside Message.
+func (s *Socket) Unblockable() bool { return s.msgCall.Load()&1 != 0 }
+
+// Unblock detaches the Handler's Message call in progress, if Unblockable,
+// so that the session goes on while it takes long: from another goroutine,
+// it starts a new goroutine that reads the WebSocket transport and makes
+// the next calls of the Handler, which no longer wait for the detached
+// one; the goroutine of the detached call stops reading once it returns.
+// It reports whether it detached a call. A Handler that runs a request's
+// handler inside Message, to answer without a goroutine hand-off, calls
+// it when the handler has not returned in a short time (say, it waits for
+// the same peer's next message); such a Handler orders its own work from
+// then on: Message, and Close too, may now come while the detached call
+// still runs.
+func (s *Socket) Unblock() bool {
+	call := s.msgCall.Load()
+	if call&1 == 0 || !s.msgCall.CompareAndSwap(call, call&^1) {
+		return false
+	}
+	// The detached call's roles are ours: reading, and the Handler's lock.
+	s.mu.Lock()
+	c := s.conn
+	s.mu.Unlock()
+	go s.readLoop(c, nil)
+	s.release()
+	return true
+}
+
 // release unlocks dmu, first calling Handler.Close if it is due; it
 // checks again after unlocking, so that a close requested while the
 // Handler was busy (TryLock failed) is never lost.
@@ -488,7 +569,12 @@ func (s *Socket) onPong() {
 
 // onPacket handles a packet received on the current transport; it
 // reports whether the session goes on.
-func (s *Socket) onPacket(p packet) bool {
+func (s *Socket) onPacket(p packet) bool { return s.onPacketFrom(p, false) }
+
+// onPacketFrom is onPacket; reader says that the packet was read on the
+// WebSocket transport, by the goroutine that reads it, which stops when it
+// gets false: the session ended, or Unblock detached the Handler's call.
+func (s *Socket) onPacketFrom(p packet, reader bool) bool {
 	s.received()
 	s.mu.Lock()
 	open := s.state == stateOpen
@@ -500,7 +586,11 @@ func (s *Socket) onPacket(p packet) bool {
 	}
 	switch p.kind {
 	case packetMessage:
-		s.deliver(p.typ, p.data)
+		if !reader {
+			s.deliver(p.typ, p.data)
+		} else if s.deliverRead(p.typ, p.data) {
+			return false
+		}
 	case packetPong:
 		s.onPong()
 	case packetClose:

@@ -217,7 +217,7 @@ func (s *Socket) readLoop(c *ws.Conn, buf []byte) {
 			s.terminate(fmt.Errorf("%w: %w", ErrParseError, err), packetClose, ws.ClosePolicyViolation)
 			return
 		}
-		if !s.onPacket(p) {
+		if !s.onPacketFrom(p, true) {
 			return
 		}
 		// Keep a small buffer for the next message; let a large one go,

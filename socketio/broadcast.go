@@ -253,23 +253,36 @@ func eventPacket(nsp string, e *encoder, ackID *uint64) *parser.Packet {
 type payload struct {
 	parts    []*engineio.Prepared
 	volatile bool
-	size     int
+	// write: the sender writes it itself when it can (engineio's
+	// WritePrepared): an acknowledgement, sent by the socket's worker.
+	write bool
+	size  int
 
 	once sync.Once
 	data []byte
 }
 
-// newPayload prepares a packet.
+// newPayload prepares a packet for any number of receivers.
 func newPayload(pkt *parser.Packet, volatile bool) (*payload, error) {
+	return preparePayload(pkt, volatile, engineio.NewPrepared)
+}
+
+// newDirectPayload prepares a packet for one socket that is written on
+// its own: its encodings are not kept (engineio.NewMessage).
+func newDirectPayload(pkt *parser.Packet) (*payload, error) {
+	return preparePayload(pkt, false, engineio.NewMessage)
+}
+
+func preparePayload(pkt *parser.Packet, volatile bool, prepare func(ws.MessageType, []byte) (*engineio.Prepared, error)) (*payload, error) {
 	text := pkt.AppendText(nil)
 	p := &payload{parts: make([]*engineio.Prepared, 0, 1+len(pkt.Attachments)), volatile: volatile, size: len(text)}
-	t, err := engineio.NewPrepared(ws.Text, text)
+	t, err := prepare(ws.Text, text)
 	if err != nil {
 		return nil, err
 	}
 	p.parts = append(p.parts, t)
 	for _, b := range pkt.Attachments {
-		bp, err := engineio.NewPrepared(ws.Binary, b)
+		bp, err := prepare(ws.Binary, b)
 		if err != nil {
 			return nil, err
 		}
@@ -323,7 +336,11 @@ func (t *transport) Send(p hub.Payload) error {
 		if p.volatile && !es.Writable() {
 			return nil
 		}
-		err = es.TrySendPrepared(p.parts...)
+		if p.write {
+			err = es.WritePrepared(p.parts...)
+		} else {
+			err = es.TrySendPrepared(p.parts...)
+		}
 	default:
 		// A WebSocket message broadcast through the hub: an Engine.IO
 		// message of its own.

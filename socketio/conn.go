@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rfc6455/ws"
@@ -61,10 +62,32 @@ type conn struct {
 	opened time.Time
 	dec    parser.Decoder // the reading side's, one message at a time
 
+	// inline and unblock belong to the reading side: the state of an
+	// event's handler running on the reading goroutine, and the timer that
+	// moves the reading to another goroutine when it takes long (see
+	// Socket.inline).
+	inline  atomic.Int32
+	unblock *time.Timer
+
 	mu      sync.Mutex
 	sockets []*Socket // connecting or connected, one per namespace
 	timer   *time.Timer
 	gone    bool
+}
+
+// States of conn.inline.
+const (
+	inlineIdle    = iota
+	inlineRunning // a handler runs on the reading goroutine
+	inlineMoved   // its budget ran out: the reading moves on
+)
+
+// onInlineBudget runs when the handler running on the reading goroutine
+// has taken inlineBudget: the reading goes on on a new goroutine.
+func (c *conn) onInlineBudget() {
+	if c.inline.CompareAndSwap(inlineRunning, inlineMoved) {
+		c.es.Unblock()
+	}
 }
 
 // newConn starts serving a session.

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -512,5 +513,43 @@ func TestQueuedEventsAreBounded(t *testing.T) {
 		if !strings.HasPrefix(r.next(), "40/other,{") {
 			t.Fatal("no CONNECT answer once the handlers ran")
 		}
+	}
+}
+
+func TestHandlersStayInOrderAcrossTheReadingHandOff(t *testing.T) {
+	// Handlers run on the reading goroutine until one takes long; then the
+	// reading moves to another goroutine and the slow handler's goroutine
+	// works off the events that came meanwhile. Through every such move,
+	// one socket's handlers never overlap, run in the order the events
+	// came, and their acknowledgements go out in that order.
+	noLeaks(t)
+	e := newEnv(t, nil)
+	var running, calls atomic.Int32
+	socketio.OnAck(e.io, "work", func(ctx context.Context, s *socketio.Socket, n int) (int, error) {
+		if running.Add(1) != 1 {
+			t.Errorf("event %d: handlers overlap", n)
+		}
+		if got := calls.Add(1) - 1; int(got) != n {
+			t.Errorf("event %d ran as call %d", n, got)
+		}
+		if n%7 == 3 {
+			time.Sleep(5 * time.Millisecond) // past the budget: the reading moves on
+		}
+		running.Add(-1)
+		return n, nil
+	})
+	r := e.dial()
+	r.connect("/", "")
+	const events = 60
+	for i := range events {
+		r.send(fmt.Sprintf(`42%d["work",%d]`, i, i))
+		if i%10 == 9 {
+			// Let the reader catch up now and then, so that some events
+			// find the socket idle and run on the reading goroutine.
+			time.Sleep(8 * time.Millisecond)
+		}
+	}
+	for i := range events {
+		r.expect(fmt.Sprintf(`43%d[%d]`, i, i))
 	}
 }

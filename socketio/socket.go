@@ -53,7 +53,9 @@ type Socket struct {
 	jobs    []job
 	queued  int           // bytes held by jobs
 	wake    chan struct{} // while the worker waits for more jobs
-	running bool
+	running bool          // a goroutine runs the jobs: a worker, or the reading one (inline)
+	idle    bool          // the worker waits for more jobs
+	gen     int           // incremented to retire the waiting worker
 	room    chan struct{} // closed when the job queue has room again
 }
 
@@ -390,6 +392,9 @@ func (s *Socket) removeAck(id uint64) {
 func (s *Socket) packet(p *parser.Packet) {
 	switch p.Type {
 	case parser.Event, parser.BinaryEvent:
+		if s.inline(p) {
+			return
+		}
 		size := len(p.Data)
 		for _, a := range p.Attachments {
 			size += len(a)
@@ -406,6 +411,67 @@ func (s *Socket) packet(p *parser.Packet) {
 	case parser.Disconnect:
 		s.onclose(ErrClientNamespaceDisconnect)
 	}
+}
+
+// inlineBudget is how long the handler of an event may run on the
+// connection's reading goroutine before the reading moves to a new
+// goroutine (engineio's Unblock), so that a handler that waits (for an
+// acknowledgement from the same client, say) does not stop the socket's
+// reading for longer.
+const inlineBudget = time.Millisecond
+
+// inline runs the handler of an event on the reading goroutine, when the
+// socket's worker has nothing queued and the session's reading can move
+// to another goroutine (WebSocket): a round trip then costs no goroutine
+// hand-off, and the acknowledgement is written by the same goroutine. The
+// handler runs as the socket's worker would (one at a time, in order); if
+// it runs past inlineBudget, the reading goes on on a new goroutine, and
+// this one stays the socket's worker for the events that came meanwhile.
+// It reports false when the event must be queued instead.
+func (s *Socket) inline(p *parser.Packet) bool {
+	c := s.conn
+	if !c.es.Unblockable() {
+		return false
+	}
+	s.mu.Lock()
+	if (s.running && !s.idle) || len(s.jobs) > 0 || s.state != stateConnected {
+		s.mu.Unlock()
+		return false
+	}
+	if s.running {
+		// A worker waits for more work: it is retired (it ends when it
+		// wakes), and this goroutine takes its place.
+		s.gen++
+		s.idle = false
+		s.wake = nil
+	}
+	s.running = true
+	s.mu.Unlock()
+	c.inline.Store(inlineRunning)
+	if c.unblock == nil {
+		c.unblock = time.AfterFunc(inlineBudget, c.onInlineBudget)
+	} else {
+		c.unblock.Reset(inlineBudget)
+	}
+	s.event(p)
+	if !c.inline.CompareAndSwap(inlineRunning, inlineIdle) {
+		// The budget ran out: the reading went on elsewhere, and the
+		// events that came meanwhile are queued for this worker.
+		s.work()
+		return true
+	}
+	c.unblock.Stop()
+	s.mu.Lock()
+	if len(s.jobs) == 0 {
+		s.running = false
+		s.mu.Unlock()
+		return true
+	}
+	// Jobs queued by other goroutines meanwhile (the disconnection, say):
+	// a worker of their own.
+	s.mu.Unlock()
+	go s.work()
+	return true
 }
 
 // enqueue adds a job to the socket's worker, starting a goroutine for it if
@@ -461,8 +527,18 @@ func (s *Socket) work() {
 			idle.Stop()
 		}
 	}()
+	s.mu.Lock()
+	gen := s.gen
+	s.mu.Unlock()
 	for {
 		s.mu.Lock()
+		if s.gen != gen {
+			// Retired while it waited: the reading goroutine runs the
+			// socket's handlers now (see inline).
+			s.mu.Unlock()
+			return
+		}
+		s.idle = false
 		if s.room != nil {
 			// Room for one more: let a blocked reader try again.
 			close(s.room)
@@ -473,6 +549,7 @@ func (s *Socket) work() {
 				s.wake = make(chan struct{}, 1)
 			}
 			wake := s.wake
+			s.idle = true
 			s.mu.Unlock()
 			if idle == nil {
 				idle = time.NewTimer(workerLinger)
@@ -485,11 +562,15 @@ func (s *Socket) work() {
 			case <-idle.C:
 			}
 			s.mu.Lock()
+			if s.gen != gen {
+				s.mu.Unlock()
+				return
+			}
 			if len(s.jobs) > 0 {
 				s.mu.Unlock()
 				continue
 			}
-			s.running = false
+			s.running, s.idle = false, false
 			s.jobs, s.wake = nil, nil
 			s.mu.Unlock()
 			return
@@ -520,8 +601,14 @@ func (s *Socket) connect() {
 	s.ns = ns
 	rec := ns.rec
 	runMiddlewares := func() bool {
+		mws := ns.middlewares()
+		if len(mws) == 0 {
+			// No context made for nothing: a session's context is
+			// memory an idle socket would keep.
+			return true
+		}
 		ctx := s.conn.es.Context()
-		for _, mw := range ns.middlewares() {
+		for _, mw := range mws {
 			if err := s.guard(func() error { return mw(ctx, s) }); err != nil {
 				s.refuse(err)
 				return false
@@ -685,7 +772,12 @@ func (s *Socket) ack(id uint64, args []any) {
 	if len(e.bins) > 0 {
 		pkt.Type = parser.BinaryAck
 	}
-	if p, err := newPayload(pkt, false); err == nil {
+	// Written by the worker itself (it has nothing else to do until the
+	// client's next event), as a message of its own: its frame is not
+	// kept, as that of a packet that may be batched with others is
+	// (writeLoop's runs).
+	if p, err := newDirectPayload(pkt); err == nil {
+		p.write = true
 		s.send(p)
 	}
 }
