@@ -9,6 +9,7 @@ import (
 
 	"github.com/rfc6455/ws/deflate"
 	"github.com/rfc6455/ws/frame"
+	"github.com/rfc6455/ws/wsproto"
 )
 
 // PreparedMessage is a message encoded once for many receivers, for
@@ -73,6 +74,30 @@ func (pm *PreparedMessage) compressedWire(bits, level int) []byte {
 	return b
 }
 
+// Frame returns the frame that sends pm, as it is, on a connection whose
+// sending half is s, and true: the frame built by NewPreparedMessage, or,
+// with permessage-deflate without context takeover, the message compressed
+// once per window size and level for every such connection. It returns nil
+// and false when s must encode the message itself (AppendMessage with
+// Data): a client masks each frame with its own key (RFC 6455 §5.3), and a
+// compressor with context takeover has its own history (RFC 7692 §7.1.1).
+// The frame must not be modified. Frame is for drivers of the protocol core
+// other than Conn, such as the event-loop server (package loop); it does
+// not check whether s may still send (Sender.CloseSent).
+func (pm *PreparedMessage) Frame(s *wsproto.Sender) ([]byte, bool) {
+	if pm.frame == nil || s.Role() == wsproto.Client {
+		return nil, false
+	}
+	if !s.Compresses(len(pm.data)) {
+		return pm.frame, true
+	}
+	if s.CompressionTakeover() {
+		return nil, false
+	}
+	bits, level, _ := s.CompressionParams()
+	return pm.compressedWire(bits, level), true
+}
+
 // WritePrepared sends a prepared message. It is safe for concurrent use,
 // like WriteMessage, and behaves the same way on errors and contexts.
 //
@@ -84,8 +109,8 @@ func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
 	if pm.frame == nil {
 		return ErrInvalidMessageType // a zero PreparedMessage, not made by NewPreparedMessage
 	}
-	compress := c.tx.Compresses(len(pm.data))
-	if c.role == RoleClient || compress && c.tx.CompressionTakeover() {
+	wire, ok := pm.Frame(&c.tx)
+	if !ok {
 		// A client masks with its own keys; a compressor with context
 		// takeover has its own history: encode for this connection.
 		return c.WriteMessage(ctx, pm.typ, pm.data)
@@ -94,13 +119,6 @@ func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
 		return err
 	}
 	defer c.msgSem.unlock()
-	var wire []byte
-	if compress {
-		bits, level, _ := c.tx.CompressionParams()
-		wire = pm.compressedWire(bits, level)
-	} else {
-		wire = pm.frame
-	}
 	return c.writeUnder(ctx, true, 0, 0, nil, wire, nil, nil)
 }
 
