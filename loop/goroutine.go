@@ -31,6 +31,7 @@ type gconn struct {
 	queued  int  // data messages in queue
 	closing bool // Close or CloseDiscard was called: nothing more is queued
 	discard bool // CloseDiscard was called
+	ended   bool // the reader has ended: no goroutine may join wg
 
 	wake chan struct{} // a signal to the writer; capacity 1
 	done chan struct{} // closed once the reader has ended
@@ -89,7 +90,7 @@ func (g *gconn) ping(c *Conn, payload []byte) error {
 func (g *gconn) close(c *Conn, code ws.CloseCode, reason string, why error, discard bool) error {
 	c.mu.Lock()
 	c.setWhy(why)
-	if g.discard || g.closing && !discard {
+	if g.ended || g.discard || g.closing && !discard {
 		c.mu.Unlock()
 		return nil
 	}
@@ -306,6 +307,11 @@ func (s *Server) runGoroutineConn(nc net.Conn) {
 		}
 	}
 	close(g.done)
+	// CloseDiscard adds its goroutine to wg under c.mu: none may once
+	// Wait has begun (sync.WaitGroup panics on that reuse).
+	c.mu.Lock()
+	g.ended = true
+	c.mu.Unlock()
 	conn.CloseNow()
 	g.wg.Wait()
 	c.mu.Lock()

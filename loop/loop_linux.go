@@ -663,20 +663,28 @@ func (lp *evloop) advance(c *Conn) {
 // writable writes what c's queue holds, now that its socket has room.
 func (lp *evloop) writable(c *Conn) {
 	c.mu.Lock()
-	if c.st == stClosed || c.out.empty() {
+	if c.st == stClosed {
 		c.mu.Unlock()
 		return
 	}
-	c.flushLocked()
+	wrote := !c.out.empty()
+	if wrote {
+		c.flushLocked()
+	}
 	queued := c.out.bytes
+	broken := c.sf&sfBroken != 0
 	c.mu.Unlock()
-	if c.lf&lfClosing != 0 {
+	if wrote && c.lf&lfClosing != 0 {
 		lp.advance(c)
 		if c.st == stClosed {
 			return
 		}
 	}
-	if c.lf&lfPaused != 0 && queued <= lp.srv.pauseBytes()/2 {
+	// Reading resumes once the queue is short again, also when another
+	// goroutine emptied it (CloseDiscard, CloseNow): a connection whose
+	// socket was shut down must be read to see its end, or it is never
+	// closed.
+	if c.lf&lfPaused != 0 && (queued <= lp.srv.pauseBytes()/2 || broken) {
 		c.lf &^= lfPaused
 		lp.setReady(c)
 	}
@@ -862,6 +870,13 @@ func (c *Conn) writeLocked(hdr, payload []byte, pay int64, msgs int) {
 			payload = payload[n-len(hdr):]
 			hdr = nil
 		}
+		c.out.push(hdr, payload, pay, msgs)
+		// The frame has begun on the wire: CloseDiscard must not
+		// drop its rest, or the close frame would land inside its
+		// payload.
+		c.out.began = n > 0
+		c.buffered.Add(pay)
+		return
 	}
 	c.out.push(hdr, payload, pay, msgs)
 	c.buffered.Add(pay)

@@ -55,6 +55,7 @@ func measure(ctx context.Context, n int, t Timing, work func(i int) (time.Durati
 		err  error
 	}
 	results := make([]result, n)
+	var measured atomic.Bool // an operation completed in the window
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Add(1)
@@ -70,10 +71,15 @@ func measure(ctx context.Context, n int, t Timing, work func(i int) (time.Durati
 				if phase.Load() == phaseMeasure {
 					r.ops++
 					r.hist.Add(d)
+					if r.ops == 1 && !measured.Load() {
+						measured.Store(true)
+					}
 				}
 			}
 		}()
 	}
+	ended := make(chan struct{}) // every worker has stopped
+	go func() { wg.Wait(); close(ended) }()
 	sleep(ctx, t.WarmUp)
 	if t.Mark != nil {
 		t.Mark()
@@ -81,12 +87,26 @@ func measure(ctx context.Context, n int, t Timing, work func(i int) (time.Durati
 	start := time.Now()
 	phase.Store(phaseMeasure)
 	sleep(ctx, t.Window)
+	// A window in which no operation completed measures nothing (a busy
+	// machine can stall every worker for longer than a short window): it
+	// goes on until one completes, every worker has failed, or ctx ends.
+	// Its Duration is what it lasted, so Rate stays right.
+wait:
+	for !measured.Load() {
+		select {
+		case <-ended:
+			break wait
+		case <-ctx.Done():
+			break wait
+		case <-time.After(time.Millisecond):
+		}
+	}
 	phase.Store(phaseStop)
 	w := &Window{Duration: time.Since(start)}
 	if t.Mark != nil {
 		t.Mark()
 	}
-	wg.Wait()
+	<-ended
 	for i := range results {
 		r := &results[i]
 		w.Ops += r.ops

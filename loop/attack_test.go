@@ -1,0 +1,307 @@
+package loop
+
+// Adversarial tests of the event-loop server (helper "attack"): callbacks
+// that re-enter the loop, peers that misbehave at the edges of the
+// handshake and of the send queue, and many connections doing all of it at
+// once. Each test waits on events (OnClose, a frame read, a handler's
+// signal); the timeouts only bound a failure.
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rfc6455/ws"
+	"github.com/rfc6455/ws/deflate"
+)
+
+// atkHandler is a Handler made of functions; nil ones do nothing. Every
+// OnClose error goes to closed.
+type atkHandler struct {
+	open    func(c *Conn)
+	message func(c *Conn, typ ws.MessageType, data []byte)
+	closed  chan atkClose
+}
+
+type atkClose struct {
+	c   *Conn
+	err error
+}
+
+func newAtk() *atkHandler { return &atkHandler{closed: make(chan atkClose, 4096)} }
+
+func (h *atkHandler) OnOpen(c *Conn) {
+	if h.open != nil {
+		h.open(c)
+	}
+}
+
+func (h *atkHandler) OnMessage(c *Conn, typ ws.MessageType, data []byte) {
+	if h.message != nil {
+		h.message(c, typ, data)
+	}
+}
+
+func (h *atkHandler) OnClose(c *Conn, err error) { h.closed <- atkClose{c, err} }
+
+// waitClose waits for OnClose of c (others are put back unless they are
+// nil-filtered) and returns its error; it fails the test after d.
+func (h *atkHandler) waitClose(t *testing.T, c *Conn, d time.Duration) error {
+	t.Helper()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	var others []atkClose
+	defer func() {
+		for _, o := range others {
+			h.closed <- o
+		}
+	}()
+	for {
+		select {
+		case e := <-h.closed:
+			if c == nil || e.c == c {
+				return e.err
+			}
+			others = append(others, e)
+		case <-timer.C:
+			t.Fatalf("no OnClose within %v", d)
+			return nil
+		}
+	}
+}
+
+// TestCloseNowWhileReadingPaused: a peer that sends but never reads gets
+// its reading paused (PauseBytes); CloseNow on it must still end the
+// connection (OnClose, the descriptor closed), not leave it registered
+// with nobody to read its end.
+func TestCloseNowWhileReadingPaused(t *testing.T) {
+	for _, d := range drivers {
+		t.Run(d.name, func(t *testing.T) {
+			h := newAtk()
+			big := make([]byte, 8<<20)
+			conns := make(chan *Conn, 2)
+			h.open = func(c *Conn) { conns <- c }
+			barrier := make(chan struct{}, 1)
+			h.message = func(c *Conn, typ ws.MessageType, data []byte) {
+				if string(data) == "barrier" {
+					barrier <- struct{}{}
+					return
+				}
+				c.Send(ws.Binary, big) // more than the socket takes: queued
+			}
+			s := &Server{Handler: h, Goroutines: d.goroutines, Loops: 1, PauseBytes: 1 << 10,
+				Policy: Policy{QueueBytes: -1}}
+			addr := start(t, s)
+			c1 := dialRaw(t, addr)
+			c1.upgrade(t, "")
+			sc1 := <-conns
+			c1.Write(clientFrame(0x82, []byte("send me a lot"), -1))
+			// A second connection on the same (only) loop: once its
+			// message is seen, the loop is past the first one's
+			// input, and has paused reading it.
+			c2 := dialRaw(t, addr)
+			c2.upgrade(t, "")
+			<-conns
+			c2.Write(clientFrame(0x81, []byte("barrier"), -1))
+			select {
+			case <-barrier:
+			case <-time.After(20 * time.Second):
+				t.Fatal("no barrier message")
+			}
+			if d.goroutines {
+				// The writer may still be writing: nothing pauses.
+			} else if b := sc1.BufferedAmount(); b <= 1<<10 {
+				t.Fatalf("BufferedAmount %d: the test needs a full queue", b)
+			}
+			sc1.CloseNow()
+			h.waitClose(t, sc1, 20*time.Second)
+			c1.expectEnd(t, 20*time.Second)
+		})
+	}
+}
+
+// TestCloseDiscardWhileReadingPausedSeesPeersClose: CloseDiscard (what
+// CloseSlow does) on a paused connection drops its queue; the peer then
+// reads the close frame and answers it, and the server must read that
+// answer (reading resumes) rather than wait for the close timeout.
+func TestCloseDiscardWhileReadingPausedSeesPeersClose(t *testing.T) {
+	for _, d := range drivers {
+		t.Run(d.name, func(t *testing.T) {
+			h := newAtk()
+			big := make([]byte, 8<<20)
+			conns := make(chan *Conn, 2)
+			h.open = func(c *Conn) { conns <- c }
+			barrier := make(chan struct{}, 1)
+			h.message = func(c *Conn, typ ws.MessageType, data []byte) {
+				if string(data) == "barrier" {
+					barrier <- struct{}{}
+					return
+				}
+				c.Send(ws.Binary, big)
+			}
+			s := &Server{Handler: h, Goroutines: d.goroutines, Loops: 1, PauseBytes: 1 << 10, Policy: Policy{QueueBytes: -1}}
+			s.Options.Conn.CloseTimeout = time.Minute // the test fails on its own bound first
+			addr := start(t, s)
+			c1 := dialRaw(t, addr)
+			c1.upgrade(t, "")
+			sc1 := <-conns
+			c1.Write(clientFrame(0x82, []byte("send me a lot"), -1))
+			c2 := dialRaw(t, addr)
+			c2.upgrade(t, "")
+			<-conns
+			c2.Write(clientFrame(0x81, []byte("barrier"), -1))
+			<-barrier
+			sc1.CloseDiscard(ws.CloseTryAgainLater, "slow")
+			// The peer now reads: what had begun, then the close frame, which
+			// it answers.
+			c1.SetDeadline(time.Now().Add(30 * time.Second))
+			c1.expectClose(t, ws.CloseTryAgainLater)
+			c1.Write(clientFrame(0x88, []byte{0x03, 0xf5}, -1))
+			err := h.waitClose(t, sc1, 20*time.Second)
+			var ce *ws.CloseError
+			if !errors.As(err, &ce) || ce.Code != ws.CloseTryAgainLater {
+				t.Errorf("OnClose: %v, want the peer's 1013", err)
+			}
+			c1.expectEnd(t, 20*time.Second)
+		})
+	}
+}
+
+// TestPipelinedHandshakeAtEverySplit: a client that sends its request,
+// its messages (small, spanning reads, fragmented with a ping between,
+// compressed) and its close frame in one write, read by the server in
+// pieces of every size from one byte up: the request head accumulated
+// across reads, the bytes after it fed as frames, every message echoed in
+// order, the close answered, and OnClose told 1000.
+func TestPipelinedHandshakeAtEverySplit(t *testing.T) {
+	z := deflate.NewCompressor(15, 6)
+	long := bytes.Repeat([]byte("0123456789abcdef"), 300) // 4800 bytes
+	var in []byte
+	in = append(in, upgradeRequest("Sec-WebSocket-Extensions: permessage-deflate\r\n")...)
+	in = append(in, clientFrame(0x81, []byte("hello"), -1)...)
+	in = append(in, clientFrame(0x82, long, -1)...)
+	in = append(in, clientFrame(0x01, []byte("frag"), -1)...)
+	in = append(in, clientFrame(0x89, []byte("ping!"), -1)...)
+	in = append(in, clientFrame(0x80, []byte("mented"), -1)...)
+	in = append(in, clientFrame(0xc1, z.Compress(nil, long, true), -1)...)
+	in = append(in, clientFrame(0x88, []byte{0x03, 0xe8, 'b', 'y', 'e'}, -1)...)
+	want := []struct {
+		b0      byte
+		payload []byte
+	}{
+		{0x81, []byte("hello")},
+		{0x82, long},
+		{0x8a, []byte("ping!")},
+		{0x81, []byte("fragmented")},
+		{0x81, long},
+		{0x88, []byte{0x03, 0xe8}}, // RFC 6455 §5.5.1: the code echoed
+	}
+	for _, split := range []int{1, 2, 3, 7, 100, 4096, 0} {
+		t.Run(fmt.Sprint(split), func(t *testing.T) {
+			h := newAtk()
+			h.message = func(c *Conn, typ ws.MessageType, data []byte) { c.Send(typ, data) }
+			s := &Server{Handler: h, Loops: 1, testReadSize: split}
+			s.Options.Compression = &deflate.ServerConfig{}
+			s.Options.Compression.Threshold = 1 << 30 // answers uncompressed, to read them here
+			addr := start(t, s)
+			c := dialRaw(t, addr)
+			if _, err := c.Write(in); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.ReadResponse(c.br, nil)
+			if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+				t.Fatalf("handshake: %v %v", resp, err)
+			}
+			for i, w := range want {
+				b0, p, err := c.readFrame()
+				if err != nil {
+					t.Fatalf("frame %d: %v", i, err)
+				}
+				if b0 != w.b0 || !bytes.Equal(p, w.payload) {
+					t.Fatalf("frame %d: %#x %q, want %#x %.20q", i, b0, p, w.b0, w.payload)
+				}
+			}
+			c.expectEnd(t, 20*time.Second)
+			err = h.waitClose(t, nil, 20*time.Second)
+			var ce *ws.CloseError
+			if !errors.As(err, &ce) || ce.Code != ws.CloseNormal || ce.Reason != "bye" {
+				t.Errorf("OnClose: %v", err)
+			}
+		})
+	}
+}
+
+// TestHandshakeEdges: requests at the edges of HTTP, on both drivers; none
+// may be upgraded where it should not, crash the server or keep the
+// connection open, and both drivers answer each alike.
+func TestHandshakeEdges(t *testing.T) {
+	key := "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+	ws13 := "Host: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" + key
+	many := strings.Repeat("X-A: b\r\n", 4000) // 32,000 bytes: within 32 KiB? no: over with the rest
+	cases := []struct {
+		name string
+		req  string
+		want int // status; 101 for an upgrade
+	}{
+		{"http/1.0", "GET / HTTP/1.0\r\n" + ws13 + "\r\n", 0},
+		{"http/2.0 line", "GET / HTTP/2.0\r\n" + ws13 + "\r\n", 0},
+		{"bare LF", strings.ReplaceAll("GET / HTTP/1.1\r\n"+ws13+"\r\n", "\r\n", "\n"), 0},
+		{"leading empty line", "\r\nGET / HTTP/1.1\r\n" + ws13 + "\r\n", 0},
+		{"NUL in a value", "GET / HTTP/1.1\r\n" + ws13 + "X-A: a\x00b\r\n\r\n", 400},
+		{"folded line", "GET / HTTP/1.1\r\n" + ws13 + "X-A: a\r\n b\r\n\r\n", 400},
+		{"space before colon", "GET / HTTP/1.1\r\n" + ws13 + "X-A : a\r\n\r\n", 400},
+		{"two keys", "GET / HTTP/1.1\r\n" + ws13 + "Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA==\r\n\r\n", 400},
+		{"two versions", "GET / HTTP/1.1\r\n" + ws13 + "Sec-WebSocket-Version: 13\r\n\r\n", 426},
+		{"two hosts", "GET / HTTP/1.1\r\nHost: y\r\n" + ws13 + "\r\n", 400},
+		{"no host", "GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" + key + "\r\n", 400},
+		{"POST", "POST / HTTP/1.1\r\n" + ws13 + "\r\n", 0},
+		{"absolute URI", "GET http://x/ HTTP/1.1\r\n" + ws13 + "\r\n", 0},
+		{"asterisk", "GET * HTTP/1.1\r\n" + ws13 + "\r\n", 0},
+		{"many small headers", "GET / HTTP/1.1\r\n" + ws13 + many[:20000] + "\r\n", 0},
+		{"many headers past the limit", "GET / HTTP/1.1\r\n" + ws13 + many + many + "\r\n", 431},
+		{"garbage", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 400},
+		{"chunked body", "GET / HTTP/1.1\r\n" + ws13 + "Transfer-Encoding: chunked\r\n\r\n", 0},
+		{"version 8", "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n", 426},
+		{"short key", "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+			"Sec-WebSocket-Key: AAAA\r\nSec-WebSocket-Version: 13\r\n\r\n", 400},
+	}
+	got := map[string][2]int{}
+	for i, d := range drivers {
+		t.Run(d.name, func(t *testing.T) {
+			s := &Server{Handler: newAtk(), Goroutines: d.goroutines}
+			addr := start(t, s)
+			for _, tc := range cases {
+				c := dialRaw(t, addr)
+				go io.WriteString(c, tc.req) // a refusal may come before all is written
+				resp, err := http.ReadResponse(c.br, nil)
+				status := -1
+				if err == nil {
+					status = resp.StatusCode
+				}
+				if tc.want != 0 && status != tc.want {
+					t.Errorf("%s: status %d (%v), want %d", tc.name, status, err, tc.want)
+				}
+				if status != 101 {
+					c.expectEnd(t, 20*time.Second)
+				}
+				c.Close()
+				g := got[tc.name]
+				g[i] = status
+				got[tc.name] = g
+			}
+		})
+	}
+	for _, tc := range cases {
+		g := got[tc.name]
+		t.Logf("%-28s loop %d, goroutines %d", tc.name, g[0], g[1])
+		if g[0] != g[1] {
+			t.Errorf("%s: the drivers differ: loop %d, goroutines %d", tc.name, g[0], g[1])
+		}
+	}
+}
