@@ -13,11 +13,13 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/rfc6455/ws"
 	"github.com/rfc6455/ws/deflate"
+	"github.com/rfc6455/ws/handshake"
 )
 
 // atkHandler is a Handler made of functions; nil ones do nothing. Every
@@ -302,6 +304,79 @@ func TestHandshakeEdges(t *testing.T) {
 		t.Logf("%-28s loop %d, goroutines %d", tc.name, g[0], g[1])
 		if g[0] != g[1] {
 			t.Errorf("%s: the drivers differ: loop %d, goroutines %d", tc.name, g[0], g[1])
+		}
+	}
+}
+
+// TestConnMethodsDuringUpgrade: the Upgrade hook has the Conn before the
+// connection is open; each of its methods called there must neither crash
+// the server nor leave the connection half-made: the handshake goes on or
+// is refused, and the server serves the next connection.
+func TestConnMethodsDuringUpgrade(t *testing.T) {
+	calls := map[string]func(c *Conn){
+		"Send":         func(c *Conn) { c.Send(ws.Text, []byte("early")) },
+		"Ping":         func(c *Conn) { c.Ping(nil) },
+		"Close":        func(c *Conn) { c.Close(ws.CloseNormal, "early") },
+		"CloseDiscard": func(c *Conn) { c.CloseDiscard(ws.CloseNormal, "early") },
+		"CloseNow":     func(c *Conn) { c.CloseNow() },
+		"Subprotocol":  func(c *Conn) { c.Subprotocol() },
+		"Addrs":        func(c *Conn) { c.RemoteAddr(); c.LocalAddr() },
+		"Queue":        func(c *Conn) { c.BufferedAmount(); c.Queued() },
+	}
+	got := map[string][2]int{}
+	for i, d := range drivers {
+		t.Run(d.name, func(t *testing.T) {
+			h := newAtk()
+			h.message = func(c *Conn, typ ws.MessageType, data []byte) { c.Send(typ, data) }
+			var mu sync.Mutex
+			var call func(*Conn)
+			s := &Server{Handler: h, Goroutines: d.goroutines, Logger: discardLogger()}
+			s.Upgrade = func(c *Conn, r *handshake.RawRequest) error {
+				mu.Lock()
+				f := call
+				mu.Unlock()
+				f(c)
+				return nil
+			}
+			s.Options.Conn.CloseTimeout = time.Second
+			addr := start(t, s)
+			for name, f := range calls {
+				mu.Lock()
+				call = f
+				mu.Unlock()
+				c := dialRaw(t, addr)
+				io.WriteString(c, upgradeRequest(""))
+				resp, err := http.ReadResponse(c.br, nil)
+				status := 0
+				if err == nil {
+					status = resp.StatusCode
+				}
+				if status == http.StatusSwitchingProtocols {
+					// Open (or closing): it echoes or ends.
+					c.Write(clientFrame(0x81, []byte("x"), -1))
+					c.Write(clientFrame(0x88, []byte{0x03, 0xe8}, -1))
+				}
+				c.expectEnd(t, 20*time.Second)
+				g := got[name]
+				g[i] = status
+				got[name] = g
+				c.Close()
+			}
+			// The server still serves.
+			c := dialRaw(t, addr)
+			mu.Lock()
+			call = func(*Conn) {}
+			mu.Unlock()
+			c.upgrade(t, "")
+			c.Write(clientFrame(0x81, []byte("still here"), -1))
+			if _, p, err := c.readFrame(); err != nil || string(p) != "still here" {
+				t.Fatalf("echo after the Upgrade calls: %q %v", p, err)
+			}
+		})
+	}
+	for name, g := range got {
+		if g[0] != g[1] {
+			t.Errorf("%s in Upgrade: the drivers differ: loop %d, goroutines %d", name, g[0], g[1])
 		}
 	}
 }

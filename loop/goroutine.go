@@ -24,7 +24,7 @@ import (
 // gconn is a Conn's state under the goroutine driver.
 type gconn struct {
 	nc   net.Conn
-	conn *ws.Conn
+	conn *ws.Conn // set once the handshake is over, under Conn.mu
 
 	// Guarded by Conn.mu:
 	queue   []gitem
@@ -95,18 +95,22 @@ func (g *gconn) close(c *Conn, code ws.CloseCode, reason string, why error, disc
 		return nil
 	}
 	g.closing = true
-	if discard {
+	if discard && g.conn != nil {
 		// Drop what has not begun and close at once, whatever the
 		// writer is doing: ws.Conn.Close sends the close frame after
 		// the frame being written, and bounds its wait by
-		// CloseTimeout.
+		// CloseTimeout. (Before the connection is open, from
+		// Upgrade, nothing is queued: the close is queued as Close
+		// queues it.) wg.Add is under c.mu, ordered before the
+		// reader's Wait by g.ended.
 		g.discard = true
 		g.dropQueueLocked(c)
-		c.mu.Unlock()
+		conn := g.conn
 		g.wg.Add(1)
+		c.mu.Unlock()
 		go func() {
 			defer g.wg.Done()
-			g.conn.Close(code, reason)
+			conn.Close(code, reason)
 		}()
 		return nil
 	}
@@ -126,7 +130,28 @@ func (g *gconn) dropQueueLocked(c *Conn) {
 	g.queue, g.queued = nil, 0
 }
 
-func (g *gconn) closeNow() error { return g.conn.CloseNow() }
+func (g *gconn) closeNow(c *Conn) error {
+	c.mu.Lock()
+	conn := g.conn
+	c.mu.Unlock()
+	if conn == nil {
+		// In the handshake (called from Upgrade): it fails.
+		return g.nc.Close()
+	}
+	return conn.CloseNow()
+}
+
+// subprotocol returns the subprotocol negotiated, or "" before the
+// connection is open.
+func (g *gconn) subprotocol(c *Conn) string {
+	c.mu.Lock()
+	conn := g.conn
+	c.mu.Unlock()
+	if conn == nil {
+		return ""
+	}
+	return conn.Subprotocol()
+}
 
 // writeLoop writes the queue until the close is written, a write fails, or
 // the reader ends.
@@ -257,7 +282,9 @@ func (s *Server) runGoroutineConn(nc net.Conn) {
 		nc.Close()
 		return
 	}
-	g.conn = conn
+	c.mu.Lock()
+	g.conn = conn // guarded by c.mu: Upgrade may have handed c to other goroutines
+	c.mu.Unlock()
 	g.wake = make(chan struct{}, 1)
 	g.done = make(chan struct{})
 	s.mu.Lock()
