@@ -217,9 +217,9 @@ func (lp *evloop) run() {
 }
 
 // sweepPeriod is how often a loop looks at its busy connections: one quiet
-// for a whole period (between one and two periods) gives back what it holds
-// between messages.
-const sweepPeriod = int64(time.Second)
+// for a whole period (between one and two periods: 0.5 to 1 s, as ws.Conn's
+// janitor) gives back what it holds between messages.
+const sweepPeriod = int64(500 * time.Millisecond)
 
 // setBusy puts c in the busy list, if it is not there. The sweep starts a
 // period after the list stops being empty.
