@@ -195,6 +195,9 @@ func (lp *evloop) handshake(c *Conn, data []byte) {
 	if s.testConfig != nil {
 		s.testConfig(&cfg)
 	}
+	if cfg.Compression != nil {
+		c.lf |= lfDeflate
+	}
 	rb := getBuf(512)
 	resp := neg.AppendResponse((*rb)[:0])
 	c.mu.Lock()

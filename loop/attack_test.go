@@ -8,14 +8,18 @@ package loop
 
 import (
 	"bytes"
-	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/rfc6455/ws"
+	"github.com/rfc6455/ws/deflate"
+	"github.com/rfc6455/ws/handshake"
 )
 
 // atkHandler is a Handler made of functions; nil ones do nothing. Every
@@ -170,7 +174,209 @@ func TestCloseDiscardWhileReadingPausedSeesPeersClose(t *testing.T) {
 	}
 }
 
-var _ = bytes.Equal
-var _ = context.Background
-var _ = io.EOF
-var _ sync.Mutex
+// TestPipelinedHandshakeAtEverySplit: a client that sends its request,
+// its messages (small, spanning reads, fragmented with a ping between,
+// compressed) and its close frame in one write, read by the server in
+// pieces of every size from one byte up: the request head accumulated
+// across reads, the bytes after it fed as frames, every message echoed in
+// order, the close answered, and OnClose told 1000.
+func TestPipelinedHandshakeAtEverySplit(t *testing.T) {
+	z := deflate.NewCompressor(15, 6)
+	long := bytes.Repeat([]byte("0123456789abcdef"), 300) // 4800 bytes
+	var in []byte
+	in = append(in, upgradeRequest("Sec-WebSocket-Extensions: permessage-deflate\r\n")...)
+	in = append(in, clientFrame(0x81, []byte("hello"), -1)...)
+	in = append(in, clientFrame(0x82, long, -1)...)
+	in = append(in, clientFrame(0x01, []byte("frag"), -1)...)
+	in = append(in, clientFrame(0x89, []byte("ping!"), -1)...)
+	in = append(in, clientFrame(0x80, []byte("mented"), -1)...)
+	in = append(in, clientFrame(0xc1, z.Compress(nil, long, true), -1)...)
+	in = append(in, clientFrame(0x88, []byte{0x03, 0xe8, 'b', 'y', 'e'}, -1)...)
+	want := []struct {
+		b0      byte
+		payload []byte
+	}{
+		{0x81, []byte("hello")},
+		{0x82, long},
+		{0x8a, []byte("ping!")},
+		{0x81, []byte("fragmented")},
+		{0x81, long},
+		{0x88, []byte{0x03, 0xe8}}, // RFC 6455 §5.5.1: the code echoed
+	}
+	for _, split := range []int{1, 2, 3, 7, 100, 4096, 0} {
+		t.Run(fmt.Sprint(split), func(t *testing.T) {
+			h := newAtk()
+			h.message = func(c *Conn, typ ws.MessageType, data []byte) { c.Send(typ, data) }
+			s := &Server{Handler: h, Loops: 1, testReadSize: split}
+			s.Options.Compression = &deflate.ServerConfig{}
+			s.Options.Compression.Threshold = 1 << 30 // answers uncompressed, to read them here
+			addr := start(t, s)
+			c := dialRaw(t, addr)
+			if _, err := c.Write(in); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.ReadResponse(c.br, nil)
+			if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+				t.Fatalf("handshake: %v %v", resp, err)
+			}
+			for i, w := range want {
+				b0, p, err := c.readFrame()
+				if err != nil {
+					t.Fatalf("frame %d: %v", i, err)
+				}
+				if b0 != w.b0 || !bytes.Equal(p, w.payload) {
+					t.Fatalf("frame %d: %#x %q, want %#x %.20q", i, b0, p, w.b0, w.payload)
+				}
+			}
+			c.expectEnd(t, 20*time.Second)
+			err = h.waitClose(t, nil, 20*time.Second)
+			var ce *ws.CloseError
+			if !errors.As(err, &ce) || ce.Code != ws.CloseNormal || ce.Reason != "bye" {
+				t.Errorf("OnClose: %v", err)
+			}
+		})
+	}
+}
+
+// TestHandshakeEdges: requests at the edges of HTTP, on both drivers; none
+// may be upgraded where it should not, crash the server or keep the
+// connection open, and both drivers answer each alike.
+func TestHandshakeEdges(t *testing.T) {
+	key := "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+	ws13 := "Host: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" + key
+	many := strings.Repeat("X-A: b\r\n", 4000) // 32,000 bytes: within 32 KiB? no: over with the rest
+	cases := []struct {
+		name string
+		req  string
+		want int // status; 101 for an upgrade
+	}{
+		{"http/1.0", "GET / HTTP/1.0\r\n" + ws13 + "\r\n", 0},
+		{"http/2.0 line", "GET / HTTP/2.0\r\n" + ws13 + "\r\n", 0},
+		{"bare LF", strings.ReplaceAll("GET / HTTP/1.1\r\n"+ws13+"\r\n", "\r\n", "\n"), 0},
+		{"leading empty line", "\r\nGET / HTTP/1.1\r\n" + ws13 + "\r\n", 0},
+		{"NUL in a value", "GET / HTTP/1.1\r\n" + ws13 + "X-A: a\x00b\r\n\r\n", 400},
+		{"folded line", "GET / HTTP/1.1\r\n" + ws13 + "X-A: a\r\n b\r\n\r\n", 400},
+		{"space before colon", "GET / HTTP/1.1\r\n" + ws13 + "X-A : a\r\n\r\n", 400},
+		{"two keys", "GET / HTTP/1.1\r\n" + ws13 + "Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA==\r\n\r\n", 400},
+		{"two versions", "GET / HTTP/1.1\r\n" + ws13 + "Sec-WebSocket-Version: 13\r\n\r\n", 426},
+		{"two hosts", "GET / HTTP/1.1\r\nHost: y\r\n" + ws13 + "\r\n", 400},
+		{"no host", "GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" + key + "\r\n", 400},
+		{"POST", "POST / HTTP/1.1\r\n" + ws13 + "\r\n", 0},
+		{"absolute URI", "GET http://x/ HTTP/1.1\r\n" + ws13 + "\r\n", 0},
+		{"asterisk", "GET * HTTP/1.1\r\n" + ws13 + "\r\n", 0},
+		{"many small headers", "GET / HTTP/1.1\r\n" + ws13 + many[:20000] + "\r\n", 0},
+		{"many headers past the limit", "GET / HTTP/1.1\r\n" + ws13 + many + many + "\r\n", 431},
+		{"garbage", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 400},
+		{"chunked body", "GET / HTTP/1.1\r\n" + ws13 + "Transfer-Encoding: chunked\r\n\r\n", 0},
+		{"version 8", "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n", 426},
+		{"short key", "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+			"Sec-WebSocket-Key: AAAA\r\nSec-WebSocket-Version: 13\r\n\r\n", 400},
+	}
+	got := map[string][2]int{}
+	for i, d := range drivers {
+		t.Run(d.name, func(t *testing.T) {
+			s := &Server{Handler: newAtk(), Goroutines: d.goroutines}
+			addr := start(t, s)
+			for _, tc := range cases {
+				c := dialRaw(t, addr)
+				go io.WriteString(c, tc.req) // a refusal may come before all is written
+				resp, err := http.ReadResponse(c.br, nil)
+				status := -1
+				if err == nil {
+					status = resp.StatusCode
+				}
+				if tc.want != 0 && status != tc.want {
+					t.Errorf("%s: status %d (%v), want %d", tc.name, status, err, tc.want)
+				}
+				if status != 101 {
+					c.expectEnd(t, 20*time.Second)
+				}
+				c.Close()
+				g := got[tc.name]
+				g[i] = status
+				got[tc.name] = g
+			}
+		})
+	}
+	for _, tc := range cases {
+		g := got[tc.name]
+		t.Logf("%-28s loop %d, goroutines %d", tc.name, g[0], g[1])
+		if g[0] != g[1] {
+			t.Errorf("%s: the drivers differ: loop %d, goroutines %d", tc.name, g[0], g[1])
+		}
+	}
+}
+
+// TestConnMethodsDuringUpgrade: the Upgrade hook has the Conn before the
+// connection is open; each of its methods called there must neither crash
+// the server nor leave the connection half-made: the handshake goes on or
+// is refused, and the server serves the next connection.
+func TestConnMethodsDuringUpgrade(t *testing.T) {
+	calls := map[string]func(c *Conn){
+		"Send":         func(c *Conn) { c.Send(ws.Text, []byte("early")) },
+		"Ping":         func(c *Conn) { c.Ping(nil) },
+		"Close":        func(c *Conn) { c.Close(ws.CloseNormal, "early") },
+		"CloseDiscard": func(c *Conn) { c.CloseDiscard(ws.CloseNormal, "early") },
+		"CloseNow":     func(c *Conn) { c.CloseNow() },
+		"Subprotocol":  func(c *Conn) { c.Subprotocol() },
+		"Addrs":        func(c *Conn) { c.RemoteAddr(); c.LocalAddr() },
+		"Queue":        func(c *Conn) { c.BufferedAmount(); c.Queued() },
+	}
+	got := map[string][2]int{}
+	for i, d := range drivers {
+		t.Run(d.name, func(t *testing.T) {
+			h := newAtk()
+			h.message = func(c *Conn, typ ws.MessageType, data []byte) { c.Send(typ, data) }
+			var mu sync.Mutex
+			var call func(*Conn)
+			s := &Server{Handler: h, Goroutines: d.goroutines, Logger: discardLogger()}
+			s.Upgrade = func(c *Conn, r *handshake.RawRequest) error {
+				mu.Lock()
+				f := call
+				mu.Unlock()
+				f(c)
+				return nil
+			}
+			s.Options.Conn.CloseTimeout = time.Second
+			addr := start(t, s)
+			for name, f := range calls {
+				mu.Lock()
+				call = f
+				mu.Unlock()
+				c := dialRaw(t, addr)
+				io.WriteString(c, upgradeRequest(""))
+				resp, err := http.ReadResponse(c.br, nil)
+				status := 0
+				if err == nil {
+					status = resp.StatusCode
+				}
+				if status == http.StatusSwitchingProtocols {
+					// Open (or closing): it echoes or ends.
+					c.Write(clientFrame(0x81, []byte("x"), -1))
+					c.Write(clientFrame(0x88, []byte{0x03, 0xe8}, -1))
+				}
+				c.expectEnd(t, 20*time.Second)
+				g := got[name]
+				g[i] = status
+				got[name] = g
+				c.Close()
+			}
+			// The server still serves.
+			c := dialRaw(t, addr)
+			mu.Lock()
+			call = func(*Conn) {}
+			mu.Unlock()
+			c.upgrade(t, "")
+			c.Write(clientFrame(0x81, []byte("still here"), -1))
+			if _, p, err := c.readFrame(); err != nil || string(p) != "still here" {
+				t.Fatalf("echo after the Upgrade calls: %q %v", p, err)
+			}
+		})
+	}
+	for name, g := range got {
+		if g[0] != g[1] {
+			t.Errorf("%s in Upgrade: the drivers differ: loop %d, goroutines %d", name, g[0], g[1])
+		}
+	}
+}

@@ -141,7 +141,7 @@ func (c *Conn) CloseDiscard(code ws.CloseCode, reason string) error {
 // for a peer that no longer answers.
 func (c *Conn) CloseNow() error {
 	if c.g != nil {
-		return c.g.closeNow()
+		return c.g.closeNow(c)
 	}
 	return c.evCloseNow()
 }
@@ -149,7 +149,7 @@ func (c *Conn) CloseNow() error {
 // Subprotocol returns the subprotocol negotiated, or "".
 func (c *Conn) Subprotocol() string {
 	if c.g != nil {
-		return c.g.conn.Subprotocol()
+		return c.g.subprotocol(c)
 	}
 	return c.evSubprotocol()
 }

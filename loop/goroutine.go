@@ -24,13 +24,14 @@ import (
 // gconn is a Conn's state under the goroutine driver.
 type gconn struct {
 	nc   net.Conn
-	conn *ws.Conn
+	conn *ws.Conn // set once the handshake is over, under Conn.mu
 
 	// Guarded by Conn.mu:
 	queue   []gitem
 	queued  int  // data messages in queue
 	closing bool // Close or CloseDiscard was called: nothing more is queued
 	discard bool // CloseDiscard was called
+	ended   bool // the reader has ended: no goroutine may join wg
 
 	wake chan struct{} // a signal to the writer; capacity 1
 	done chan struct{} // closed once the reader has ended
@@ -89,23 +90,27 @@ func (g *gconn) ping(c *Conn, payload []byte) error {
 func (g *gconn) close(c *Conn, code ws.CloseCode, reason string, why error, discard bool) error {
 	c.mu.Lock()
 	c.setWhy(why)
-	if g.discard || g.closing && !discard {
+	if g.ended || g.discard || g.closing && !discard {
 		c.mu.Unlock()
 		return nil
 	}
 	g.closing = true
-	if discard {
+	if discard && g.conn != nil {
 		// Drop what has not begun and close at once, whatever the
 		// writer is doing: ws.Conn.Close sends the close frame after
 		// the frame being written, and bounds its wait by
-		// CloseTimeout.
+		// CloseTimeout. (Before the connection is open, from
+		// Upgrade, nothing is queued: the close is queued as Close
+		// queues it.) wg.Add is under c.mu, ordered before the
+		// reader's Wait by g.ended.
 		g.discard = true
 		g.dropQueueLocked(c)
-		c.mu.Unlock()
+		conn := g.conn
 		g.wg.Add(1)
+		c.mu.Unlock()
 		go func() {
 			defer g.wg.Done()
-			g.conn.Close(code, reason)
+			conn.Close(code, reason)
 		}()
 		return nil
 	}
@@ -125,7 +130,28 @@ func (g *gconn) dropQueueLocked(c *Conn) {
 	g.queue, g.queued = nil, 0
 }
 
-func (g *gconn) closeNow() error { return g.conn.CloseNow() }
+func (g *gconn) closeNow(c *Conn) error {
+	c.mu.Lock()
+	conn := g.conn
+	c.mu.Unlock()
+	if conn == nil {
+		// In the handshake (called from Upgrade): it fails.
+		return g.nc.Close()
+	}
+	return conn.CloseNow()
+}
+
+// subprotocol returns the subprotocol negotiated, or "" before the
+// connection is open.
+func (g *gconn) subprotocol(c *Conn) string {
+	c.mu.Lock()
+	conn := g.conn
+	c.mu.Unlock()
+	if conn == nil {
+		return ""
+	}
+	return conn.Subprotocol()
+}
 
 // writeLoop writes the queue until the close is written, a write fails, or
 // the reader ends.
@@ -256,7 +282,9 @@ func (s *Server) runGoroutineConn(nc net.Conn) {
 		nc.Close()
 		return
 	}
-	g.conn = conn
+	c.mu.Lock()
+	g.conn = conn // guarded by c.mu: Upgrade may have handed c to other goroutines
+	c.mu.Unlock()
 	g.wake = make(chan struct{}, 1)
 	g.done = make(chan struct{})
 	s.mu.Lock()
@@ -306,6 +334,11 @@ func (s *Server) runGoroutineConn(nc net.Conn) {
 		}
 	}
 	close(g.done)
+	// CloseDiscard adds its goroutine to wg under c.mu: none may once
+	// Wait has begun (sync.WaitGroup panics on that reuse).
+	c.mu.Lock()
+	g.ended = true
+	c.mu.Unlock()
 	conn.CloseNow()
 	g.wg.Wait()
 	c.mu.Lock()

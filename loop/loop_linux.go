@@ -37,6 +37,11 @@ type evloop struct {
 	now    int64   // nanoseconds since srv.start, read once per turn
 	ready  []*Conn // connections with input left to read
 
+	// busy are the connections that may hold buffers or a compressor
+	// between messages (see sweep); nextSweep is when it runs next.
+	busy      []*Conn
+	nextSweep int64
+
 	taskMu sync.Mutex
 	tasks  []task
 	spare  []task
@@ -57,17 +62,18 @@ const (
 	taskShutdown                    // Shutdown: close every open connection with 1001
 	taskDropHandshakes              // Shutdown: close the connections in their handshake
 	taskTerminate                   // Shutdown's context ended: close every connection now
+	taskWatch                       // a connection took a compressor: sweep it
 )
 
 // evconn is the event loop's part of a Conn.
 type evconn struct {
 	fd    int32
-	tidx  int32 // place in the loop's timer heap; -1 when none
-	when  int64 // the deadline, on the loop's clock
-	tkind uint8 // what the deadline is for
-	st    uint8 // guarded by mu; written only by the loop
-	sf    uint8 // flags guarded by mu
-	lf    uint8 // flags of the loop's own, unguarded
+	tidx  int32  // place in the loop's timer heap; -1 when none
+	when  int64  // the deadline, on the loop's clock
+	tkind uint8  // what the deadline is for
+	st    uint8  // guarded by mu; written only by the loop
+	sf    uint8  // flags guarded by mu
+	lf    uint16 // flags of the loop's own, unguarded
 
 	in  []byte       // the request head so far, while the handshake is on
 	msg *[]byte      // the message being collected (pooled), when it spans reads
@@ -89,18 +95,23 @@ const (
 
 // Flags guarded by mu.
 const (
-	sfBroken  uint8 = 1 << iota // the socket failed or CloseNow was called: nothing more is written
-	sfAdvance                   // a taskAdvance is posted
+	sfBroken     uint8 = 1 << iota // the socket failed or CloseNow was called: nothing more is written
+	sfAdvance                      // a taskAdvance is posted
+	sfWatched                      // the loop sweeps the connection's compressor (taskWatch posted)
+	sfCompressed                   // compressed a message since the last sweep
 )
 
 // Flags of the loop.
 const (
-	lfPaused     uint8 = 1 << iota // reading is paused: too much waits to be written
-	lfReady                        // in the ready list
-	lfNoRead                       // nothing more is read: the connection closes once its queue is out
-	lfClosing                      // a close frame was sent or received
-	lfHalfClosed                   // the socket was shut down for writing
-	lfHup                          // the peer's end is pending: read until it is seen
+	lfPaused     uint16 = 1 << iota // reading is paused: too much waits to be written
+	lfReady                         // in the ready list
+	lfNoRead                        // nothing more is read: the connection closes once its queue is out
+	lfClosing                       // a close frame was sent or received
+	lfHalfClosed                    // the socket was shut down for writing
+	lfHup                           // the peer's end is pending: read until it is seen
+	lfBusy                          // in the loop's busy list
+	lfDeflate                       // permessage-deflate is on: the core keeps buffers between messages
+	lfActive                        // had input since the last sweep
 )
 
 // newLoops starts n event loops.
@@ -163,9 +174,15 @@ func (lp *evloop) run() {
 		msec := -1
 		if len(lp.ready) > 0 {
 			msec = 0
-		} else if when, ok := lp.timers.next(); ok {
-			d := when - lp.clock()
-			msec = int(max((d+int64(time.Millisecond)-1)/int64(time.Millisecond), 0))
+		} else {
+			when, ok := lp.timers.next()
+			if len(lp.busy) > 0 && (!ok || lp.nextSweep < when) {
+				when, ok = lp.nextSweep, true
+			}
+			if ok {
+				d := when - lp.clock()
+				msec = int(max((d+int64(time.Millisecond)-1)/int64(time.Millisecond), 0))
+			}
 		}
 		n, err := lp.p.wait(lp.events, msec)
 		if err != nil {
@@ -193,6 +210,73 @@ func (lp *evloop) run() {
 		}
 		lp.runTimers()
 		lp.runReady()
+		if len(lp.busy) > 0 && lp.now >= lp.nextSweep {
+			lp.sweep()
+		}
+	}
+}
+
+// sweepPeriod is how often a loop looks at its busy connections: one quiet
+// for a whole period (between one and two periods: 0.5 to 1 s, as ws.Conn's
+// janitor) gives back what it holds between messages.
+const sweepPeriod = int64(500 * time.Millisecond)
+
+// setBusy puts c in the busy list, if it is not there. The sweep starts a
+// period after the list stops being empty.
+func (lp *evloop) setBusy(c *Conn) {
+	if c.lf&lfBusy == 0 {
+		if len(lp.busy) == 0 {
+			lp.nextSweep = lp.now + sweepPeriod
+		}
+		c.lf |= lfBusy
+		lp.busy = append(lp.busy, c)
+	}
+}
+
+// sweep gives back what the quiet connections of the busy list hold
+// between messages: the protocol core's assembly and inflate buffers
+// (Receiver.Release) for one that had no input since the last sweep, and
+// the compressor, keeping only its history (Sender.ParkCompressor), for
+// one that compressed nothing since then, as ws.Conn's janitor does. A
+// connection stays in the list while it holds either.
+func (lp *evloop) sweep() {
+	lp.nextSweep = lp.now + sweepPeriod
+	keep := lp.busy[:0]
+	for _, c := range lp.busy {
+		if c.st == stClosed {
+			c.lf &^= lfBusy | lfActive
+			continue
+		}
+		busy := false
+		if c.lf&lfActive != 0 {
+			c.lf &^= lfActive
+			busy = true
+		} else if !c.pc.InMessage() {
+			c.pc.Release()
+		} else {
+			busy = true // a message half received keeps its buffer
+		}
+		c.mu.Lock()
+		if c.sf&sfWatched != 0 {
+			if c.sf&sfCompressed != 0 {
+				c.sf &^= sfCompressed
+				busy = true
+			} else {
+				c.pc.ParkCompressor(true)
+				c.sf &^= sfWatched
+			}
+		}
+		c.mu.Unlock()
+		if busy {
+			keep = append(keep, c)
+		} else {
+			c.lf &^= lfBusy
+		}
+	}
+	clear(lp.busy[len(keep):])
+	lp.busy = keep
+	if len(keep) == 0 && cap(keep) > 1024 {
+		lp.busy = nil
 	}
 }
 
@@ -236,6 +320,10 @@ func (lp *evloop) runTasks() bool {
 			lp.dropHandshakes()
 		case taskTerminate:
 			lp.terminate()
+		case taskWatch:
+			if t.c.st != stClosed {
+				lp.setBusy(t.c)
+			}
 		}
 		if t.wg != nil {
 			t.wg.Done()
@@ -425,7 +513,12 @@ func (lp *evloop) feed(c *Conn, b []byte) {
 			return
 		}
 	}
-	c.pc.Release()
+	// The core's buffers stay for the next message while input comes;
+	// the sweep releases them once the connection is quiet.
+	if c.lf&lfDeflate != 0 {
+		c.lf |= lfActive
+		lp.setBusy(c)
+	}
 	lp.afterInput(c)
 }
 
@@ -697,6 +790,7 @@ func (c *Conn) messageLocked(typ ws.MessageType, data []byte) error {
 	if compressed {
 		scratch = getBuf(len(data)/2 + 64)
 		payload = c.pc.Compress((*scratch)[:0], data)
+		c.watchCompressorLocked()
 	}
 	h, err := c.pc.Sender.Header(opcode(typ), true, compressed, len(payload))
 	if err != nil {
@@ -711,6 +805,19 @@ func (c *Conn) messageLocked(typ ws.MessageType, data []byte) error {
 		putBuf(scratch)
 	}
 	return nil
+}
+
+// watchCompressorLocked has the loop sweep a connection that holds a
+// compressor with context takeover (see evloop.sweep); c.mu is held.
+func (c *Conn) watchCompressorLocked() {
+	if !c.pc.HoldsCompressor() {
+		return
+	}
+	c.sf |= sfCompressed
+	if c.sf&sfWatched == 0 {
+		c.sf |= sfWatched
+		c.lp.post(task{kind: taskWatch, c: c})
+	}
 }
 
 // controlLocked appends a control frame made by enc and writes it; c.mu is

@@ -58,3 +58,50 @@ func TestSendPreparedCompressedOnceForAll(t *testing.T) {
 		}
 	}
 }
+
+// TestQuietConnectionsGiveBackTheirCompressor: a connection compressing
+// with context takeover holds a compressor while it sends; quiet for a
+// sweep period or two, it gives it back keeping only its history (as
+// ws.Conn's janitor does), and its next messages still decompress.
+func TestQuietConnectionsGiveBackTheirCompressor(t *testing.T) {
+	conns := make(chan *Conn, 1)
+	s := &Server{Handler: &openFunc{echoHandler: newEcho(), open: func(c *Conn) { conns <- c }}}
+	s.Options.Compression = &deflate.ServerConfig{Threshold: 1}
+	addr := start(t, s)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, _, err := client.Dial(ctx, "ws://"+addr+"/", &client.Options{Compression: &deflate.ClientConfig{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	sc := <-conns
+	holds := func() bool {
+		sc.mu.Lock()
+		defer sc.mu.Unlock()
+		return sc.pc.HoldsCompressor()
+	}
+	data := []byte(strings.Repeat("context takeover ", 100))
+	echo := func() {
+		t.Helper()
+		if err := c.WriteMessage(ctx, ws.Text, data); err != nil {
+			t.Fatal(err)
+		}
+		if _, got, err := c.ReadMessage(ctx, nil); err != nil || string(got) != string(data) {
+			t.Fatalf("echo: %d bytes, %v", len(got), err)
+		}
+	}
+	echo()
+	if !holds() {
+		t.Fatal("no compressor after a compressed message with context takeover")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for holds() {
+		if time.Now().After(deadline) {
+			t.Fatal("the compressor of a quiet connection was not given back")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	echo() // the history was kept: the client's inflater agrees
+	echo()
+}

@@ -50,12 +50,16 @@
 // several, Args.Bytes a binary one); struct{} takes none; a pointer type
 // makes the argument optional.
 //
-// A socket's handlers run one at a time, in the order the events came, on
-// a goroutine started when an event arrives and gone when the socket has
-// nothing left to do: an idle socket costs no goroutine. A handler may
-// block — wait for an acknowledgement from the same client, query a
-// database — without stopping its socket from reading. ctx ends when the
-// socket disconnects.
+// A socket's handlers run one at a time, in the order the events came. On
+// WebSocket an event that finds its socket idle is handled by the goroutine
+// that read it, which also writes the acknowledgement: a round trip costs
+// no goroutine hand-off. A handler may still block — wait for an
+// acknowledgement from the same client, query a database — without
+// stopping its socket from reading: after a millisecond the reading moves
+// to a new goroutine, and the blocked one becomes the socket's worker,
+// which handles the events that came meanwhile and is gone once the socket
+// has nothing left to do: an idle socket costs no goroutine besides its
+// connection's reader. ctx ends when the socket disconnects.
 //
 // # Errors
 //

@@ -68,9 +68,9 @@ func (r *routes) get(event string) eventFunc {
 // acknowledgement, it is sent once fn returns: with no arguments if fn
 // returned nil, with the error otherwise. ctx ends when the socket
 // disconnects. Handlers of one socket run one at a time, in the order the
-// events arrived, on a goroutine of their own, so that a handler may wait
-// (for an acknowledgement from the same client, say) without stopping the
-// socket's reading.
+// events arrived; a handler may wait (for an acknowledgement from the same
+// client, say) without stopping the socket's reading for more than a
+// millisecond (see the package documentation).
 //
 // Registering nil removes the handler. On may be called at any time, from
 // any goroutine; registering on a Socket inside OnConnection is the
