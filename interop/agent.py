@@ -178,6 +178,7 @@ async def client():
             subprotocols=cfg.get("protocols") or None,
             compression="deflate" if cfg.get("compression") else None,
             max_size=None,
+            ping_interval=None,  # no keepalive: see server()
             ssl=ctx,
             open_timeout=10,
             create_protocol=ClientProtocol,
@@ -211,6 +212,13 @@ async def server():
         subprotocols=cfg.get("protocols") or None,
         compression="deflate" if cfg.get("compression") else None,
         max_size=None,
+        # No keepalive pings (websockets pings every 20 s and closes with
+        # 1011 when a pong is 20 s late): a case is a sequence of steps,
+        # and our side answers pings only while it reads, which a step
+        # that writes 16 MiB with deflate (slow under -race on a busy
+        # machine) does not do for longer than that. Pings from the peer
+        # are checked by the cases that command them.
+        ping_interval=None,
         ssl=ctx,
         create_protocol=ServerProtocol,
     )
