@@ -15,6 +15,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -642,4 +643,29 @@ func TestRandomTrafficEchoes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestShutdownRacesServe: Shutdown called while Serve is starting leaves
+// no event loop running and no listener open.
+func TestShutdownRacesServe(t *testing.T) {
+	runtime.GC()
+	baseG := runtime.NumGoroutine()
+	baseFD := countFDs(t)
+	for i := range 50 {
+		s := &Server{Handler: newAtk(), Loops: 1}
+		ln := listenLoopback(t)
+		served := make(chan error, 1)
+		go func() { served <- s.Serve(ln) }()
+		if i%2 == 0 {
+			runtime.Gosched()
+		}
+		if err := s.Shutdown(context.Background()); err != nil {
+			t.Fatalf("Shutdown: %v", err)
+		}
+		if err := <-served; err != ErrServerClosed {
+			t.Fatalf("Serve: %v", err)
+		}
+	}
+	waitFor(t, "goroutines to end", func() bool { return runtime.NumGoroutine() <= baseG })
+	waitFor(t, "descriptors to close", func() bool { return countFDs(t) <= baseFD })
 }
