@@ -12,8 +12,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -514,4 +516,156 @@ type closeAddr struct {
 func (h *closeAddr) OnClose(c *Conn, err error) {
 	h.addrs <- c.RemoteAddr()
 	h.atkHandler.OnClose(c, err)
+}
+
+// TestRandomTrafficEchoes: seeded random scripts of messages (empty to
+// 140 KB, text and binary, some compressed, some fragmented at random
+// points with pings between the fragments), written in random pieces and
+// read by the server in random sizes: every message comes back whole and
+// in order, every ping is answered, on both drivers.
+func TestRandomTrafficEchoes(t *testing.T) {
+	for _, d := range drivers {
+		t.Run(d.name, func(t *testing.T) {
+			for seed := range uint64(6) {
+				r := rand.New(rand.NewPCG(seed, 99))
+				h := newAtk()
+				h.message = func(c *Conn, typ ws.MessageType, data []byte) { c.Send(typ, data) }
+				split := []int{13, 1000, 16 << 10, 0}[r.IntN(4)] // 1-byte reads: TestPipelinedHandshakeAtEverySplit
+				s := &Server{Handler: h, Goroutines: d.goroutines, testReadSize: split, Policy: Policy{QueueBytes: -1, QueueSize: -1}}
+				s.Options.Compression = &deflate.ServerConfig{Threshold: 1 << 30}
+				addr := start(t, s)
+				c := dialRaw(t, addr)
+				c.Conn.(*net.TCPConn).SetReadBuffer(1 << 20)
+				c.upgrade(t, "Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n")
+				type expect struct {
+					b0      byte
+					payload []byte
+				}
+				var in []byte
+				var want []expect
+				z := deflate.NewCompressor(15, 1)
+				for range 10 + r.IntN(20) {
+					n := []int{0, 1, 125, 126, 1000, 65535, 65536, 70000, 140000}[r.IntN(9)]
+					msg := make([]byte, n)
+					typ := byte(0x2)
+					if r.IntN(2) == 0 {
+						typ = 0x1
+						for i := range msg {
+							msg[i] = 'a' + byte(r.IntN(26))
+						}
+					} else {
+						for i := range msg {
+							msg[i] = byte(r.UintN(4)) // compressible
+						}
+					}
+					wire, rsv := msg, byte(0)
+					if r.IntN(3) == 0 {
+						wire, rsv = z.Compress(nil, msg, false), 0x40
+					}
+					parts := 1 + r.IntN(4)
+					for p := range parts {
+						cut := len(wire)
+						if p < parts-1 {
+							cut = r.IntN(len(wire) + 1)
+						}
+						b0 := byte(0)
+						if p == 0 {
+							b0 = typ | rsv
+						}
+						if p == parts-1 {
+							b0 |= 0x80
+						}
+						in = append(in, clientFrame(b0, wire[:cut], -1)...)
+						wire = wire[cut:]
+						if p < parts-1 && r.IntN(3) == 0 { // between fragments
+							ping := []byte(fmt.Sprint("p", len(want)))
+							in = append(in, clientFrame(0x89, ping, -1)...)
+							want = append(want, expect{0x8a, ping})
+						}
+					}
+					want = append(want, expect{0x80 | typ, msg})
+				}
+				closeFrame := clientFrame(0x88, []byte{0x03, 0xe8}, -1)
+				if !d.goroutines {
+					in = append(in, closeFrame...)
+				}
+				// else the goroutine driver would answer the close
+				// ahead of the echoes still queued, and lose them:
+				// see TestHalfClosedPeerGetsTheCloseAnswer. The close
+				// goes once the echoes are in.
+				want = append(want, expect{0x88, []byte{0x03, 0xe8}})
+				go func() {
+					for b := in; len(b) > 0; {
+						n := min(len(b), 1+r.IntN(100000))
+						if _, err := c.Write(b[:n]); err != nil {
+							return
+						}
+						b = b[n:]
+					}
+				}()
+				// The echoes come in order, and the pongs in order; a
+				// pong may overtake echoes still queued (the goroutine
+				// driver's reader answers pings itself).
+				var echoes, pongs []expect
+				for _, w := range want {
+					if w.b0 == 0x8a {
+						pongs = append(pongs, w)
+					} else {
+						echoes = append(echoes, w)
+					}
+				}
+				for i := range want {
+					if d.goroutines && len(echoes) == 1 && len(pongs) == 0 {
+						c.Write(closeFrame)
+					}
+					b0, p, err := c.readFrame()
+					if err != nil {
+						t.Fatalf("seed %d split %d: frame %d of %d: %v", seed, split, i, len(want), err)
+					}
+					q := &echoes
+					if b0 == 0x8a {
+						q = &pongs
+					}
+					if len(*q) == 0 {
+						t.Fatalf("seed %d split %d: frame %d: %#x, %d bytes, unexpected", seed, split, i, b0, len(p))
+					}
+					w := (*q)[0]
+					*q = (*q)[1:]
+					if b0 != w.b0 || !bytes.Equal(p, w.payload) {
+						t.Fatalf("seed %d split %d: frame %d: %#x, %d bytes; want %#x, %d bytes", seed, split, i, b0, len(p), w.b0, len(w.payload))
+					}
+				}
+				c.expectEnd(t, 20*time.Second)
+				var ce *ws.CloseError
+				if err := h.waitClose(t, nil, 20*time.Second); !errors.As(err, &ce) || ce.Code != ws.CloseNormal {
+					t.Errorf("seed %d: OnClose: %v", seed, err)
+				}
+			}
+		})
+	}
+}
+
+// TestShutdownRacesServe: Shutdown called while Serve is starting leaves
+// no event loop running and no listener open.
+func TestShutdownRacesServe(t *testing.T) {
+	runtime.GC()
+	baseG := runtime.NumGoroutine()
+	baseFD := countFDs(t)
+	for i := range 50 {
+		s := &Server{Handler: newAtk(), Loops: 1}
+		ln := listenLoopback(t)
+		served := make(chan error, 1)
+		go func() { served <- s.Serve(ln) }()
+		if i%2 == 0 {
+			runtime.Gosched()
+		}
+		if err := s.Shutdown(context.Background()); err != nil {
+			t.Fatalf("Shutdown: %v", err)
+		}
+		if err := <-served; err != ErrServerClosed {
+			t.Fatalf("Serve: %v", err)
+		}
+	}
+	waitFor(t, "goroutines to end", func() bool { return runtime.NumGoroutine() <= baseG })
+	waitFor(t, "descriptors to close", func() bool { return countFDs(t) <= baseFD })
 }

@@ -470,6 +470,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		nc.SetDeadline(grace)
 	}
 	s.mu.Unlock()
+	// Wait for a Serve starting the event loops, and keep later ones
+	// from starting any: s.loops is fixed from here on.
+	s.startOnce.Do(func() {})
 	for _, c := range gconns {
 		c.closeWith(ws.CloseGoingAway, shutdownReason, ErrShutdown)
 	}
