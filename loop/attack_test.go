@@ -669,3 +669,42 @@ func TestShutdownRacesServe(t *testing.T) {
 	waitFor(t, "goroutines to end", func() bool { return runtime.NumGoroutine() <= baseG })
 	waitFor(t, "descriptors to close", func() bool { return countFDs(t) <= baseFD })
 }
+
+// TestFallbackPipelinedAndShutdown: two plain HTTP requests pipelined in
+// one write go to the Fallback handler (with the bytes the event loop read
+// first), the keep-alive connection then stays idle, and Shutdown ends it
+// and returns.
+func TestFallbackPipelinedAndShutdown(t *testing.T) {
+	for _, d := range drivers {
+		t.Run(d.name, func(t *testing.T) {
+			s := &Server{Handler: newAtk(), Goroutines: d.goroutines, testReadSize: 16,
+				Fallback: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					io.WriteString(w, "page "+r.URL.Path)
+				})}
+			ln := listenLoopback(t)
+			served := make(chan error, 1)
+			go func() { served <- s.Serve(ln) }()
+			c := dialRaw(t, ln.Addr().String())
+			io.WriteString(c, "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n")
+			for _, want := range []string{"page /a", "page /b"} {
+				resp, err := http.ReadResponse(c.br, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				if string(body) != want {
+					t.Fatalf("body %q, want %q", body, want)
+				}
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			if err := s.Shutdown(ctx); err != nil {
+				t.Errorf("Shutdown: %v", err)
+			}
+			if err := <-served; err != ErrServerClosed {
+				t.Errorf("Serve: %v", err)
+			}
+			c.expectEnd(t, 20*time.Second)
+		})
+	}
+}
