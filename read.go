@@ -134,18 +134,18 @@ func (c *Conn) appendFrames(buf []byte) ([]byte, error) {
 				}
 			}
 		}
-		ev, err := c.nextData()
-		if err != nil {
+		var ev wsproto.Event
+		if err := c.nextData(&ev); err != nil {
 			return buf, err
 		}
-		c.setChunk(ev)
+		c.setChunk(&ev)
 	}
 }
 
 // setChunk records the payload of ev, a Data event the core just reported,
 // as the pending chunk. The core reports a Data event's payload where it
 // is, as the last bytes it consumed: it ends at rpos.
-func (c *Conn) setChunk(ev wsproto.Event) {
+func (c *Conn) setChunk(ev *wsproto.Event) {
 	c.chunkAt = int32(c.rpos - len(ev.Payload))
 	c.chunkN = int32(len(ev.Payload))
 	c.final = ev.Final
@@ -210,15 +210,15 @@ func (c *Conn) beginMessage() error {
 		}
 	}
 	c.rx.SetReadLimit(c.readLim.Load())
-	ev, err := c.nextData()
-	if err != nil {
+	var ev wsproto.Event
+	if err := c.nextData(&ev); err != nil {
 		return err
 	}
 	c.readGen++
 	c.inMsg = true
 	c.msgType = MessageType(ev.Type)
 	c.msgCompr = ev.Compressed
-	c.setChunk(ev)
+	c.setChunk(&ev)
 	return nil
 }
 
@@ -248,36 +248,36 @@ func (c *Conn) discardMessage() error {
 			c.endMessage()
 			return nil
 		}
-		ev, err := c.nextData()
-		if err != nil {
+		var ev wsproto.Event
+		if err := c.nextData(&ev); err != nil {
 			return err
 		}
-		c.setChunk(ev)
+		c.setChunk(&ev)
 	}
 }
 
 // nextData feeds buffered input to the core, reading more when it is
 // consumed, until the core reports data (a Data event), and acts on the
-// control frames and failures it reports on the way.
-func (c *Conn) nextData() (wsproto.Event, error) {
+// control frames and failures it reports on the way. The Data event is
+// stored in *ev, which the core fills in place (no Event copied per call).
+func (c *Conn) nextData(ev *wsproto.Event) error {
 	for {
 		if c.rpos == c.rend {
 			if c.readErr != nil {
-				return wsproto.Event{}, c.readErr
+				return c.readErr
 			}
 			if err := c.fill(); err != nil {
-				return wsproto.Event{}, c.readFailed(err)
+				return c.readFailed(err)
 			}
 		}
-		ev, n := c.rx.Feed(c.rbuf[c.rpos:c.rend])
-		c.rpos += n
+		c.rpos += c.rx.FeedEvent(ev, c.rbuf[c.rpos:c.rend])
 		switch ev.Kind {
 		case wsproto.None:
 		case wsproto.Data:
-			return ev, nil
+			return nil
 		default:
 			if err := c.handleEvent(ev); err != nil {
-				return wsproto.Event{}, err
+				return err
 			}
 		}
 	}
@@ -390,7 +390,7 @@ func (c *Conn) releaseReadBuf() {
 // a ping is answered with the pong the core makes and handed to the
 // callbacks, a pong wakes Ping and the callbacks, the peer's close ends the
 // connection, and a broken rule fails it.
-func (c *Conn) handleEvent(ev wsproto.Event) error {
+func (c *Conn) handleEvent(ev *wsproto.Event) error {
 	switch ev.Kind {
 	case wsproto.Ping:
 		// The pong is bounded by the read's own context, so that a
@@ -399,7 +399,7 @@ func (c *Conn) handleEvent(ev wsproto.Event) error {
 		if ctx == nil {
 			ctx = context.Background()
 		}
-		if err := c.writeReply(ctx, &ev); err != nil && !errors.Is(err, ErrClosed) {
+		if err := c.writeReply(ctx, ev); err != nil && !errors.Is(err, ErrClosed) {
 			return c.readFailed(err)
 		}
 		if c.hooks.OnPing != nil {
@@ -417,9 +417,9 @@ func (c *Conn) handleEvent(ev wsproto.Event) error {
 			c.runHook(c.opts.OnPong, ev.Payload)
 		}
 	case wsproto.Close:
-		return c.gotClose(ev)
+		return c.gotClose(*ev)
 	case wsproto.Failed:
-		return c.failed(ev)
+		return c.failed(*ev)
 	}
 	return nil
 }

@@ -122,11 +122,11 @@ func (r *messageReader) read(p []byte) (int, error) {
 				return n, nil
 			}
 		}
-		ev, err := c.nextData()
-		if err != nil {
+		var ev wsproto.Event
+		if err := c.nextData(&ev); err != nil {
 			return 0, err
 		}
-		c.setChunk(ev)
+		c.setChunk(&ev)
 	}
 	n := copy(p, c.rbuf[c.chunkAt:c.chunkAt+c.chunkN])
 	c.chunkAt += int32(n)

@@ -3,17 +3,29 @@ package ws
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 )
 
 // sem is a lock whose waiters can give up when a context ends or a channel
-// closes. Uncontended, it costs two sync.Mutex round trips and allocates
-// nothing; waiters are served in arrival order. It is kept small (one
-// pointer besides the mutex) because every Conn holds three.
+// closes. Uncontended, taking and releasing it costs one atomic
+// compare-and-swap each and allocates nothing; waiters are served in
+// arrival order. It is kept small (one pointer besides the mutex and the
+// state word) because every Conn holds three.
 type sem struct {
-	mu      sync.Mutex
-	held    bool
+	// state holds semLocked while the lock is held and semWaiters while
+	// the waiters list is not empty (only while it is held: the lock is
+	// handed to the first waiter, never freed with waiters queued).
+	// Without waiters it changes by compare-and-swap alone; with them,
+	// under mu.
+	state   atomic.Uint32
+	mu      sync.Mutex // guards waiters and the semWaiters bit
 	waiters *semWaiter // FIFO list; allocated only under contention
 }
+
+const (
+	semLocked  = 1
+	semWaiters = 2
+)
 
 // semWaiter is one goroutine waiting for a sem.
 type semWaiter struct {
@@ -23,23 +35,35 @@ type semWaiter struct {
 
 // tryLock takes the lock if it is free.
 func (s *sem) tryLock() bool {
-	s.mu.Lock()
-	ok := !s.held
-	if ok {
-		s.held = true
-	}
-	s.mu.Unlock()
-	return ok
+	return s.state.CompareAndSwap(0, semLocked)
 }
 
 // lock takes the lock, or returns ctx's error if ctx ends first, or
 // ErrClosed if done closes first (done may be nil).
 func (s *sem) lock(ctx context.Context, done <-chan struct{}) error {
-	s.mu.Lock()
-	if !s.held {
-		s.held = true
-		s.mu.Unlock()
+	if s.state.CompareAndSwap(0, semLocked) {
 		return nil
+	}
+	return s.lockSlow(ctx, done)
+}
+
+func (s *sem) lockSlow(ctx context.Context, done <-chan struct{}) error {
+	s.mu.Lock()
+	for {
+		st := s.state.Load()
+		if st&semLocked == 0 {
+			// Freed meanwhile (with no waiters: st is 0).
+			if s.state.CompareAndSwap(st, st|semLocked) {
+				s.mu.Unlock()
+				return nil
+			}
+			continue
+		}
+		// Mark the waiters while the lock is held, so that unlock takes
+		// the slow path (and mu) and finds this one queued.
+		if st&semWaiters != 0 || s.state.CompareAndSwap(st, st|semWaiters) {
+			break
+		}
 	}
 	w := &semWaiter{ready: make(chan struct{})}
 	p := &s.waiters
@@ -72,19 +96,34 @@ func (s *sem) lock(ctx context.Context, done <-chan struct{}) error {
 			break
 		}
 	}
+	if s.waiters == nil {
+		// The lock is held (by whoever we waited for): only the bit goes.
+		s.state.And(^uint32(semWaiters))
+	}
 	s.mu.Unlock()
 	return err
 }
 
 // unlock releases the lock, handing it to the first waiter if any.
 func (s *sem) unlock() {
+	if s.state.CompareAndSwap(semLocked, 0) {
+		return
+	}
+	s.unlockSlow()
+}
+
+func (s *sem) unlockSlow() {
 	s.mu.Lock()
 	if w := s.waiters; w != nil {
 		s.waiters = w.next
 		w.next = nil
+		if s.waiters == nil {
+			s.state.Store(semLocked)
+		}
 		close(w.ready) // the lock stays held, now by the waiter
 	} else {
-		s.held = false
+		// The last waiter gave up between our failed fast path and now.
+		s.state.Store(0)
 	}
 	s.mu.Unlock()
 }

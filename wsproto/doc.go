@@ -17,6 +17,8 @@
 // fail-fast on text (§8.1), the read limit (checked on each frame header,
 // before any of its payload arrives, §10.4), the close frame's payload
 // (§5.5.1, §7.4) and the bits of permessage-deflate (RFC 7692 §6.1).
+// [Receiver.FeedEvent] is the same call storing the event in the driver's
+// own Event, for a hot loop that should not copy it from call to call.
 //
 // Data arrives as [Data] events, a message's payload chunk by chunk as it
 // comes, each pointing into the input (zero copy), the first marked Start
