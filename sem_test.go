@@ -34,13 +34,13 @@ func TestSemExclusion(t *testing.T) {
 			for i := range 500 {
 				switch (g + i) % 3 {
 				case 0:
-					if err := s.lock(bg, nil); err != nil {
+					if err := s.lock(context.Background(), nil); err != nil {
 						t.Error(err)
 						return
 					}
 					hold()
 				case 1:
-					ctx, cancel := context.WithTimeout(bg, time.Duration(i%3)*time.Microsecond)
+					ctx, cancel := context.WithTimeout(context.Background(), time.Duration(i%3)*time.Microsecond)
 					if s.lock(ctx, nil) == nil {
 						hold()
 					}
@@ -66,10 +66,10 @@ func TestSemExclusion(t *testing.T) {
 // closes, and that the lock is then still handed over in order.
 func TestSemDone(t *testing.T) {
 	var s sem
-	s.lock(bg, nil)
+	s.lock(context.Background(), nil)
 	done := make(chan struct{})
 	got := make(chan error, 1)
-	go func() { got <- s.lock(bg, done) }()
+	go func() { got <- s.lock(context.Background(), done) }()
 	for {
 		s.mu.Lock()
 		w := s.waiters
