@@ -156,6 +156,10 @@ func (lp *evloop) handshake(c *Conn, data []byte) {
 		raw, err = nil, server.ErrRequestTooLarge
 	}
 	if err != nil {
+		if s.wantsFallback(b, err) {
+			lp.handOff(c, b)
+			return
+		}
 		lp.reject(c, err)
 		return
 	}
@@ -261,7 +265,7 @@ func readLimit(n int64) int64 {
 
 // reject answers a failed handshake with the rule's status, then closes.
 func (lp *evloop) reject(c *Conn, err error) {
-	b := server.AppendError(nil, err)
+	b := appendRefusal(nil, err)
 	syscall.Write(int(c.fd), b)
 	lp.finish(c, err)
 }

@@ -381,6 +381,11 @@ func (s *Server) handshakeConn(c *Conn, nc net.Conn) (*ws.Conn, error) {
 			raw, hl, perr = parseHead(buf, scanned, limit)
 			scanned = len(buf)
 			if perr != nil {
+				if s.wantsFallback(buf, perr) {
+					nc.SetDeadline(time.Time{})
+					s.fallback(nc, buf)
+					return nil, errHandedOff
+				}
 				nc.Write(server.AppendError(nil, perr))
 				return nil, perr
 			}
@@ -403,7 +408,7 @@ func (s *Server) handshakeConn(c *Conn, nc net.Conn) (*ws.Conn, error) {
 		neg, err = s.negotiate(c, raw, nc.RemoteAddr().String(), state)
 	}
 	if err != nil {
-		nc.Write(server.AppendError(nil, err))
+		nc.Write(appendRefusal(nil, err))
 		return nil, err
 	}
 	opts := neg.Conn()

@@ -65,6 +65,7 @@ type job struct {
 	fn     func()
 	size   int  // the bytes of the packet it holds
 	always bool // runs after the socket has disconnected too
+	loop   bool // queued by an event loop, which must not wait for room
 }
 
 func newSocket(c *conn, nsp string, auth json.RawMessage) *Socket {
@@ -399,7 +400,10 @@ func (s *Socket) packet(p *parser.Packet) {
 		for _, a := range p.Attachments {
 			size += len(a)
 		}
-		s.enqueueSized(func() { s.event(p) }, size)
+		if !s.enqueueSized(func() { s.event(p) }, size) {
+			s.conn.srv.log.Debug("socketio: closing a connection whose events overflow its queue on the event loop", "sid", s.conn.es.ID())
+			s.conn.close(ErrServerClose)
+		}
 	case parser.Ack, parser.BinaryAck:
 		s.mu.Lock()
 		fn := s.acks[p.ID]
@@ -481,13 +485,20 @@ func (s *Socket) enqueue(fn func(), always bool) { s.add(job{fn: fn, always: alw
 // enqueueSized adds the job of an event holding size bytes. When
 // MaxQueuedEvents jobs, or MaxQueuedBytes, wait, it blocks (the reading of
 // the connection) until the worker has taken one, so that a client cannot
-// make the server hold events without bound.
-func (s *Socket) enqueueSized(fn func(), size int) { s.add(job{fn: fn, size: size}) }
+// make the server hold events without bound; on an event loop, which must
+// not block, it reports false instead (the caller closes the connection).
+func (s *Socket) enqueueSized(fn func(), size int) bool {
+	return s.add(job{fn: fn, size: size, loop: s.conn.es.OnEventLoop()})
+}
 
-func (s *Socket) add(j job) {
+func (s *Socket) add(j job) bool {
 	o := &s.conn.srv.opts
 	s.mu.Lock()
 	for !j.always && s.running && len(s.jobs) > 0 && (len(s.jobs) >= o.MaxQueuedEvents || s.queued+j.size > o.MaxQueuedBytes) {
+		if j.loop {
+			s.mu.Unlock()
+			return false
+		}
 		if s.room == nil {
 			s.room = make(chan struct{})
 		}
@@ -510,6 +521,7 @@ func (s *Socket) add(j job) {
 		default:
 		}
 	}
+	return true
 }
 
 // workerLinger is how long a socket's worker waits for more work before it
