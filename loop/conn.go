@@ -154,7 +154,7 @@ func (c *Conn) Subprotocol() string {
 	return c.evSubprotocol()
 }
 
-// RemoteAddr returns the peer's address.
+// RemoteAddr returns the peer's address, in OnClose too.
 func (c *Conn) RemoteAddr() net.Addr {
 	if c.g != nil {
 		return c.g.nc.RemoteAddr()

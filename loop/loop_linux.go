@@ -75,6 +75,12 @@ type evconn struct {
 	sf    uint8  // flags guarded by mu
 	lf    uint16 // flags of the loop's own, unguarded
 
+	// The peer's TCP address as accept(2) gave it, for RemoteAddr once
+	// the socket is gone (getpeername(2) fails on a reset connection);
+	// zero for other sockets.
+	peerPort uint16
+	peerIP   [16]byte
+
 	in  []byte       // the request head so far, while the handshake is on
 	msg *[]byte      // the message being collected (pooled), when it spans reads
 	out outq         // guarded by mu
@@ -99,6 +105,7 @@ const (
 	sfAdvance                      // a taskAdvance is posted
 	sfWatched                      // the loop sweeps the connection's compressor (taskWatch posted)
 	sfCompressed                   // compressed a message since the last sweep
+	sfFdOpen                       // closed, but the socket stays open while OnClose runs, for its addresses
 )
 
 // Flags of the loop.
@@ -700,7 +707,15 @@ func (lp *evloop) finish(c *Conn, err error) {
 	}
 	wasOpen := c.st == stOpen
 	c.st = stClosed
-	syscall.Close(int(c.fd))
+	if wasOpen {
+		// The socket stays open until OnClose returns, so that
+		// RemoteAddr and LocalAddr still answer there (the descriptor
+		// cannot be reused meanwhile; the loop polls nothing while
+		// OnClose runs on it).
+		c.sf |= sfFdOpen
+	} else {
+		syscall.Close(int(c.fd))
+	}
 	c.out.drop(c)
 	if c.why != nil {
 		err = c.why
@@ -716,6 +731,10 @@ func (lp *evloop) finish(c *Conn, err error) {
 	c.pc.Release()
 	if wasOpen {
 		c.callClose(err)
+		c.mu.Lock()
+		c.sf &^= sfFdOpen
+		syscall.Close(int(c.fd))
+		c.mu.Unlock()
 	}
 	lp.srv.doneConn()
 }
@@ -972,17 +991,21 @@ func (c *Conn) evQueued() int { return c.out.msgs }
 func (c *Conn) evAddr(remote bool) net.Addr {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.st == stClosed {
-		return nil
-	}
 	var sa syscall.Sockaddr
-	var err error
-	if remote {
-		sa, err = syscall.Getpeername(int(c.fd))
-	} else {
-		sa, err = syscall.Getsockname(int(c.fd))
+	var err error = syscall.ENOTCONN
+	if c.st != stClosed || c.sf&sfFdOpen != 0 {
+		if remote {
+			sa, err = syscall.Getpeername(int(c.fd))
+		} else {
+			sa, err = syscall.Getsockname(int(c.fd))
+		}
 	}
 	if err != nil {
+		if remote && c.peerPort != 0 {
+			// The socket is closed, or reset (no peer any more): the
+			// address accept(2) gave.
+			return &net.TCPAddr{IP: append(net.IP(nil), c.peerIP[:]...), Port: int(c.peerPort)}
+		}
 		return nil
 	}
 	return sockaddrToAddr(sa)
