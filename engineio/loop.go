@@ -3,8 +3,10 @@ package engineio
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/rfc6455/ws"
 	"github.com/rfc6455/ws/handshake"
@@ -39,8 +41,8 @@ import (
 //     CheckOrigin and OriginPatterns, or CORS) and MaxPayload apply to its
 //     connections; its other handshake options (Compression, Subprotocols,
 //     ResponseHeader) do not: set them on the loop.Server's Options, which
-//     apply to every connection. Options.Cookie is set on polling
-//     handshakes only.
+//     apply to every connection (keep the ResponseHeader the mux sets when
+//     a mounted server has a Cookie: it sets the cookie of new sessions).
 //   - A request with "Upgrade: websocket" and transport=polling is
 //     refused (400, code 3), where ServeHTTP would serve it as polling.
 //
@@ -48,6 +50,11 @@ import (
 type LoopMux struct {
 	mounts []loopMount
 	http   *http.ServeMux
+	// ids holds the session ids that ResponseHeader put in the cookies
+	// of WebSocket handshakes, for the Upgrade hook that follows each
+	// (on the same goroutine: no failure comes between them), keyed by
+	// the client's address and Sec-WebSocket-Key.
+	ids sync.Map
 }
 
 type loopMount struct {
@@ -80,26 +87,60 @@ func (m *LoopMux) Server() *loop.Server {
 	ls.Options.CheckOrigin = func(*http.Request) bool { return true }
 	for _, mt := range m.mounts {
 		ls.Options.Conn.ReadLimit = max(ls.Options.Conn.ReadLimit, mt.srv.opts.MaxPayload)
+		if mt.srv.opts.Cookie != nil {
+			ls.Options.ResponseHeader = m.responseHeader
+		}
 	}
 	// The send queues are bounded by each session's MaxBufferedAmount.
 	ls.Policy = loop.Policy{QueueBytes: -1, QueueSize: -1}
 	return ls
 }
 
-// upgrade is the loop.Server's Upgrade hook: it routes a WebSocket request
-// to the server mounted at the longest prefix of its path.
-func (m *LoopMux) upgrade(c *loop.Conn, raw *handshake.RawRequest) error {
+// route returns the server mounted at the longest prefix of path, or nil.
+func (m *LoopMux) route(path string) *Server {
 	var srv *Server
 	n := -1
 	for _, mt := range m.mounts {
-		if strings.HasPrefix(raw.URL.Path, mt.prefix) && len(mt.prefix) > n {
+		if strings.HasPrefix(path, mt.prefix) && len(mt.prefix) > n {
 			srv, n = mt.srv, len(mt.prefix)
 		}
 	}
+	return srv
+}
+
+// upgrade is the loop.Server's Upgrade hook: it routes a WebSocket request
+// to the server mounted at the longest prefix of its path.
+func (m *LoopMux) upgrade(c *loop.Conn, raw *handshake.RawRequest) error {
+	var id string
+	if v, ok := m.ids.LoadAndDelete(cookieKey(c.RemoteAddr(), raw.Get("Sec-Websocket-Key"))); ok {
+		id = v.(string)
+	}
+	srv := m.route(raw.URL.Path)
 	if srv == nil {
 		return &handshake.Error{Status: http.StatusNotFound, Reason: "no Engine.IO server at this path"}
 	}
-	return srv.upgradeLoop(c, raw)
+	return srv.upgradeLoop(c, raw, id)
+}
+
+// responseHeader sets the session cookie on the 101 of a handshake that
+// may open a WebSocket-only session of a server with a Cookie, as
+// ServeHTTP does; the session gets the id (see ids).
+func (m *LoopMux) responseHeader(r *http.Request, h http.Header) {
+	srv := m.route(r.URL.Path)
+	if srv == nil || srv.opts.Cookie == nil || r.URL.Query().Get("sid") != "" {
+		return
+	}
+	id := newID()
+	h.Add("Set-Cookie", srv.sessionCookie(id))
+	m.ids.Store(r.RemoteAddr+" "+r.Header.Get("Sec-Websocket-Key"), id)
+}
+
+// cookieKey is the key of ids.
+func cookieKey(a net.Addr, key string) string {
+	if a == nil {
+		return " " + key
+	}
+	return a.String() + " " + key
 }
 
 // loopConn is the event-loop driver of the WebSocket transport: a
@@ -242,7 +283,8 @@ func (loopHandler) OnClose(c *loop.Conn, err error) {
 
 // upgradeLoop serves a WebSocket handshake that came to a loop.Server,
 // as ServeHTTP serves one: the same checks (route) and refusals.
-func (s *Server) upgradeLoop(c *loop.Conn, raw *handshake.RawRequest) error {
+// id, if not "", is the id of a new session (its cookie was set).
+func (s *Server) upgradeLoop(c *loop.Conn, raw *handshake.RawRequest, id string) error {
 	r := raw.HTTPRequest()
 	if a := c.RemoteAddr(); a != nil {
 		r.RemoteAddr = a.String()
@@ -283,6 +325,9 @@ func (s *Server) upgradeLoop(c *loop.Conn, raw *handshake.RawRequest) error {
 		return &handshake.Error{Status: http.StatusServiceUnavailable, Reason: "engineio: server shutting down"}
 	}
 	l.s = newSocket(s, r, true, r.URL.Query().Has("b64"))
+	if id != "" {
+		l.s.id = id
+	}
 	l.mode = modeOpen
 	c.SetValue(l)
 	return nil

@@ -435,6 +435,36 @@ func (s *Socket) deliver(typ ws.MessageType, data []byte, onLoop bool) {
 // many connections: the call must not block. Call it from inside Message.
 func (s *Socket) OnEventLoop() bool { return s.onLoop.Load() }
 
+// PauseReading stops reading the session's messages on the event-loop
+// driver until ResumeReading: for a Handler that hands them to a bounded
+// queue of its own, as Message must not block on the event loop
+// (OnEventLoop); it pauses when the queue is full and resumes when it has
+// room. Messages already read may still come (at most one read's worth).
+// Pause for less than PingTimeout: the pongs are not read either. On the
+// goroutine driver and on polling it does nothing: Message may block
+// there instead.
+func (s *Socket) PauseReading() {
+	if l := s.loopTransport(); l != nil {
+		l.c.PauseReading()
+	}
+}
+
+// ResumeReading resumes the reading that PauseReading stopped.
+func (s *Socket) ResumeReading() {
+	if l := s.loopTransport(); l != nil {
+		l.c.ResumeReading()
+	}
+}
+
+// loopTransport returns the session's WebSocket transport on the
+// event-loop driver, or nil.
+func (s *Socket) loopTransport() *loopConn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, _ := s.conn.(*loopConn)
+	return l
+}
+
 // deliverRead hands a message read on the WebSocket transport to the
 // Handler, as deliver does, and reports whether Unblock detached the call
 // meanwhile: then dmu was released for it, another goroutine reads, and the

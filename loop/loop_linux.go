@@ -63,6 +63,7 @@ const (
 	taskDropHandshakes              // Shutdown: close the connections in their handshake
 	taskTerminate                   // Shutdown's context ended: close every connection now
 	taskWatch                       // a connection took a compressor: sweep it
+	taskResume                      // ResumeReading: read the connection again
 )
 
 // evconn is the event loop's part of a Conn.
@@ -105,6 +106,7 @@ const (
 	sfAdvance                      // a taskAdvance is posted
 	sfWatched                      // the loop sweeps the connection's compressor (taskWatch posted)
 	sfCompressed                   // compressed a message since the last sweep
+	sfHold                         // PauseReading was called: nothing is read until ResumeReading
 	sfFdOpen                       // closed, but the socket stays open while OnClose runs, for its addresses
 )
 
@@ -331,6 +333,10 @@ func (lp *evloop) runTasks() bool {
 			if t.c.st != stClosed {
 				lp.setBusy(t.c)
 			}
+		case taskResume:
+			if t.c.st != stClosed {
+				lp.setReady(t.c)
+			}
 		}
 		if t.wg != nil {
 			t.wg.Done()
@@ -456,7 +462,7 @@ func (lp *evloop) setReady(c *Conn) {
 // read reads what c's socket holds and handles it.
 func (lp *evloop) read(c *Conn) {
 	for range readsPerEvent {
-		if c.st == stClosed || c.lf&(lfPaused|lfNoRead) != 0 {
+		if c.st == stClosed || c.lf&(lfPaused|lfNoRead) != 0 || c.held() {
 			return
 		}
 		n, err := syscall.Read(int(c.fd), lp.buf)
@@ -773,6 +779,35 @@ func (e *abnormalError) Unwrap() error     { return e.err }
 func (e *abnormalError) CloseCode() uint16 { return uint16(ws.CloseAbnormal) }
 
 // Methods of Conn on the event loop.
+
+// held reports whether PauseReading holds the reading of an open
+// connection (a closing one is read on: its closing handshake needs it).
+func (c *Conn) held() bool {
+	if c.lf&lfClosing != 0 || c.st != stOpen {
+		return false
+	}
+	c.mu.Lock()
+	h := c.sf&sfHold != 0
+	c.mu.Unlock()
+	return h
+}
+
+func (c *Conn) evPause() {
+	c.mu.Lock()
+	c.sf |= sfHold
+	c.mu.Unlock()
+}
+
+func (c *Conn) evResume() {
+	c.mu.Lock()
+	held := c.sf&sfHold != 0
+	c.sf &^= sfHold
+	open := c.st != stClosed
+	c.mu.Unlock()
+	if held && open {
+		c.lp.post(task{kind: taskResume, c: c})
+	}
+}
 
 // evSend queues a message; pm, if not nil, is the prepared message whose
 // payload data is.

@@ -2,6 +2,8 @@ package loop
 
 import (
 	"bufio"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -9,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rfc6455/ws"
+	"github.com/rfc6455/ws/client"
 	"github.com/rfc6455/ws/handshake"
 )
 
@@ -107,6 +111,90 @@ func TestFallbackRequestWithBody(t *testing.T) {
 				if res.StatusCode != tc.status || tc.body != "" && string(body) != tc.body {
 					t.Errorf("%q: %d %q, want %d %q", tc.req, res.StatusCode, body, tc.status, tc.body)
 				}
+			}
+		})
+	}
+}
+
+// pauser echoes each message; on "pause" it pauses the reading first.
+type pauser struct {
+	*echoHandler
+	conns chan *Conn
+}
+
+func (h *pauser) OnMessage(c *Conn, typ ws.MessageType, data []byte) {
+	if string(data) == "pause" {
+		c.PauseReading()
+		h.conns <- c
+	}
+	c.Send(typ, data)
+}
+
+// TestPauseReading: after PauseReading the connection's next messages are
+// not handed to OnMessage until ResumeReading, on both drivers; a paused
+// connection that the server closes still completes its closing handshake.
+func TestPauseReading(t *testing.T) {
+	for _, d := range drivers {
+		t.Run(d.name, func(t *testing.T) {
+			h := &pauser{echoHandler: newEcho(), conns: make(chan *Conn, 1)}
+			s := &Server{Handler: h, Goroutines: d.goroutines}
+			addr := start(t, s)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			c, _, err := client.Dial(ctx, "ws://"+addr+"/", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.CloseNow()
+			read := func() string {
+				t.Helper()
+				_, m, err := c.ReadMessage(ctx, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return string(m)
+			}
+			c.WriteMessage(ctx, ws.Text, []byte("pause"))
+			if m := read(); m != "pause" {
+				t.Fatalf("echo %q", m)
+			}
+			sc := <-h.conns
+			c.WriteMessage(ctx, ws.Text, []byte("after"))
+			// Nothing comes while paused (a check that a slow machine
+			// cannot make fail).
+			got := make(chan string, 1)
+			go func() {
+				_, m, err := c.ReadMessage(ctx, nil)
+				if err != nil {
+					m = []byte(err.Error())
+				}
+				got <- string(m)
+			}()
+			select {
+			case m := <-got:
+				t.Fatalf("got %q while paused", m)
+			case <-time.After(100 * time.Millisecond):
+			}
+			sc.ResumeReading()
+			if m := <-got; m != "after" {
+				t.Fatalf("after resuming: %q", m)
+			}
+			// Paused again, then closed by the server: the closing
+			// handshake completes and OnClose comes.
+			c.WriteMessage(ctx, ws.Text, []byte("pause"))
+			if m := read(); m != "pause" {
+				t.Fatalf("echo %q", m)
+			}
+			sc = <-h.conns
+			sc.Close(ws.CloseNormal, "bye")
+			var ce *ws.CloseError
+			if _, _, err := c.ReadMessage(ctx, nil); !errors.As(err, &ce) || ce.Code != ws.CloseNormal {
+				t.Fatalf("read after the server's close: %v", err)
+			}
+			select {
+			case <-h.done:
+			case <-ctx.Done():
+				t.Fatal("no OnClose")
 			}
 		})
 	}

@@ -57,6 +57,7 @@ type Socket struct {
 	idle    bool          // the worker waits for more jobs
 	gen     int           // incremented to retire the waiting worker
 	room    chan struct{} // closed when the job queue has room again
+	paused  bool          // the event loop paused the reading behind the full queue
 }
 
 // A job is a unit of a socket's work, run in order on its worker: the
@@ -400,10 +401,7 @@ func (s *Socket) packet(p *parser.Packet) {
 		for _, a := range p.Attachments {
 			size += len(a)
 		}
-		if !s.enqueueSized(func() { s.event(p) }, size) {
-			s.conn.srv.log.Debug("socketio: closing a connection whose events overflow its queue on the event loop", "sid", s.conn.es.ID())
-			s.conn.close(ErrServerClose)
-		}
+		s.enqueueSized(func() { s.event(p) }, size)
 	case parser.Ack, parser.BinaryAck:
 		s.mu.Lock()
 		fn := s.acks[p.ID]
@@ -485,19 +483,23 @@ func (s *Socket) enqueue(fn func(), always bool) { s.add(job{fn: fn, always: alw
 // enqueueSized adds the job of an event holding size bytes. When
 // MaxQueuedEvents jobs, or MaxQueuedBytes, wait, it blocks (the reading of
 // the connection) until the worker has taken one, so that a client cannot
-// make the server hold events without bound; on an event loop, which must
-// not block, it reports false instead (the caller closes the connection).
-func (s *Socket) enqueueSized(fn func(), size int) bool {
-	return s.add(job{fn: fn, size: size, loop: s.conn.es.OnEventLoop()})
+// make the server hold events without bound. On an event loop, which must
+// not block (engineio's OnEventLoop), it queues the event and pauses the
+// reading of the connection instead, until the worker has taken one
+// (engineio's PauseReading): the queue then holds at most what one read
+// brought beyond its bounds.
+func (s *Socket) enqueueSized(fn func(), size int) {
+	s.add(job{fn: fn, size: size, loop: s.conn.es.OnEventLoop()})
 }
 
-func (s *Socket) add(j job) bool {
+func (s *Socket) add(j job) {
 	o := &s.conn.srv.opts
 	s.mu.Lock()
-	for !j.always && s.running && len(s.jobs) > 0 && (len(s.jobs) >= o.MaxQueuedEvents || s.queued+j.size > o.MaxQueuedBytes) {
+	for !j.always && !s.paused && s.running && len(s.jobs) > 0 && (len(s.jobs) >= o.MaxQueuedEvents || s.queued+j.size > o.MaxQueuedBytes) {
 		if j.loop {
-			s.mu.Unlock()
-			return false
+			s.paused = true
+			s.conn.es.PauseReading()
+			break
 		}
 		if s.room == nil {
 			s.room = make(chan struct{})
@@ -521,7 +523,6 @@ func (s *Socket) add(j job) bool {
 		default:
 		}
 	}
-	return true
 }
 
 // workerLinger is how long a socket's worker waits for more work before it
@@ -539,6 +540,7 @@ func (s *Socket) work() {
 			idle.Stop()
 		}
 	}()
+	o := &s.conn.srv.opts
 	s.mu.Lock()
 	gen := s.gen
 	s.mu.Unlock()
@@ -555,6 +557,12 @@ func (s *Socket) work() {
 			// Room for one more: let a blocked reader try again.
 			close(s.room)
 			s.room = nil
+		}
+		if s.paused && len(s.jobs) < o.MaxQueuedEvents && s.queued <= o.MaxQueuedBytes {
+			// The event loop paused the reading behind a full queue
+			// (see add): room again.
+			s.paused = false
+			s.conn.es.ResumeReading()
 		}
 		if len(s.jobs) == 0 {
 			if s.wake == nil {
