@@ -121,6 +121,7 @@ const (
 	lfBusy                          // in the loop's busy list
 	lfDeflate                       // permessage-deflate is on: the core keeps buffers between messages
 	lfActive                        // had input since the last sweep
+	lfHeld                          // PauseReading holds the reading (seen after an input; see afterInput)
 )
 
 // newLoops starts n event loops.
@@ -335,6 +336,7 @@ func (lp *evloop) runTasks() bool {
 			}
 		case taskResume:
 			if t.c.st != stClosed {
+				t.c.lf &^= lfHeld
 				lp.setReady(t.c)
 			}
 		}
@@ -462,7 +464,9 @@ func (lp *evloop) setReady(c *Conn) {
 // read reads what c's socket holds and handles it.
 func (lp *evloop) read(c *Conn) {
 	for range readsPerEvent {
-		if c.st == stClosed || c.lf&(lfPaused|lfNoRead) != 0 || c.held() {
+		// A connection that PauseReading holds is read on once it is
+		// closing: its closing handshake needs it.
+		if c.st == stClosed || c.lf&(lfPaused|lfNoRead) != 0 || c.lf&(lfHeld|lfClosing) == lfHeld {
 			return
 		}
 		n, err := syscall.Read(int(c.fd), lp.buf)
@@ -625,13 +629,19 @@ func (c *Conn) collect(pl []byte) {
 	*b = append(*b, pl...)
 }
 
-// afterInput pauses reading while too much waits to be written.
+// afterInput pauses reading while too much waits to be written, and
+// holds it when PauseReading was called (from OnMessage, or from another
+// goroutine since the last input: at most one more read's worth comes).
 func (lp *evloop) afterInput(c *Conn) {
 	c.mu.Lock()
 	queued := c.out.bytes
+	hold := c.sf&sfHold != 0
 	c.mu.Unlock()
 	if queued > lp.srv.pauseBytes() {
 		c.lf |= lfPaused
+	}
+	if hold {
+		c.lf |= lfHeld
 	}
 }
 
@@ -779,18 +789,6 @@ func (e *abnormalError) Unwrap() error     { return e.err }
 func (e *abnormalError) CloseCode() uint16 { return uint16(ws.CloseAbnormal) }
 
 // Methods of Conn on the event loop.
-
-// held reports whether PauseReading holds the reading of an open
-// connection (a closing one is read on: its closing handshake needs it).
-func (c *Conn) held() bool {
-	if c.lf&lfClosing != 0 || c.st != stOpen {
-		return false
-	}
-	c.mu.Lock()
-	h := c.sf&sfHold != 0
-	c.mu.Unlock()
-	return h
-}
 
 func (c *Conn) evPause() {
 	c.mu.Lock()
