@@ -195,6 +195,12 @@ func (l *loopConn) kick(s *Socket) {
 			return
 		}
 	}
+	// The queue's array was written: the next packets reuse it (a small
+	// one), so that a reply costs no allocation.
+	if cap(ps) <= 16 {
+		clear(ps)
+		s.queue = ps[:0]
+	}
 }
 
 func (l *loopConn) close(code ws.CloseCode) {
