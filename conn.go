@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/rfc6455/ws/wsproto"
 )
@@ -37,6 +38,63 @@ var (
 	writeBufPool = sync.Pool{New: func() any { b := make([]byte, writeBufSize); return &b }}
 )
 
+// readBufSlots holds a few read buffers in front of readBufPool, which
+// the poller's callback (rawRead) takes and gives back: unlike a
+// sync.Pool's, its operations never allocate, nor lock, nor go deep into
+// the runtime, so the callback stays shallow (see fill).
+var readBufSlots bufSlots
+
+// bufSlots is a small set of buffers: one atomic pointer each, taken with
+// Swap and filled with CompareAndSwap, so no two goroutines ever get the
+// same buffer. Callers start at a slot of their own (a file descriptor)
+// to spread out. The buffers it holds stay (16 × readBufSize at most);
+// the pool takes the rest.
+type bufSlots [16]struct {
+	p atomic.Pointer[[]byte]
+	_ [56]byte // a cache line each
+}
+
+// get takes a buffer, or returns nil if there is none.
+func (s *bufSlots) get(hint uintptr) *[]byte {
+	for i := range len(s) {
+		slot := &s[(hint+uintptr(i))%uintptr(len(s))].p
+		if slot.Load() != nil {
+			if b := slot.Swap(nil); b != nil {
+				return b
+			}
+		}
+	}
+	return nil
+}
+
+// put stores b and reports whether there was room.
+func (s *bufSlots) put(hint uintptr, b *[]byte) bool {
+	for i := range len(s) {
+		slot := &s[(hint+uintptr(i))%uintptr(len(s))].p
+		if slot.Load() == nil && slot.CompareAndSwap(nil, b) {
+			return true
+		}
+	}
+	return false
+}
+
+// putReadBuf gives a read buffer back: to readBufSlots if it has room,
+// where rawRead finds it, else to the pool.
+func putReadBuf(b *[]byte) {
+	if !readBufSlots.put(uintptr(unsafe.Pointer(b))>>4, b) {
+		readBufPool.Put(b)
+	}
+}
+
+// getReadBuf takes a read buffer: from readBufSlots if it has one, else
+// from the pool.
+func getReadBuf() *[]byte {
+	if b := readBufSlots.get(0); b != nil {
+		return b
+	}
+	return readBufPool.Get().(*[]byte)
+}
+
 // Conn is a WebSocket connection over a net.Conn, past the opening
 // handshake. See the package documentation for its concurrency rules.
 type Conn struct {
@@ -60,10 +118,16 @@ type Conn struct {
 	// readability in the poller and only then takes a pooled buffer (see
 	// rawRead). rawFn is c.rawRead, bound once; rawN and rawErrno carry
 	// its result.
-	raw      syscall.RawConn
-	rawFn    func(fd uintptr) bool
-	rawN     int
-	rawErrno syscall.Errno
+	raw       syscall.RawConn
+	rawFn     func(fd uintptr) bool
+	rawN      int
+	rawErrno  syscall.Errno
+	rawDirect bool // rawRead reads into rbuf, a message's own buffer (readDirect)
+	rawNeed   bool // rawRead needs a buffer: fill takes one from the pool
+	rawAgain  bool // rawRead found nothing to read and kept its buffer
+	// ev is the event the core reports (nextData); kept here rather
+	// than on the stack of the read path.
+	ev wsproto.Event
 	// rbuf[chunkAt:chunkAt+chunkN] is payload of the message being read
 	// that the core reported and the application has not taken yet (the
 	// core reports payload where it is, in rbuf); final says the message
@@ -101,6 +165,13 @@ type Conn struct {
 	// The fields below are guarded by frameSem.
 	writeErr error
 	writev   bool // nc writes net.Buffers in one system call
+	// On a socket (raw set), frames are written through the raw
+	// connection: rawWFn is c.rawWrite, bound once; it writes wraw, or
+	// wvec when it is set, and reports a failure in wErrno.
+	rawWFn func(fd uintptr) bool
+	wraw   []byte
+	wvec   *rawIovecs
+	wErrno syscall.Errno
 
 	// Deadlines set by the user; ctx deadlines are applied on top of them.
 	dlMu          sync.Mutex
@@ -156,6 +227,7 @@ func NewConn(nc net.Conn, buffered []byte, role Role, opts *Options) *Conn {
 	c.writev = isWritev(nc)
 	if c.raw = rawConnOf(nc); c.raw != nil {
 		c.rawFn = c.rawRead
+		c.rawWFn = c.rawWrite
 	} else {
 		c.small = new([smallReadSize]byte)
 	}
