@@ -79,7 +79,7 @@ func (c *Conn) ReadMessage(ctx context.Context, buf []byte) (MessageType, []byte
 
 // hasReadHooks reports whether a callback may run on the read path.
 func (c *Conn) hasReadHooks() bool {
-	return c.opts.OnPing != nil || c.opts.OnPong != nil || c.hooks.OnPing != nil || c.hooks.OnPong != nil
+	return c.opts.OnPing != nil || c.opts.OnPong != nil || c.hooks != nil
 }
 
 // readMessageMore is ReadMessage with messages set aside by Close, a
@@ -578,7 +578,7 @@ func (c *Conn) gotPing(ping []byte) error {
 	if err := c.writePong(ctx, ping); err != nil && !errors.Is(err, ErrClosed) {
 		return c.readFailed(err)
 	}
-	if c.hooks.OnPing != nil || c.opts.OnPing != nil {
+	if c.hooks != nil && c.hooks.OnPing != nil || c.opts.OnPing != nil {
 		c.pingHooks(ping)
 	}
 	return nil
@@ -588,7 +588,7 @@ func (c *Conn) gotPing(ping []byte) error {
 //
 //go:noinline
 func (c *Conn) pingHooks(payload []byte) {
-	if c.hooks.OnPing != nil {
+	if c.hooks != nil && c.hooks.OnPing != nil {
 		c.runHook(c.hooks.OnPing, payload)
 	}
 	if c.opts.OnPing != nil {
@@ -601,7 +601,7 @@ func (c *Conn) pingHooks(payload []byte) {
 //go:noinline
 func (c *Conn) gotPongEvent(ev *wsproto.Event) {
 	c.gotPong(ev.Payload)
-	if c.hooks.OnPong != nil {
+	if c.hooks != nil && c.hooks.OnPong != nil {
 		c.runHook(c.hooks.OnPong, ev.Payload)
 	}
 	if c.opts.OnPong != nil {

@@ -316,9 +316,7 @@ func (c *Conn) startWriteTimeout() {
 		return
 	}
 	d := time.Now().Add(c.opts.WriteTimeout)
-	c.dlMu.Lock()
-	user := c.writeDeadline
-	c.dlMu.Unlock()
+	user := c.writeDeadline()
 	if !user.IsZero() && user.Before(d) {
 		d = user
 	}
@@ -330,9 +328,7 @@ func (c *Conn) endWriteTimeout() {
 	if c.opts.WriteTimeout <= 0 {
 		return
 	}
-	c.dlMu.Lock()
-	user := c.writeDeadline
-	c.dlMu.Unlock()
+	user := c.writeDeadline()
 	c.nc.SetWriteDeadline(user)
 }
 
