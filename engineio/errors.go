@@ -90,14 +90,25 @@ func requestError(code int) *RequestError {
 // writeRequestError answers a refused request the way the reference server
 // does: the status, and {"code":…,"message":…} as JSON.
 func writeRequestError(w http.ResponseWriter, e *RequestError) {
+	body := e.body()
+	h := w.Header()
+	e.setHeader(h)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(e.Status())
+	w.Write(body)
+}
+
+// body returns the JSON body of the answer.
+func (e *RequestError) body() []byte {
 	body, _ := json.Marshal(struct {
 		Code    int    `json:"code"`
 		Message string `json:"message"`
 	}{e.Code, e.Message})
-	h := w.Header()
+	return body
+}
+
+// setHeader sets the header fields of the answer.
+func (e *RequestError) setHeader(h http.Header) {
 	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
 	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(e.Status())
-	w.Write(body)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -155,8 +156,9 @@ type harness struct {
 	t     *testing.T
 	srv   *Server
 	rec   *recorder
-	hs    *httptest.Server
-	url   string // …/engine.io/
+	hs    *httptest.Server // nil on the event-loop driver
+	addr  string           // host:port
+	url   string           // …/engine.io/
 	wsURL string
 	hc    *http.Client
 }
@@ -171,20 +173,63 @@ func newHarness(t *testing.T, opts *Options) *harness {
 		opts.Handler = rec
 	}
 	srv := NewServer(opts)
-	mux := http.NewServeMux()
-	mux.Handle("/engine.io/", srv)
-	hs := httptest.NewServer(mux)
-	h := &harness{t: t, srv: srv, rec: rec, hs: hs, url: hs.URL + "/engine.io/",
-		wsURL: "ws" + strings.TrimPrefix(hs.URL, "http") + "/engine.io/",
+	var base string
+	var stop func()
+	var hs *httptest.Server
+	if _, onLoop := loopTests.Load(t); onLoop {
+		// The event-loop driver: a loop.Server from a LoopMux.
+		mux := NewLoopMux()
+		mux.Handle("/engine.io/", srv)
+		ls := mux.Server()
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		served := make(chan struct{})
+		go func() {
+			defer close(served)
+			ls.Serve(ln)
+		}()
+		base = "http://" + ln.Addr().String()
+		stop = func() {
+			ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+			defer cancel()
+			ls.Shutdown(ctx)
+			<-served
+		}
+	} else {
+		mux := http.NewServeMux()
+		mux.Handle("/engine.io/", srv)
+		hs = httptest.NewServer(mux)
+		base, stop = hs.URL, hs.Close
+	}
+	h := &harness{t: t, srv: srv, rec: rec, hs: hs, addr: strings.TrimPrefix(base, "http://"), url: base + "/engine.io/",
+		wsURL: "ws" + strings.TrimPrefix(base, "http") + "/engine.io/",
 		hc:    &http.Client{Timeout: testTimeout, Transport: &http.Transport{DisableCompression: true}}}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 		defer cancel()
 		srv.Shutdown(ctx)
 		h.hc.CloseIdleConnections()
-		hs.Close()
+		stop()
 	})
 	return h
+}
+
+// loopTests holds the tests (*testing.T) whose harnesses serve on the
+// event-loop driver (see eachDriver).
+var loopTests sync.Map
+
+// eachDriver runs test against each driver of the WebSocket transport, as
+// subtests: the goroutine driver (ServeHTTP behind net/http) and the
+// event-loop driver (a LoopMux's loop.Server).
+func eachDriver(t *testing.T, test func(t *testing.T)) {
+	t.Run("goroutines", test)
+	t.Run("loop", func(t *testing.T) {
+		loopTests.Store(t, true)
+		defer loopTests.Delete(t)
+		test(t)
+	})
 }
 
 type response struct {

@@ -56,13 +56,13 @@ func (s *Socket) poll(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if s.state == stateClosed {
 		s.mu.Unlock()
-		s.srv.refuse(w, r, CodeUnknownSID, "")
+		s.srv.refuse(w, r, requestError(CodeUnknownSID))
 		return
 	}
 	if s.polling {
 		s.mu.Unlock()
 		s.terminate(fmt.Errorf("%w: overlapping GET requests", ErrTransportError), packetClose, ws.CloseNormal)
-		s.srv.refuse(w, r, CodeBadRequest, "")
+		s.srv.refuse(w, r, requestError(CodeBadRequest))
 		return
 	}
 	s.polling = true
@@ -106,7 +106,7 @@ func (s *Socket) poll(w http.ResponseWriter, r *http.Request) {
 	if late && s.ws && s.state != stateClosed {
 		s.polling = false
 		s.mu.Unlock()
-		s.srv.refuse(w, r, CodeBadRequest, "")
+		s.srv.refuse(w, r, requestError(CodeBadRequest))
 		return
 	}
 	var ps []*Prepared
@@ -167,13 +167,13 @@ func (s *Socket) receive(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if s.state == stateClosed {
 		s.mu.Unlock()
-		s.srv.refuse(w, r, CodeUnknownSID, "")
+		s.srv.refuse(w, r, requestError(CodeUnknownSID))
 		return
 	}
 	if s.posting {
 		s.mu.Unlock()
 		s.terminate(fmt.Errorf("%w: overlapping POST requests", ErrTransportError), packetClose, ws.CloseNormal)
-		s.srv.refuse(w, r, CodeBadRequest, "")
+		s.srv.refuse(w, r, requestError(CodeBadRequest))
 		return
 	}
 	s.posting = true
@@ -214,7 +214,7 @@ func (s *Socket) receive(w http.ResponseWriter, r *http.Request) {
 	err = decodePayload(body, sp, s.onPacket)
 	if err != nil {
 		s.terminate(fmt.Errorf("%w: %w", ErrParseError, err), packetClose, ws.CloseNormal)
-		s.srv.refuse(w, r, CodeBadRequest, "")
+		s.srv.refuse(w, r, requestError(CodeBadRequest))
 		return
 	}
 	h := w.Header()

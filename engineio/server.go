@@ -250,82 +250,100 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// A preflight request, answered by the CORS policy alone.
 		return
 	}
+	sock, act, e := s.route(r, isWebSocketRequest(r))
+	switch act {
+	case actRefuse:
+		s.refuse(w, r, e)
+	case actBuried:
+		writePayload(w, r, []byte{packetNoop}, -1)
+	case actUpgrade:
+		s.upgrade(w, r, sock)
+	case actPoll:
+		sock.poll(w, r)
+	case actPost:
+		sock.receive(w, r)
+	case actOpenPolling:
+		s.openPolling(w, r, r.URL.Query().Has("b64"))
+	case actOpenWebSocket:
+		s.openWebSocket(w, r, r.URL.Query().Has("b64"))
+	}
+}
+
+// What route decides a request is.
+const (
+	actRefuse        = iota // refused: answer the RequestError
+	actBuried               // a GET that crossed its client's close packet: a noop (see bury)
+	actUpgrade              // a WebSocket for an established session
+	actPoll                 // a polling GET of an established session
+	actPost                 // a polling POST of an established session
+	actOpenPolling          // a polling handshake
+	actOpenWebSocket        // a WebSocket handshake without a session
+)
+
+// route applies the reference server's checks to a request, in its order,
+// and says what the request is; both drivers serve what it decides.
+// isUpgrade says that the request asks for a WebSocket.
+func (s *Server) route(r *http.Request, isUpgrade bool) (*Socket, int, *RequestError) {
 	q := r.URL.Query()
 	transport := q.Get("transport")
 	if !(transport == Polling && s.polling || transport == WebSocket && s.websocket) {
-		s.refuse(w, r, CodeUnknownTransport, "")
-		return
+		return nil, actRefuse, requestError(CodeUnknownTransport)
 	}
-	isUpgrade := isWebSocketRequest(r)
 	if sid := q.Get("sid"); sid != "" {
 		sock := s.Socket(sid)
 		if sock == nil && transport == Polling && r.Method == http.MethodGet && s.unbury(sid) {
-			writePayload(w, r, []byte{packetNoop}, -1)
-			return
+			return nil, actBuried, nil
 		}
 		if sock == nil || sock.overdue() {
-			s.refuse(w, r, CodeUnknownSID, "")
-			return
+			return nil, actRefuse, requestError(CodeUnknownSID)
 		}
 		if transport == WebSocket {
 			if !isUpgrade {
-				s.refuse(w, r, CodeBadRequest, "")
-				return
+				return nil, actRefuse, requestError(CodeBadRequest)
 			}
-			s.upgrade(w, r, sock)
-			return
+			return sock, actUpgrade, nil
 		}
 		// A request of another transport than the session's, without an
 		// upgrade, is a TRANSPORT_MISMATCH (after an upgrade, polling
 		// requests of the session are refused).
 		if sock.Transport() != Polling {
-			s.refuse(w, r, CodeBadRequest, "")
-			return
+			return nil, actRefuse, requestError(CodeBadRequest)
 		}
 		switch r.Method {
 		case http.MethodGet:
-			sock.poll(w, r)
+			return sock, actPoll, nil
 		case http.MethodPost:
-			sock.receive(w, r)
-		default:
-			s.refuse(w, r, CodeBadRequest, "")
+			return sock, actPost, nil
 		}
-		return
+		return nil, actRefuse, requestError(CodeBadRequest)
 	}
 	// A handshake: GET only.
 	if r.Method != http.MethodGet {
-		s.refuse(w, r, CodeBadHandshakeMethod, "")
-		return
+		return nil, actRefuse, requestError(CodeBadHandshakeMethod)
 	}
 	if transport == WebSocket && !isUpgrade {
-		s.refuse(w, r, CodeBadRequest, "")
-		return
+		return nil, actRefuse, requestError(CodeBadRequest)
 	}
 	if s.opts.AllowRequest != nil {
 		if err := s.opts.AllowRequest(r); err != nil {
-			s.refuse(w, r, CodeForbidden, err.Error())
-			return
+			e := requestError(CodeForbidden)
+			e.Message = err.Error()
+			return nil, actRefuse, e
 		}
 	}
 	// Only revision 4 is spoken (the reference's allowEIO3 is off by
 	// default, and this server has no revision 3).
 	if q.Get("EIO") != "4" {
-		s.refuse(w, r, CodeUnsupportedProtocolVersion, "")
-		return
+		return nil, actRefuse, requestError(CodeUnsupportedProtocolVersion)
 	}
 	if transport == Polling {
-		s.openPolling(w, r, q.Has("b64"))
-	} else {
-		s.openWebSocket(w, r, q.Has("b64"))
+		return nil, actOpenPolling, nil
 	}
+	return nil, actOpenWebSocket, nil
 }
 
-// refuse answers a refused request; message replaces the code's.
-func (s *Server) refuse(w http.ResponseWriter, r *http.Request, code int, message string) {
-	e := requestError(code)
-	if message != "" {
-		e.Message = message
-	}
+// refuse answers a refused request.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, e *RequestError) {
 	if l := s.opts.Logger; l != nil {
 		l.Debug("engineio: request refused", "code", e.Code, "message", e.Message,
 			"method", r.Method, "url", r.URL.String(), "remote", r.RemoteAddr)

@@ -21,7 +21,9 @@ import (
 	"github.com/rfc6455/ws"
 )
 
-func TestErrorAnswers(t *testing.T) {
+func TestErrorAnswers(t *testing.T) { eachDriver(t, testErrorAnswers) }
+
+func testErrorAnswers(t *testing.T) {
 	h := newHarness(t, &Options{
 		AllowRequest: func(r *http.Request) error {
 			if r.URL.Query().Get("deny") != "" {
@@ -79,7 +81,9 @@ func TestErrorAnswers(t *testing.T) {
 	})
 }
 
-func TestTransportsOption(t *testing.T) {
+func TestTransportsOption(t *testing.T) { eachDriver(t, testTransportsOption) }
+
+func testTransportsOption(t *testing.T) {
 	h := newHarness(t, &Options{Transports: []string{WebSocket}})
 	if res := h.get("?EIO=4&transport=polling"); res.status != 400 || !strings.Contains(res.body, `"code":0`) {
 		t.Errorf("polling disabled: %d %s", res.status, res.body)
@@ -99,7 +103,9 @@ func TestTransportsOption(t *testing.T) {
 	}
 }
 
-func TestHandshakePacket(t *testing.T) {
+func TestHandshakePacket(t *testing.T) { eachDriver(t, testHandshakePacket) }
+
+func testHandshakePacket(t *testing.T) {
 	h := newHarness(t, &Options{PingInterval: 1500 * time.Millisecond, PingTimeout: 700 * time.Millisecond, MaxPayload: 12345})
 	res := h.get("?EIO=4&transport=polling")
 	sid, _ := h.open2(res)
@@ -125,7 +131,9 @@ func (h *harness) open2(res response) (string, *Socket) {
 	return s.ID(), s
 }
 
-func TestCloseReasons(t *testing.T) {
+func TestCloseReasons(t *testing.T) { eachDriver(t, testCloseReasons) }
+
+func testCloseReasons(t *testing.T) {
 	h := newHarness(t, nil)
 	t.Run("client close packet, polling", func(t *testing.T) {
 		sid, s := h.open()
@@ -208,7 +216,9 @@ func TestCloseReasons(t *testing.T) {
 	})
 }
 
-func TestServerClose(t *testing.T) {
+func TestServerClose(t *testing.T) { eachDriver(t, testServerClose) }
+
+func testServerClose(t *testing.T) {
 	t.Run("polling", func(t *testing.T) {
 		h := newHarness(t, nil)
 		sid, s := h.open()
@@ -275,7 +285,9 @@ func TestServerClose(t *testing.T) {
 	})
 }
 
-func TestShutdown(t *testing.T) {
+func TestShutdown(t *testing.T) { eachDriver(t, testShutdown) }
+
+func testShutdown(t *testing.T) {
 	h := newHarness(t, nil)
 	sid, ps := h.open()
 	c := h.mustDial("?EIO=4&transport=websocket")
@@ -308,7 +320,9 @@ func TestShutdown(t *testing.T) {
 	}
 }
 
-func TestBackpressure(t *testing.T) {
+func TestBackpressure(t *testing.T) { eachDriver(t, testBackpressure) }
+
+func testBackpressure(t *testing.T) {
 	h := newHarness(t, &Options{MaxBufferedAmount: 10})
 	sid, s := h.open()
 	ctx := context.Background()
@@ -359,7 +373,9 @@ func mustPrepared(t *testing.T, typ ws.MessageType, s string) *Prepared {
 	return p
 }
 
-func TestSendPreparedIsAtomic(t *testing.T) {
+func TestSendPreparedIsAtomic(t *testing.T) { eachDriver(t, testSendPreparedIsAtomic) }
+
+func testSendPreparedIsAtomic(t *testing.T) {
 	h := newHarness(t, nil)
 	sid, s := h.open()
 	ctx := context.Background()
@@ -387,7 +403,9 @@ func TestSendPreparedIsAtomic(t *testing.T) {
 	}
 }
 
-func TestWritable(t *testing.T) {
+func TestWritable(t *testing.T) { eachDriver(t, testWritable) }
+
+func testWritable(t *testing.T) {
 	h := newHarness(t, nil)
 	sid, s := h.open()
 	if s.Writable() {
@@ -412,10 +430,12 @@ func TestWritable(t *testing.T) {
 // TestOverlappingPost sends a POST whose body the server is reading (it
 // asked for it with 100 Continue), then a second POST: the second is
 // refused with 400 and the session ends (protocol v4, "Sending data").
-func TestOverlappingPost(t *testing.T) {
+func TestOverlappingPost(t *testing.T) { eachDriver(t, testOverlappingPost) }
+
+func testOverlappingPost(t *testing.T) {
 	h := newHarness(t, nil)
 	sid, s := h.open()
-	nc, err := net.Dial("tcp", h.hs.Listener.Addr().String())
+	nc, err := net.Dial("tcp", h.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -437,7 +457,9 @@ func TestOverlappingPost(t *testing.T) {
 	}
 }
 
-func TestLimits(t *testing.T) {
+func TestLimits(t *testing.T) { eachDriver(t, testLimits) }
+
+func testLimits(t *testing.T) {
 	h := newHarness(t, &Options{MaxPayload: 100})
 	t.Run("POST over maxPayload", func(t *testing.T) {
 		sid, s := h.open()
@@ -479,7 +501,9 @@ func TestLimits(t *testing.T) {
 	})
 }
 
-func TestHeartbeat(t *testing.T) {
+func TestHeartbeat(t *testing.T) { eachDriver(t, testHeartbeat) }
+
+func testHeartbeat(t *testing.T) {
 	// Each ping after the first comes only after the pong restarted the
 	// interval; the long timeout keeps a busy machine from ending it.
 	t.Run("pings over polling, pongs restart the interval", func(t *testing.T) {
@@ -498,7 +522,9 @@ func TestHeartbeat(t *testing.T) {
 // TestPongWaitExtendedByPackets drives the heartbeat's timer by hand: when
 // the pong is due, a session that received any packet within PingTimeout
 // is given until PingTimeout after that packet; a silent one is closed.
-func TestPongWaitExtendedByPackets(t *testing.T) {
+func TestPongWaitExtendedByPackets(t *testing.T) { eachDriver(t, testPongWaitExtendedByPackets) }
+
+func testPongWaitExtendedByPackets(t *testing.T) {
 	rec := newRecorder(t)
 	srv := NewServer(&Options{Handler: rec, PingInterval: time.Hour, PingTimeout: time.Hour})
 	s := newSocket(srv, httptestRequest(), false, false)
@@ -540,7 +566,9 @@ func TestPongWaitExtendedByPackets(t *testing.T) {
 // client with no GET in flight is judged as if the ping had been queued on
 // time, and a request after that deadline finds the session over, although
 // the timer never ran.
-func TestLatePingTimer(t *testing.T) {
+func TestLatePingTimer(t *testing.T) { eachDriver(t, testLatePingTimer) }
+
+func testLatePingTimer(t *testing.T) {
 	const timeout = time.Hour
 	newOpen := func(t *testing.T) (*Socket, *recorder) {
 		rec := newRecorder(t)
@@ -619,7 +647,9 @@ func TestLatePingTimer(t *testing.T) {
 // being read: the pong's deadline passes after the POST arrived but before
 // its body is decoded. The POST counts from its arrival: the session stays
 // open and its pong restarts the interval.
-func TestPostArrivalCountsForThePong(t *testing.T) {
+func TestPostArrivalCountsForThePong(t *testing.T) { eachDriver(t, testPostArrivalCountsForThePong) }
+
+func testPostArrivalCountsForThePong(t *testing.T) {
 	rec := newRecorder(t)
 	srv := NewServer(&Options{Handler: rec, PingInterval: time.Hour, PingTimeout: time.Hour})
 	s := newSocket(srv, httptestRequest(), false, false)
@@ -671,7 +701,9 @@ func httptestRequest() *http.Request {
 	return r
 }
 
-func TestUpgrade(t *testing.T) {
+func TestUpgrade(t *testing.T) { eachDriver(t, testUpgrade) }
+
+func testUpgrade(t *testing.T) {
 	t.Run("pending GET gets a noop; queued packets follow on the WebSocket", func(t *testing.T) {
 		h := newHarness(t, nil)
 		sid, s := h.open()
@@ -820,7 +852,9 @@ func TestUpgrade(t *testing.T) {
 	})
 }
 
-func TestCORS(t *testing.T) {
+func TestCORS(t *testing.T) { eachDriver(t, testCORS) }
+
+func testCORS(t *testing.T) {
 	h := newHarness(t, &Options{CORS: &CORS{AllowOrigins: []string{"https://app.example"}, AllowCredentials: true, MaxAge: time.Hour}})
 	pre := http.Header{"Origin": {"https://app.example"}, "Access-Control-Request-Method": {"POST"},
 		"Access-Control-Request-Headers": {"content-type"}}
@@ -868,7 +902,9 @@ func TestCORS(t *testing.T) {
 	}
 }
 
-func TestCompression(t *testing.T) {
+func TestCompression(t *testing.T) { eachDriver(t, testCompression) }
+
+func testCompression(t *testing.T) {
 	big := strings.Repeat("compressible ", 200)
 	h := newHarness(t, nil)
 	sid, s := h.open()
@@ -927,7 +963,9 @@ func TestCompression(t *testing.T) {
 	}
 }
 
-func TestCookie(t *testing.T) {
+func TestCookie(t *testing.T) { eachDriver(t, testCookie) }
+
+func testCookie(t *testing.T) {
 	h := newHarness(t, &Options{Cookie: &http.Cookie{Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode}})
 	res := h.get("?EIO=4&transport=polling")
 	sid, _ := h.open2(res)
@@ -944,7 +982,9 @@ func TestCookie(t *testing.T) {
 	}
 }
 
-func TestAcceptedEncoding(t *testing.T) {
+func TestAcceptedEncoding(t *testing.T) { eachDriver(t, testAcceptedEncoding) }
+
+func testAcceptedEncoding(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"gzip, deflate, br", "gzip"},
 		{"deflate", "deflate"},
@@ -964,7 +1004,9 @@ func TestAcceptedEncoding(t *testing.T) {
 	}
 }
 
-func TestRequestIsKept(t *testing.T) {
+func TestRequestIsKept(t *testing.T) { eachDriver(t, testRequestIsKept) }
+
+func testRequestIsKept(t *testing.T) {
 	h := newHarness(t, nil)
 	res := h.do("GET", "?EIO=4&transport=polling&token=abc", nil, http.Header{"X-Test": {"1"}})
 	_, s := h.open2(res)
@@ -1000,7 +1042,9 @@ func TestRequestIsKept(t *testing.T) {
 
 // The v4 client posts text; a body marked application/octet-stream, which
 // the protocol allows a sender to use, is read as the same payload.
-func TestPostOctetStream(t *testing.T) {
+func TestPostOctetStream(t *testing.T) { eachDriver(t, testPostOctetStream) }
+
+func testPostOctetStream(t *testing.T) {
 	h := newHarness(t, nil)
 	sid, _ := h.open()
 	res := h.do("POST", pq(sid), strings.NewReader("4a\x1ebAQ=="), http.Header{"Content-Type": {"application/octet-stream"}})
@@ -1017,7 +1061,9 @@ func TestPostOctetStream(t *testing.T) {
 
 // A GET that the client sent before its close packet, but that the server
 // handles after it, gets the noop a pending GET gets; once.
-func TestPollCrossingTheClosePacket(t *testing.T) {
+func TestPollCrossingTheClosePacket(t *testing.T) { eachDriver(t, testPollCrossingTheClosePacket) }
+
+func testPollCrossingTheClosePacket(t *testing.T) {
 	h := newHarness(t, nil)
 	sid, s := h.open()
 	h.post(pq(sid), "1")
@@ -1038,7 +1084,9 @@ func TestPollCrossingTheClosePacket(t *testing.T) {
 
 // A GET that comes while a probe WebSocket is open is held for the upgrade:
 // refused if the upgrade completes, a noop if it does not in time.
-func TestPollDuringUpgrade(t *testing.T) {
+func TestPollDuringUpgrade(t *testing.T) { eachDriver(t, testPollDuringUpgrade) }
+
+func testPollDuringUpgrade(t *testing.T) {
 	h := newHarness(t, nil)
 	sid, s := h.open()
 	c := h.mustDial("?EIO=4&transport=websocket&sid=" + sid)

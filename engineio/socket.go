@@ -56,19 +56,20 @@ type Socket struct {
 	// final is the packet a pending GET gets when the session ends
 	// without one queued: close ('1') when the server ends it, noop ('6')
 	// when the client did.
-	final    byte
-	queue    []*Prepared
-	buffered int64
-	conn     *ws.Conn      // the WebSocket transport
-	probe    *ws.Conn      // the probe connection of an upgrade
-	pollWake chan struct{} // wakes the GET in flight
-	drained  chan struct{} // closed when the queue shrinks, for blocked senders
-	reason   error
-	due      int64 // when the timer's phase is due (nanotime)
-	pollEnd  int64 // when the last GET was answered (nanotime)
-	timer    *time.Timer
-	ctx      context.Context
-	cancel   context.CancelCauseFunc
+	final      byte
+	queue      []*Prepared
+	buffered   int64
+	conn       wsTransport   // the WebSocket transport
+	probe      wsTransport   // the probe connection of an upgrade
+	probeTimer *time.Timer   // the probe's UpgradeTimeout
+	pollWake   chan struct{} // wakes the GET in flight
+	drained    chan struct{} // closed when the queue shrinks, for blocked senders
+	reason     error
+	due        int64 // when the timer's phase is due (nanotime)
+	pollEnd    int64 // when the last GET was answered (nanotime)
+	timer      *time.Timer
+	ctx        context.Context
+	cancel     context.CancelCauseFunc
 
 	lastRecv atomic.Int64 // nanotime of the last packet received
 
@@ -82,6 +83,8 @@ type Socket struct {
 	// plus one. Unblock clears the bit to detach the call.
 	msgCall atomic.Uint64
 	msgSeq  uint64
+	// onLoop is set while an event loop is in Handler.Message.
+	onLoop atomic.Bool
 }
 
 func newSocket(srv *Server, r *http.Request, websocket, b64 bool) *Socket {
@@ -131,11 +134,21 @@ func (s *Socket) Context() context.Context {
 }
 
 // BufferedAmount returns the bytes queued for the session and not yet
-// handed to its transport.
+// handed to its transport, or, on the event-loop driver (see LoopMux),
+// not yet written to the network.
 func (s *Socket) BufferedAmount() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.buffered
+	return s.pending()
+}
+
+// pending is BufferedAmount; s.mu is held.
+func (s *Socket) pending() int64 {
+	n := s.buffered
+	if s.ws && s.conn != nil {
+		n += s.conn.buffered()
+	}
+	return n
 }
 
 // Writable reports whether a packet queued now would go out at once: on
@@ -148,7 +161,7 @@ func (s *Socket) Writable() bool {
 		return false
 	}
 	if s.ws {
-		return !s.writing
+		return !s.writing && s.conn.buffered() == 0
 	}
 	return s.pollWake != nil
 }
@@ -212,7 +225,8 @@ func (s *Socket) enqueue(ctx context.Context, wait, write bool, ps ...*Prepared)
 			s.mu.Unlock()
 			return err
 		}
-		if s.buffered == 0 || s.buffered+n <= s.srv.maxBuffered {
+		pending := s.pending()
+		if pending == 0 || pending+n <= s.srv.maxBuffered {
 			break
 		}
 		if !wait {
@@ -223,30 +237,51 @@ func (s *Socket) enqueue(ctx context.Context, wait, write bool, ps ...*Prepared)
 			s.drained = make(chan struct{})
 		}
 		drained := s.drained
+		// The event-loop driver holds what it was handed in its own
+		// queue, and tells no one when that drains: a sender waiting
+		// for it looks again after a while.
+		var recheck *time.Timer
+		var rc <-chan time.Time
+		if s.buffered == 0 {
+			recheck = time.NewTimer(drainRecheck)
+			rc = recheck.C
+		}
 		s.mu.Unlock()
+		var err error
 		select {
 		case <-drained:
+		case <-rc:
 		case <-ctx.Done():
-			return ctx.Err()
+			err = ctx.Err()
+		}
+		if recheck != nil {
+			recheck.Stop()
+		}
+		if err != nil {
+			return err
 		}
 		s.mu.Lock()
 	}
-	if write && s.ws && !s.writing {
+	if _, ok := s.conn.(*goConn); write && s.ws && !s.writing && ok {
 		// The caller is the writer: as push, without starting one.
 		for _, p := range ps {
 			s.buffered += p.size()
 		}
 		s.queue = append(s.queue, ps...)
 		s.writing = true
-		c := s.conn
+		g := s.conn.(*goConn)
 		s.mu.Unlock()
-		s.writeLoop(c)
+		s.writeLoop(g)
 		return nil
 	}
 	s.push(ps...)
 	s.mu.Unlock()
 	return nil
 }
+
+// drainRecheck is how often a sender blocked on a full buffer looks again
+// when what fills it waits in the event-loop driver's queue.
+const drainRecheck = 5 * time.Millisecond
 
 // closedError is the error of a send to a session that is not open.
 func (s *Socket) closedError() error {
@@ -270,8 +305,7 @@ func (s *Socket) push(ps ...*Prepared) {
 func (s *Socket) kick() {
 	if s.ws {
 		if !s.writing && len(s.queue) > 0 {
-			s.writing = true
-			go s.writeLoop(s.conn)
+			s.conn.kick(s)
 		}
 		return
 	}
@@ -351,6 +385,7 @@ func (s *Socket) terminate(reason error, final byte, code ws.CloseCode) bool {
 	}
 	conn, probe := s.conn, s.probe
 	s.probe = nil
+	s.stopProbeTimer()
 	tombstone := reason == ErrClientClose && !s.ws && !s.polling
 	if s.timer != nil {
 		s.timer.Stop()
@@ -364,10 +399,10 @@ func (s *Socket) terminate(reason error, final byte, code ws.CloseCode) bool {
 		s.srv.bury(s.id)
 	}
 	if conn != nil {
-		closeConn(conn, code)
+		conn.close(code)
 	}
 	if probe != nil {
-		closeConn(probe, code)
+		probe.close(code)
 	}
 	if l := s.srv.opts.Logger; l != nil {
 		l.Debug("engineio: session closed", "sid", s.id, "reason", reason)
@@ -379,24 +414,55 @@ func (s *Socket) terminate(reason error, final byte, code ws.CloseCode) bool {
 	return true
 }
 
-// closeConn closes a WebSocket connection without blocking the caller:
-// the close handshake runs on a goroutine of its own, bounded by the
-// connection's CloseTimeout. A code of 0 closes TCP at once.
-func closeConn(c *ws.Conn, code ws.CloseCode) {
-	if code == 0 {
-		c.CloseNow()
-		return
-	}
-	go c.Close(code, "")
-}
-
-// deliver hands a message to the Handler, unless the session has ended.
-func (s *Socket) deliver(typ ws.MessageType, data []byte) {
+// deliver hands a message to the Handler, unless the session has ended;
+// onLoop says that an event loop calls.
+func (s *Socket) deliver(typ ws.MessageType, data []byte, onLoop bool) {
 	s.dmu.Lock()
 	if !s.closeDue.Load() {
+		if onLoop {
+			s.onLoop.Store(true)
+		}
 		s.srv.handler.Message(s, typ, data)
+		if onLoop {
+			s.onLoop.Store(false)
+		}
 	}
 	s.release()
+}
+
+// OnEventLoop reports whether the Handler's Message call in progress runs
+// on an event loop (the event-loop driver: see LoopMux), which serves
+// many connections: the call must not block. Call it from inside Message.
+func (s *Socket) OnEventLoop() bool { return s.onLoop.Load() }
+
+// PauseReading stops reading the session's messages on the event-loop
+// driver until ResumeReading: for a Handler that hands them to a bounded
+// queue of its own, as Message must not block on the event loop
+// (OnEventLoop); it pauses when the queue is full and resumes when it has
+// room. Messages already read may still come (at most one read's worth).
+// Pause for less than PingTimeout: the pongs are not read either. On the
+// goroutine driver and on polling it does nothing: Message may block
+// there instead.
+func (s *Socket) PauseReading() {
+	if l := s.loopTransport(); l != nil {
+		l.c.PauseReading()
+	}
+}
+
+// ResumeReading resumes the reading that PauseReading stopped.
+func (s *Socket) ResumeReading() {
+	if l := s.loopTransport(); l != nil {
+		l.c.ResumeReading()
+	}
+}
+
+// loopTransport returns the session's WebSocket transport on the
+// event-loop driver, or nil.
+func (s *Socket) loopTransport() *loopConn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, _ := s.conn.(*loopConn)
+	return l
 }
 
 // deliverRead hands a message read on the WebSocket transport to the
@@ -441,9 +507,9 @@ func (s *Socket) Unblock() bool {
 	}
 	// The detached call's roles are ours: reading, and the Handler's lock.
 	s.mu.Lock()
-	c := s.conn
+	g := s.conn.(*goConn) // only its reading goroutine makes detachable calls
 	s.mu.Unlock()
-	go s.readLoop(c, nil)
+	go s.readLoop(g, nil)
 	s.release()
 	return true
 }
@@ -569,12 +635,20 @@ func (s *Socket) onPong() {
 
 // onPacket handles a packet received on the current transport; it
 // reports whether the session goes on.
-func (s *Socket) onPacket(p packet) bool { return s.onPacketFrom(p, false) }
+func (s *Socket) onPacket(p packet) bool { return s.onPacketFrom(p, fromHTTP) }
 
-// onPacketFrom is onPacket; reader says that the packet was read on the
-// WebSocket transport, by the goroutine that reads it, which stops when it
-// gets false: the session ended, or Unblock detached the Handler's call.
-func (s *Socket) onPacketFrom(p packet, reader bool) bool {
+// Where a packet comes from.
+const (
+	fromHTTP   = iota // a POST
+	fromReader        // the goroutine driver's reading goroutine
+	fromLoop          // an event loop
+)
+
+// onPacketFrom is onPacket; from says who calls: the goroutine driver's
+// reading goroutine stops when it gets false (the session ended, or
+// Unblock detached the Handler's call), and an event loop marks the
+// Handler's call (OnEventLoop).
+func (s *Socket) onPacketFrom(p packet, from uint8) bool {
 	s.received()
 	s.mu.Lock()
 	open := s.state == stateOpen
@@ -586,10 +660,13 @@ func (s *Socket) onPacketFrom(p packet, reader bool) bool {
 	}
 	switch p.kind {
 	case packetMessage:
-		if !reader {
-			s.deliver(p.typ, p.data)
-		} else if s.deliverRead(p.typ, p.data) {
-			return false
+		switch from {
+		case fromReader:
+			if s.deliverRead(p.typ, p.data) {
+				return false
+			}
+		default:
+			s.deliver(p.typ, p.data, from == fromLoop)
 		}
 	case packetPong:
 		s.onPong()

@@ -2,10 +2,8 @@ package engineio
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/rfc6455/ws"
 	"github.com/rfc6455/ws/server"
@@ -32,6 +30,34 @@ func (s *Server) acceptOptions(sid string) *server.Options {
 	return &o
 }
 
+// goConn is the goroutine driver of the WebSocket transport: a *ws.Conn
+// read by a goroutine of its own (readLoop, probeLoop) and written by a
+// writer goroutine started when packets are queued (writeLoop), or by the
+// caller of WritePrepared.
+type goConn struct{ c *ws.Conn }
+
+func (g *goConn) sendText(b []byte) error {
+	return g.c.WriteMessage(context.Background(), ws.Text, b)
+}
+
+func (g *goConn) kick(s *Socket) {
+	s.writing = true
+	go s.writeLoop(g)
+}
+
+// close closes the connection without blocking the caller: the close
+// handshake runs on a goroutine of its own, bounded by the connection's
+// CloseTimeout.
+func (g *goConn) close(code ws.CloseCode) {
+	if code == 0 {
+		g.c.CloseNow()
+		return
+	}
+	go g.c.Close(code, "")
+}
+
+func (g *goConn) buffered() int64 { return 0 }
+
 // openWebSocket answers a WebSocket handshake without a session: a
 // WebSocket-only session, whose open packet is the first message (protocol
 // v4, "Handshake").
@@ -52,172 +78,72 @@ func (s *Server) openWebSocket(w http.ResponseWriter, r *http.Request, b64 bool)
 		}
 		return
 	}
-	sock.conn = c
-	started := sock.open(func() bool {
-		return c.WriteMessage(context.Background(), ws.Text, s.openPacket(sock.id, WebSocket)) == nil
-	})
+	g := &goConn{c}
+	sock.conn = g
+	started := sock.open(func() bool { return g.sendText(s.openPacket(sock.id, WebSocket)) == nil })
 	if !started {
 		c.Close(ws.CloseGoingAway, "server shutting down")
 		return
 	}
-	go sock.readLoop(c, nil)
+	go sock.readLoop(g, nil)
 }
 
 // upgrade serves a WebSocket connection for an established polling session
 // (protocol v4, "Upgrade"). The connection is accepted and then closed if
-// the session cannot take it: already upgraded or upgrading (a client must
-// not open a second WebSocket per session), or upgrades disabled; this is
-// what the reference server does.
+// the session cannot take it (see reserveUpgrade).
 func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, sock *Socket) {
-	// The session is marked as upgrading before the 101 goes out, so
-	// that a second WebSocket the client opens after seeing it is refused
-	// whatever the scheduling of the two handlers.
-	sock.mu.Lock()
-	refused := sock.state != stateOpen || sock.ws || sock.upgrading || s.opts.DisableUpgrades
-	if !refused {
-		sock.upgrading = true
-	}
-	sock.mu.Unlock()
+	ok := sock.reserveUpgrade()
 	c, err := server.Accept(w, r, &s.wsOpts)
 	if err != nil {
-		if !refused {
-			sock.mu.Lock()
-			sock.upgrading = false
-			sock.mu.Unlock()
+		if ok {
+			sock.unreserveUpgrade()
 		}
 		return
 	}
-	if refused {
-		closeConn(c, ws.ClosePolicyViolation)
+	g := &goConn{c}
+	if !ok {
+		g.close(ws.ClosePolicyViolation)
 		return
 	}
-	sock.mu.Lock()
-	if sock.state != stateOpen {
-		sock.upgrading = false
-		sock.mu.Unlock()
-		closeConn(c, ws.CloseNormal)
-		return
+	if sock.startProbe(g) {
+		go sock.probeLoop(g)
 	}
-	sock.probe = c
-	sock.mu.Unlock()
-	go sock.probeLoop(c)
 }
 
-// probeLoop runs the probe connection of an upgrade: it answers "2probe"
-// with "3probe" and makes pending and further GETs return at once (with a
-// noop when nothing is queued), so that the client can pause polling; on
-// "5" the session moves to this connection, which it keeps reading. Any
-// other packet, an error, or UpgradeTimeout without "5" abandons the
-// upgrade: the connection is closed and the session goes on polling.
-func (s *Socket) probeLoop(c *ws.Conn) {
-	// The timeout forgets the probe before it closes it, so that a client
-	// that sees the close may start another upgrade at once.
-	timer := time.AfterFunc(s.srv.opts.UpgradeTimeout, func() { s.abandonUpgrade(c, ws.CloseNormal) })
-	defer timer.Stop()
+// probeLoop reads the probe connection of an upgrade and hands each
+// message to onProbeMessage; once the session moved to it, it reads it as
+// the session's transport. An error abandons the upgrade.
+func (s *Socket) probeLoop(g *goConn) {
 	ctx := context.Background()
 	var buf []byte
 	for {
-		typ, msg, err := c.ReadMessage(ctx, buf)
+		typ, msg, err := g.c.ReadMessage(ctx, buf)
 		if err != nil {
-			s.abandonUpgrade(c, ws.CloseNormal)
+			s.abandonUpgrade(g, ws.CloseNormal)
 			return
 		}
-		switch {
-		case typ == ws.Text && string(msg) == "2probe":
-			if err := c.WriteMessage(ctx, ws.Text, probePong); err != nil {
-				s.abandonUpgrade(c, ws.CloseNormal)
-				return
-			}
-			s.mu.Lock()
-			if s.probe == c {
-				s.probed = true
-				s.kickPoll()
-			}
-			s.mu.Unlock()
-		case typ == ws.Text && len(msg) == 1 && msg[0] == packetUpgrade:
-			if !s.completeUpgrade(c) {
-				return
-			}
-			s.received()
-			go s.readLoop(c, nil)
+		switch s.onProbeMessage(g, typ, msg) {
+		case probeUpgraded:
+			s.readLoop(g, nil)
 			return
-		default:
-			s.abandonUpgrade(c, ws.ClosePolicyViolation)
+		case probeEnded:
 			return
 		}
 		buf = msg[:0]
 	}
 }
 
-// kickPoll wakes the GET in flight; s.mu is held.
-func (s *Socket) kickPoll() {
-	if s.pollWake != nil {
-		select {
-		case s.pollWake <- struct{}{}:
-		default:
-		}
-	}
-}
-
-// abandonUpgrade closes a probe connection and forgets it; the session
-// goes on polling.
-func (s *Socket) abandonUpgrade(c *ws.Conn, code ws.CloseCode) {
-	s.mu.Lock()
-	current := s.probe == c
-	if current {
-		s.probe = nil
-		s.upgrading = false
-		s.probed = false
-	}
-	s.mu.Unlock()
-	if current {
-		// Otherwise whoever forgot it (the timeout, the end of the
-		// session) has closed it.
-		closeConn(c, code)
-	}
-}
-
-// completeUpgrade moves the session to the probe connection: what is
-// queued goes out on it, in order, and a GET still in flight is ended with
-// a noop. It reports false when the session had ended.
-func (s *Socket) completeUpgrade(c *ws.Conn) bool {
-	s.mu.Lock()
-	if s.probe != c || s.state == stateClosed {
-		s.mu.Unlock()
-		closeConn(c, ws.CloseNormal)
-		return false
-	}
-	s.probe = nil
-	s.upgrading = false
-	s.probed = false
-	s.ws = true
-	s.conn = c
-	s.kickPoll()
-	s.kick()
-	s.mu.Unlock()
-	return true
-}
-
-// readLoop reads the WebSocket transport until it ends: text frames are
-// packets, binary frames binary messages (protocol v4, "Packet encoding").
-// A malformed packet closes the session (ErrParseError) and the connection
-// (1008).
-func (s *Socket) readLoop(c *ws.Conn, buf []byte) {
+// readLoop reads the WebSocket transport until it ends and hands each
+// message to onWSMessage.
+func (s *Socket) readLoop(g *goConn, buf []byte) {
 	var scratch []byte
 	for {
-		typ, msg, err := c.ReadMessage(context.Background(), buf)
+		typ, msg, err := g.c.ReadMessage(context.Background(), buf)
 		if err != nil {
-			s.transportEnded(c, err)
+			s.transportEnded(g, err)
 			return
 		}
-		var p packet
-		if typ == ws.Binary {
-			p = packet{kind: packetMessage, typ: ws.Binary, data: msg}
-		} else if p, err = decode(msg, &scratch, true); err != nil {
-			s.terminate(fmt.Errorf("%w: %w", ErrParseError, err), packetClose, ws.ClosePolicyViolation)
-			return
-		}
-		if !s.onPacketFrom(p, true) {
+		if !s.onWSMessage(typ, msg, &scratch, fromReader) {
 			return
 		}
 		// Keep a small buffer for the next message; let a large one go,
@@ -233,32 +159,16 @@ func (s *Socket) readLoop(c *ws.Conn, buf []byte) {
 	}
 }
 
-// transportEnded ends the session whose WebSocket transport c failed or
-// was closed by the peer.
-func (s *Socket) transportEnded(c *ws.Conn, err error) {
-	s.mu.Lock()
-	current := s.conn == c
-	s.mu.Unlock()
-	if !current {
-		return
-	}
-	var ce *ws.CloseError
-	if errors.As(err, &ce) || errors.Is(err, ws.ErrClosed) {
-		s.terminate(fmt.Errorf("%w: %w", ErrTransportClose, err), 0, ws.CloseNormal)
-		return
-	}
-	s.terminate(fmt.Errorf("%w: %w", ErrTransportError, err), 0, ws.CloseNormal)
-}
-
-// writeLoop writes the queue to the WebSocket transport c until it is
-// empty, then ends; push starts it again when packets come.
-func (s *Socket) writeLoop(c *ws.Conn) {
+// writeLoop writes the queue to the WebSocket transport g until it is
+// empty, then ends; kick starts it again when packets come.
+func (s *Socket) writeLoop(g *goConn) {
 	ctx := context.Background()
+	c := g.c
 	var tmp []byte
 	var run []*ws.PreparedMessage
 	for {
 		s.mu.Lock()
-		if len(s.queue) == 0 || s.state == stateClosed || s.conn != c {
+		if len(s.queue) == 0 || s.state == stateClosed || s.conn != g {
 			s.writing = false
 			s.mu.Unlock()
 			return
@@ -270,23 +180,20 @@ func (s *Socket) writeLoop(c *ws.Conn) {
 		// in runs, each run in one vectored write; the others one by one.
 		var err error
 		for i := 0; i < len(ps) && err == nil; i++ {
-			p := ps[i]
-			switch {
-			case p.shared && (p.enc != nil || !b64):
-				run = run[:0]
-				for ; i < len(ps) && ps[i].shared && (ps[i].enc != nil || !b64); i++ {
-					run = append(run, ps[i].wsMessage())
+			pm, typ, data := ps[i].wsFrame(b64, tmp[:0])
+			if pm == nil {
+				err = c.WriteMessage(ctx, typ, data)
+				if typ == ws.Text && b64 && ps[i].enc == nil {
+					tmp = data[:0]
 				}
-				i--
-				err = c.WritePreparedBatch(ctx, run)
-			case p.enc != nil:
-				err = c.WriteMessage(ctx, ws.Text, p.enc)
-			case !b64:
-				err = c.WriteMessage(ctx, ws.Binary, p.data)
-			default:
-				tmp = p.binaryText(tmp[:0])
-				err = c.WriteMessage(ctx, ws.Text, tmp)
+				continue
 			}
+			run = append(run[:0], pm)
+			for i+1 < len(ps) && ps[i+1].sharedFrame(b64) {
+				i++
+				run = append(run, ps[i].wsMessage())
+			}
+			err = c.WritePreparedBatch(ctx, run)
 		}
 		clear(run)
 		if err != nil {

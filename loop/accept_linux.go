@@ -4,9 +4,11 @@ package loop
 
 import (
 	"net"
+	"net/netip"
 	"os"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/rfc6455/ws"
 	"github.com/rfc6455/ws/server"
@@ -61,6 +63,7 @@ func (s *Server) acceptRaw(ln net.Listener) (err error, ok bool) {
 	defer s.untrackAcceptor(p)
 	events := make([]syscall.EpollEvent, 2)
 	var delay time.Duration
+	var rsa syscall.RawSockaddrAny // the peer's address, from accept4(2)
 	for {
 		if _, err := p.wait(events, 1000); err != nil {
 			return err, true
@@ -74,11 +77,12 @@ func (s *Server) acceptRaw(ln net.Listener) (err error, ok bool) {
 		p.woke()
 	accept:
 		for {
-			nfd, _, e := syscall.Syscall6(syscall.SYS_ACCEPT4, uintptr(lfd), 0, 0, syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0, 0)
+			alen := uint32(syscall.SizeofSockaddrAny)
+			nfd, _, e := syscall.Syscall6(syscall.SYS_ACCEPT4, uintptr(lfd), uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&alen)), syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0, 0)
 			switch e {
 			case 0:
 				delay = 0
-				s.dispatch(int(nfd))
+				s.dispatch(int(nfd), rawPeer(&rsa))
 			case syscall.EAGAIN:
 				break accept
 			case syscall.EINTR, syscall.ECONNABORTED:
@@ -95,8 +99,24 @@ func (s *Server) acceptRaw(ln net.Listener) (err error, ok bool) {
 	}
 }
 
-// dispatch hands a socket just accepted to an event loop.
-func (s *Server) dispatch(fd int) {
+// rawPeer returns the TCP address in a socket address accept(2) gave, or
+// the zero AddrPort for other families.
+func rawPeer(rsa *syscall.RawSockaddrAny) netip.AddrPort {
+	switch rsa.Addr.Family {
+	case syscall.AF_INET:
+		a := (*syscall.RawSockaddrInet4)(unsafe.Pointer(rsa))
+		p := (*[2]byte)(unsafe.Pointer(&a.Port)) // network byte order
+		return netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(p[0])<<8|uint16(p[1]))
+	case syscall.AF_INET6:
+		a := (*syscall.RawSockaddrInet6)(unsafe.Pointer(rsa))
+		p := (*[2]byte)(unsafe.Pointer(&a.Port))
+		return netip.AddrPortFrom(netip.AddrFrom16(a.Addr), uint16(p[0])<<8|uint16(p[1]))
+	}
+	return netip.AddrPort{}
+}
+
+// dispatch hands a socket just accepted from peer to an event loop.
+func (s *Server) dispatch(fd int, peer netip.AddrPort) {
 	if !s.addConn() {
 		syscall.Close(fd)
 		return
@@ -108,6 +128,10 @@ func (s *Server) dispatch(fd int) {
 	c := &Conn{srv: s, lp: lp, policy: &s.Policy}
 	c.fd = int32(fd)
 	c.tidx = -1
+	if peer.IsValid() {
+		c.peerIP = peer.Addr().As16()
+		c.peerPort = peer.Port()
+	}
 	lp.post(task{kind: taskAdd, c: c})
 }
 
@@ -132,8 +156,12 @@ func (s *Server) takeOver(tc *net.TCPConn) bool {
 		syscall.Close(nfd)
 		return false
 	}
+	var peer netip.AddrPort
+	if a, ok := tc.RemoteAddr().(*net.TCPAddr); ok {
+		peer = a.AddrPort()
+	}
 	tc.Close()
-	s.dispatch(nfd)
+	s.dispatch(nfd, peer)
 	return true
 }
 
@@ -156,6 +184,10 @@ func (lp *evloop) handshake(c *Conn, data []byte) {
 		raw, err = nil, server.ErrRequestTooLarge
 	}
 	if err != nil {
+		if s.wantsFallback(b, err) {
+			lp.handOff(c, b)
+			return
+		}
 		lp.reject(c, err)
 		return
 	}
@@ -261,7 +293,7 @@ func readLimit(n int64) int64 {
 
 // reject answers a failed handshake with the rule's status, then closes.
 func (lp *evloop) reject(c *Conn, err error) {
-	b := server.AppendError(nil, err)
+	b := appendRefusal(nil, err)
 	syscall.Write(int(c.fd), b)
 	lp.finish(c, err)
 }

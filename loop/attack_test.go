@@ -485,26 +485,43 @@ func TestHalfClosedPeerGetsTheCloseAnswer(t *testing.T) {
 	}
 }
 
-// TestRemoteAddrInOnClose: what RemoteAddr returns in OnClose, on each
-// driver (the event loop's socket is closed by then).
+// TestRemoteAddrInOnClose: RemoteAddr answers the client's address in
+// OnClose on each driver, after a close handshake and after a reset (the
+// event loop's socket is closed by then, or has no peer any more for
+// getpeername(2)).
 func TestRemoteAddrInOnClose(t *testing.T) {
 	for _, d := range drivers {
-		t.Run(d.name, func(t *testing.T) {
-			h := newAtk()
-			addrs := make(chan net.Addr, 1)
-			inner := h.closed
-			h2 := &closeAddr{atkHandler: h, addrs: addrs}
-			s := &Server{Handler: h2, Goroutines: d.goroutines}
-			addr := start(t, s)
-			c := dialRaw(t, addr)
-			c.upgrade(t, "")
-			c.Write(clientFrame(0x88, []byte{0x03, 0xe8}, -1))
-			<-inner
-			a := <-addrs
-			if a == nil {
-				t.Skip("RemoteAddr is nil in OnClose on this driver (reported by helper attack)")
+		for _, reset := range []bool{false, true} {
+			name := d.name + "/closeframe"
+			if reset {
+				name = d.name + "/reset"
 			}
-		})
+			t.Run(name, func(t *testing.T) {
+				h := newAtk()
+				addrs := make(chan net.Addr, 1)
+				inner := h.closed
+				h2 := &closeAddr{atkHandler: h, addrs: addrs}
+				s := &Server{Handler: h2, Goroutines: d.goroutines}
+				addr := start(t, s)
+				c := dialRaw(t, addr)
+				c.upgrade(t, "")
+				want := c.LocalAddr().String()
+				if reset {
+					c.Conn.(*net.TCPConn).SetLinger(0)
+					c.Close()
+				} else {
+					c.Write(clientFrame(0x88, []byte{0x03, 0xe8}, -1))
+				}
+				<-inner
+				a := <-addrs
+				if a == nil {
+					t.Fatal("RemoteAddr is nil in OnClose")
+				}
+				if a.String() != want {
+					t.Errorf("RemoteAddr in OnClose: %v, want the client's address %v", a, want)
+				}
+			})
+		}
 	}
 }
 

@@ -108,6 +108,33 @@ func (c *Conn) SendPrepared(pm *ws.PreparedMessage) error {
 	return c.evSend(pm.Type(), pm.Data(), pm)
 }
 
+// PauseReading stops reading the connection's messages until
+// ResumeReading: for a Handler that hands them to a bounded queue of its
+// own, since OnMessage must not block on the event loop; it pauses when
+// the queue is full and resumes when it has room. The messages of the
+// input already read may still come (at most one read's worth); the
+// peer's next ones wait in the socket's buffers, and TCP's flow control
+// then slows the peer down. While paused, the connection's pongs are not
+// read either: pause for less than Policy.PongTimeout, or the heartbeat
+// closes it. A connection that is closing is read on. Call it from any
+// goroutine.
+func (c *Conn) PauseReading() {
+	if c.g != nil {
+		c.g.pause(c)
+		return
+	}
+	c.evPause()
+}
+
+// ResumeReading resumes the reading that PauseReading stopped.
+func (c *Conn) ResumeReading() {
+	if c.g != nil {
+		c.g.resume(c)
+		return
+	}
+	c.evResume()
+}
+
 // Ping queues a ping with payload (at most 125 bytes; RFC 6455 §5.5). The
 // pong goes to the Handler's OnPong, if it has one.
 func (c *Conn) Ping(payload []byte) error {
@@ -154,7 +181,7 @@ func (c *Conn) Subprotocol() string {
 	return c.evSubprotocol()
 }
 
-// RemoteAddr returns the peer's address.
+// RemoteAddr returns the peer's address, in OnClose too.
 func (c *Conn) RemoteAddr() net.Addr {
 	if c.g != nil {
 		return c.g.nc.RemoteAddr()

@@ -1,17 +1,47 @@
 package loop
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"sync"
 
+	"github.com/rfc6455/ws/handshake"
 	"github.com/rfc6455/ws/server"
 )
 
 // Requests that do not ask for a WebSocket (no "Upgrade: websocket") go to
 // Server.Fallback, if set: the connection is handed to a net/http server,
 // with the bytes read so far, and stays with it for its later requests.
+
+// wantsFallback reports whether a request head that parseHead refused
+// (err) goes to the Fallback handler anyway: one that does not ask for a
+// WebSocket, such as a POST with a body (which handshake.ParseRequest
+// refuses, as no body may precede a WebSocket's frames). net/http judges
+// it, and answers it 400 if it is malformed.
+func (s *Server) wantsFallback(head []byte, err error) bool {
+	return s.Fallback != nil && errors.Is(err, handshake.ErrMalformed) && !asksUpgrade(head)
+}
+
+// asksUpgrade reports whether a request head has an Upgrade field that
+// names websocket (case-insensitive, RFC 9110 §7.8).
+func asksUpgrade(head []byte) bool {
+	for len(head) > 0 {
+		line := head
+		if i := bytes.IndexByte(head, '\n'); i >= 0 {
+			line, head = head[:i], head[i+1:]
+		} else {
+			head = nil
+		}
+		if len(line) > 8 && bytes.EqualFold(line[:8], []byte("upgrade:")) &&
+			bytes.Contains(bytes.ToLower(line[8:]), []byte("websocket")) {
+			return true
+		}
+	}
+	return false
+}
 
 // fallback serves nc, whose first bytes (already read) are head, with the
 // Fallback handler.

@@ -28,10 +28,12 @@ type gconn struct {
 
 	// Guarded by Conn.mu:
 	queue   []gitem
-	queued  int  // data messages in queue
-	closing bool // Close or CloseDiscard was called: nothing more is queued
-	discard bool // CloseDiscard was called
-	ended   bool // the reader has ended: no goroutine may join wg
+	queued  int           // data messages in queue
+	closing bool          // Close or CloseDiscard was called: nothing more is queued
+	discard bool          // CloseDiscard was called
+	ended   bool          // the reader has ended: no goroutine may join wg
+	hold    bool          // PauseReading: the reader waits after its message
+	resumed chan struct{} // closed by ResumeReading or a close, while the reader waits
 
 	wake chan struct{} // a signal to the writer; capacity 1
 	done chan struct{} // closed once the reader has ended
@@ -46,6 +48,45 @@ type gitem struct {
 	close  bool
 	code   ws.CloseCode
 	reason string
+}
+
+// pause holds the reader after the message it is handling.
+func (g *gconn) pause(c *Conn) {
+	c.mu.Lock()
+	g.hold = true
+	c.mu.Unlock()
+}
+
+// resume releases the reader.
+func (g *gconn) resume(c *Conn) {
+	c.mu.Lock()
+	g.hold = false
+	g.releaseLocked()
+	c.mu.Unlock()
+}
+
+// releaseLocked wakes the reader if it waits; c.mu is held.
+func (g *gconn) releaseLocked() {
+	if g.resumed != nil {
+		close(g.resumed)
+		g.resumed = nil
+	}
+}
+
+// awaitResume waits while the reading is paused and the connection is
+// not closing.
+func (g *gconn) awaitResume(c *Conn) {
+	c.mu.Lock()
+	for g.hold && !g.closing {
+		if g.resumed == nil {
+			g.resumed = make(chan struct{})
+		}
+		ch := g.resumed
+		c.mu.Unlock()
+		<-ch
+		c.mu.Lock()
+	}
+	c.mu.Unlock()
 }
 
 func (g *gconn) signal() {
@@ -95,6 +136,7 @@ func (g *gconn) close(c *Conn, code ws.CloseCode, reason string, why error, disc
 		return nil
 	}
 	g.closing = true
+	g.releaseLocked()
 	if discard && g.conn != nil {
 		// Drop what has not begun and close at once, whatever the
 		// writer is doing: ws.Conn.Close sends the close frame after
@@ -133,6 +175,8 @@ func (g *gconn) dropQueueLocked(c *Conn) {
 func (g *gconn) closeNow(c *Conn) error {
 	c.mu.Lock()
 	conn := g.conn
+	g.hold = false
+	g.releaseLocked()
 	c.mu.Unlock()
 	if conn == nil {
 		// In the handshake (called from Upgrade): it fails.
@@ -327,6 +371,7 @@ func (s *Server) runGoroutineConn(nc net.Conn) {
 		g.cbMu.Lock()
 		c.callMessage(typ, msg)
 		g.cbMu.Unlock()
+		g.awaitResume(c)
 		if cap(msg) <= 64<<10 {
 			buf = msg
 		} else {
@@ -381,6 +426,11 @@ func (s *Server) handshakeConn(c *Conn, nc net.Conn) (*ws.Conn, error) {
 			raw, hl, perr = parseHead(buf, scanned, limit)
 			scanned = len(buf)
 			if perr != nil {
+				if s.wantsFallback(buf, perr) {
+					nc.SetDeadline(time.Time{})
+					s.fallback(nc, buf)
+					return nil, errHandedOff
+				}
 				nc.Write(server.AppendError(nil, perr))
 				return nil, perr
 			}
@@ -403,7 +453,7 @@ func (s *Server) handshakeConn(c *Conn, nc net.Conn) (*ws.Conn, error) {
 		neg, err = s.negotiate(c, raw, nc.RemoteAddr().String(), state)
 	}
 	if err != nil {
-		nc.Write(server.AppendError(nil, err))
+		nc.Write(appendRefusal(nil, err))
 		return nil, err
 	}
 	opts := neg.Conn()

@@ -63,6 +63,7 @@ const (
 	taskDropHandshakes              // Shutdown: close the connections in their handshake
 	taskTerminate                   // Shutdown's context ended: close every connection now
 	taskWatch                       // a connection took a compressor: sweep it
+	taskResume                      // ResumeReading: read the connection again
 )
 
 // evconn is the event loop's part of a Conn.
@@ -74,6 +75,12 @@ type evconn struct {
 	st    uint8  // guarded by mu; written only by the loop
 	sf    uint8  // flags guarded by mu
 	lf    uint16 // flags of the loop's own, unguarded
+
+	// The peer's TCP address as accept(2) gave it, for RemoteAddr once
+	// the socket is gone (getpeername(2) fails on a reset connection);
+	// zero for other sockets.
+	peerPort uint16
+	peerIP   [16]byte
 
 	in  []byte       // the request head so far, while the handshake is on
 	msg *[]byte      // the message being collected (pooled), when it spans reads
@@ -99,6 +106,8 @@ const (
 	sfAdvance                      // a taskAdvance is posted
 	sfWatched                      // the loop sweeps the connection's compressor (taskWatch posted)
 	sfCompressed                   // compressed a message since the last sweep
+	sfHold                         // PauseReading was called: nothing is read until ResumeReading
+	sfFdOpen                       // closed, but the socket stays open while OnClose runs, for its addresses
 )
 
 // Flags of the loop.
@@ -112,6 +121,7 @@ const (
 	lfBusy                          // in the loop's busy list
 	lfDeflate                       // permessage-deflate is on: the core keeps buffers between messages
 	lfActive                        // had input since the last sweep
+	lfHeld                          // PauseReading holds the reading (seen after an input; see afterInput)
 )
 
 // newLoops starts n event loops.
@@ -324,6 +334,11 @@ func (lp *evloop) runTasks() bool {
 			if t.c.st != stClosed {
 				lp.setBusy(t.c)
 			}
+		case taskResume:
+			if t.c.st != stClosed {
+				t.c.lf &^= lfHeld
+				lp.setReady(t.c)
+			}
 		}
 		if t.wg != nil {
 			t.wg.Done()
@@ -449,7 +464,9 @@ func (lp *evloop) setReady(c *Conn) {
 // read reads what c's socket holds and handles it.
 func (lp *evloop) read(c *Conn) {
 	for range readsPerEvent {
-		if c.st == stClosed || c.lf&(lfPaused|lfNoRead) != 0 {
+		// A connection that PauseReading holds is read on once it is
+		// closing: its closing handshake needs it.
+		if c.st == stClosed || c.lf&(lfPaused|lfNoRead) != 0 || c.lf&(lfHeld|lfClosing) == lfHeld {
 			return
 		}
 		n, err := syscall.Read(int(c.fd), lp.buf)
@@ -612,13 +629,19 @@ func (c *Conn) collect(pl []byte) {
 	*b = append(*b, pl...)
 }
 
-// afterInput pauses reading while too much waits to be written.
+// afterInput pauses reading while too much waits to be written, and
+// holds it when PauseReading was called (from OnMessage, or from another
+// goroutine since the last input: at most one more read's worth comes).
 func (lp *evloop) afterInput(c *Conn) {
 	c.mu.Lock()
 	queued := c.out.bytes
+	hold := c.sf&sfHold != 0
 	c.mu.Unlock()
 	if queued > lp.srv.pauseBytes() {
 		c.lf |= lfPaused
+	}
+	if hold {
+		c.lf |= lfHeld
 	}
 }
 
@@ -700,7 +723,15 @@ func (lp *evloop) finish(c *Conn, err error) {
 	}
 	wasOpen := c.st == stOpen
 	c.st = stClosed
-	syscall.Close(int(c.fd))
+	if wasOpen {
+		// The socket stays open until OnClose returns, so that
+		// RemoteAddr and LocalAddr still answer there (the descriptor
+		// cannot be reused meanwhile; the loop polls nothing while
+		// OnClose runs on it).
+		c.sf |= sfFdOpen
+	} else {
+		syscall.Close(int(c.fd))
+	}
 	c.out.drop(c)
 	if c.why != nil {
 		err = c.why
@@ -716,6 +747,10 @@ func (lp *evloop) finish(c *Conn, err error) {
 	c.pc.Release()
 	if wasOpen {
 		c.callClose(err)
+		c.mu.Lock()
+		c.sf &^= sfFdOpen
+		syscall.Close(int(c.fd))
+		c.mu.Unlock()
 	}
 	lp.srv.doneConn()
 }
@@ -754,6 +789,23 @@ func (e *abnormalError) Unwrap() error     { return e.err }
 func (e *abnormalError) CloseCode() uint16 { return uint16(ws.CloseAbnormal) }
 
 // Methods of Conn on the event loop.
+
+func (c *Conn) evPause() {
+	c.mu.Lock()
+	c.sf |= sfHold
+	c.mu.Unlock()
+}
+
+func (c *Conn) evResume() {
+	c.mu.Lock()
+	held := c.sf&sfHold != 0
+	c.sf &^= sfHold
+	open := c.st != stClosed
+	c.mu.Unlock()
+	if held && open {
+		c.lp.post(task{kind: taskResume, c: c})
+	}
+}
 
 // evSend queues a message; pm, if not nil, is the prepared message whose
 // payload data is.
@@ -972,17 +1024,21 @@ func (c *Conn) evQueued() int { return c.out.msgs }
 func (c *Conn) evAddr(remote bool) net.Addr {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.st == stClosed {
-		return nil
-	}
 	var sa syscall.Sockaddr
-	var err error
-	if remote {
-		sa, err = syscall.Getpeername(int(c.fd))
-	} else {
-		sa, err = syscall.Getsockname(int(c.fd))
+	var err error = syscall.ENOTCONN
+	if c.st != stClosed || c.sf&sfFdOpen != 0 {
+		if remote {
+			sa, err = syscall.Getpeername(int(c.fd))
+		} else {
+			sa, err = syscall.Getsockname(int(c.fd))
+		}
 	}
 	if err != nil {
+		if remote && c.peerPort != 0 {
+			// The socket is closed, or reset (no peer any more): the
+			// address accept(2) gave.
+			return &net.TCPAddr{IP: append(net.IP(nil), c.peerIP[:]...), Port: int(c.peerPort)}
+		}
 		return nil
 	}
 	return sockaddrToAddr(sa)

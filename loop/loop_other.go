@@ -36,6 +36,8 @@ func (c *Conn) evSend(ws.MessageType, []byte, *ws.PreparedMessage) error { retur
 func (c *Conn) evPing([]byte) error                                      { return ErrClosed }
 func (c *Conn) evClose(ws.CloseCode, string, error, bool) error          { return ErrClosed }
 func (c *Conn) evCloseNow() error                                        { return ErrClosed }
+func (c *Conn) evPause()                                                 {}
+func (c *Conn) evResume()                                                {}
 func (c *Conn) evSubprotocol() string                                    { return "" }
 func (c *Conn) evAddr(bool) net.Addr                                     { return nil }
 

@@ -201,7 +201,7 @@ type Server struct {
 	// client, route by path, or attach a value to the connection
 	// (Conn.SetValue). An error refuses the handshake with the status
 	// handshake.Status gives it (a *handshake.Error sets its own; others
-	// are 500). r is valid only during the call. It runs on an event
+	// are 500), or with a response of its own (a *Refusal). r is valid only during the call. It runs on an event
 	// loop's goroutine and must not block.
 	Upgrade func(c *Conn, r *handshake.RawRequest) error
 

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rfc6455/ws/engineio"
 	"github.com/rfc6455/ws/socketio"
 )
 
@@ -63,10 +64,11 @@ func clientBundle(t *testing.T) string {
 type scenarioServer struct {
 	t      *testing.T
 	bundle string
+	loop   bool // served by a loop.Server (engineio.LoopMux)
 
 	mu       sync.Mutex
 	addr     string
-	hs       *http.Server
+	close    func() // closes every connection at once
 	ios      []*socketio.Server
 	served   chan struct{}
 	stopped  bool
@@ -74,8 +76,15 @@ type scenarioServer struct {
 }
 
 func startScenarioServer(t *testing.T, bundle string) *scenarioServer {
+	return startScenarioServerOn(t, bundle, false)
+}
+
+// startScenarioServerOn is startScenarioServer; useLoop serves the
+// WebSockets from the event loops of a loop.Server, and the rest (polling,
+// the page) through its Fallback, on the same port.
+func startScenarioServerOn(t *testing.T, bundle string, useLoop bool) *scenarioServer {
 	t.Helper()
-	s := &scenarioServer{t: t, bundle: bundle, addr: "127.0.0.1:0"}
+	s := &scenarioServer{t: t, bundle: bundle, addr: "127.0.0.1:0", loop: useLoop}
 	if err := s.start(); err != nil {
 		t.Fatal(err)
 	}
@@ -108,21 +117,42 @@ func (s *scenarioServer) start() error {
 	rec := socketio.NewServer(&socketio.Options{Logger: quiet(), Recovery: &socketio.Recovery{MaxDisconnectionDuration: time.Minute}})
 	setupRecovery(rec)
 	mux := http.NewServeMux()
-	mux.Handle("/socket.io/", main)
-	mux.Handle("/recovery/socket.io/", rec)
+	if !s.loop {
+		mux.Handle("/socket.io/", main)
+		mux.Handle("/recovery/socket.io/", rec)
+	}
 	mux.HandleFunc("/socket.io-client/socket.io.min.js", func(w http.ResponseWriter, r *http.Request) {
 		http.ServeFile(w, r, s.bundle)
 	})
 	mux.HandleFunc("/scenarios.js", func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, "testdata/scenarios.js") })
 	mux.HandleFunc("/page.html", func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, "testdata/page.html") })
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		hs.Serve(ln)
-	}()
+	var closeAll func()
+	if s.loop {
+		lm := engineio.NewLoopMux()
+		lm.Handle("/socket.io/", main.Engine())
+		lm.Handle("/recovery/socket.io/", rec.Engine())
+		lm.HandleHTTP("/", mux)
+		ls := lm.Server()
+		go func() {
+			defer close(served)
+			ls.Serve(ln)
+		}()
+		closeAll = func() {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel() // at once
+			ls.Shutdown(ctx)
+		}
+	} else {
+		hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			defer close(served)
+			hs.Serve(ln)
+		}()
+		closeAll = func() { hs.Close() }
+	}
 	s.mu.Lock()
-	s.addr, s.hs, s.ios, s.served = ln.Addr().String(), hs, []*socketio.Server{main, rec}, served
+	s.addr, s.close, s.ios, s.served = ln.Addr().String(), closeAll, []*socketio.Server{main, rec}, served
 	s.mu.Unlock()
 	return nil
 }
@@ -130,11 +160,11 @@ func (s *scenarioServer) start() error {
 // shutdown stops serving: every connection is closed at once.
 func (s *scenarioServer) shutdown() {
 	s.mu.Lock()
-	hs, ios, served := s.hs, s.ios, s.served
+	closeAll, ios, served := s.close, s.ios, s.served
 	s.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	hs.Close()
+	closeAll()
 	for _, io := range ios {
 		io.Shutdown(ctx)
 	}
@@ -336,21 +366,27 @@ func TestRealClientNode(t *testing.T) {
 	bundle := clientBundle(t)
 	nodePath, _ := filepath.Abs(nodeModules)
 	for _, mode := range modes {
-		t.Run(mode, func(t *testing.T) {
-			t.Parallel()
-			srv := startScenarioServer(t, bundle)
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, node, "testdata/node.js", srv.url(), mode, strings.Join(scenarioNames, ","))
-			cmd.Env = append(os.Environ(), "NODE_PATH="+nodePath)
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			out, err := cmd.Output()
-			var results []scenarioResult
-			if jerr := json.Unmarshal(bytes.TrimSpace(out), &results); jerr != nil {
-				t.Fatalf("node: %v; output %q; stderr %s", err, out, stderr.Bytes())
+		for _, useLoop := range []bool{false, true} {
+			name := mode
+			if useLoop {
+				name += "/loop"
 			}
-			checkResults(t, "node "+mode, results)
-		})
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				srv := startScenarioServerOn(t, bundle, useLoop)
+				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+				defer cancel()
+				cmd := exec.CommandContext(ctx, node, "testdata/node.js", srv.url(), mode, strings.Join(scenarioNames, ","))
+				cmd.Env = append(os.Environ(), "NODE_PATH="+nodePath)
+				var stderr bytes.Buffer
+				cmd.Stderr = &stderr
+				out, err := cmd.Output()
+				var results []scenarioResult
+				if jerr := json.Unmarshal(bytes.TrimSpace(out), &results); jerr != nil {
+					t.Fatalf("node: %v; output %q; stderr %s", err, out, stderr.Bytes())
+				}
+				checkResults(t, "node "+name, results)
+			})
+		}
 	}
 }

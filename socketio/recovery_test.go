@@ -38,7 +38,9 @@ func event(t *testing.T, packet string) []json.RawMessage {
 	return a
 }
 
-func TestConnectionStateRecovery(t *testing.T) {
+func TestConnectionStateRecovery(t *testing.T) { eachDriver(t, testConnectionStateRecovery) }
+
+func testConnectionStateRecovery(t *testing.T) {
 	noLeaks(t)
 	e := newEnv(t, &socketio.Options{Recovery: &socketio.Recovery{MaxDisconnectionDuration: time.Minute}})
 	sockets := make(chan *socketio.Socket, 4)
@@ -130,6 +132,10 @@ func TestConnectionStateRecovery(t *testing.T) {
 }
 
 func TestRecoveryRetainsBoundedPackets(t *testing.T) {
+	eachDriver(t, testRecoveryRetainsBoundedPackets)
+}
+
+func testRecoveryRetainsBoundedPackets(t *testing.T) {
 	noLeaks(t)
 	e := newEnv(t, &socketio.Options{Recovery: &socketio.Recovery{MaxRetainedPackets: 2}})
 	e.io.OnConnection(func(s *socketio.Socket) { s.Join("r") })
@@ -225,7 +231,9 @@ func (p *poller) next(n int) []string {
 	return out
 }
 
-func TestVolatileOverPolling(t *testing.T) {
+func TestVolatileOverPolling(t *testing.T) { eachDriver(t, testVolatileOverPolling) }
+
+func testVolatileOverPolling(t *testing.T) {
 	noLeaks(t)
 	e := newEnv(t, nil)
 	p := e.poll()
@@ -249,7 +257,9 @@ func TestVolatileOverPolling(t *testing.T) {
 	}
 }
 
-func TestSlowClientIsClosedOrDropped(t *testing.T) {
+func TestSlowClientIsClosedOrDropped(t *testing.T) { eachDriver(t, testSlowClientIsClosedOrDropped) }
+
+func testSlowClientIsClosedOrDropped(t *testing.T) {
 	noLeaks(t)
 	for _, drop := range []bool{false, true} {
 		e := newEnv(t, &socketio.Options{DropSlow: drop, EngineIO: engineio.Options{MaxBufferedAmount: 1000}})
@@ -280,6 +290,10 @@ func TestSlowClientIsClosedOrDropped(t *testing.T) {
 }
 
 func TestPollingAndWebSocketShareBroadcasts(t *testing.T) {
+	eachDriver(t, testPollingAndWebSocketShareBroadcasts)
+}
+
+func testPollingAndWebSocketShareBroadcasts(t *testing.T) {
 	noLeaks(t)
 	e := newEnv(t, nil)
 	p := e.poll()

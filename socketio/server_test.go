@@ -23,6 +23,10 @@ type chatMessage struct {
 }
 
 func TestTypedHandlerDecodesAndReportsMismatches(t *testing.T) {
+	eachDriver(t, testTypedHandlerDecodesAndReportsMismatches)
+}
+
+func testTypedHandlerDecodesAndReportsMismatches(t *testing.T) {
 	noLeaks(t)
 	e := newEnv(t, nil)
 	got := make(chan chatMessage, 1)
@@ -76,7 +80,9 @@ func TestTypedHandlerDecodesAndReportsMismatches(t *testing.T) {
 	}
 }
 
-func TestHandlerErrorsAndPanics(t *testing.T) {
+func TestHandlerErrorsAndPanics(t *testing.T) { eachDriver(t, testHandlerErrorsAndPanics) }
+
+func testHandlerErrorsAndPanics(t *testing.T) {
 	noLeaks(t)
 	e := newEnv(t, &socketio.Options{ErrorEvent: "oops"})
 	socketio.OnAck(e.io, "fail", func(ctx context.Context, s *socketio.Socket, kind string) (string, error) {
@@ -105,7 +111,9 @@ func TestHandlerErrorsAndPanics(t *testing.T) {
 	r.expect(`434["fine"]`)
 }
 
-func TestAcksBothWays(t *testing.T) {
+func TestAcksBothWays(t *testing.T) { eachDriver(t, testAcksBothWays) }
+
+func testAcksBothWays(t *testing.T) {
 	noLeaks(t)
 	e := newEnv(t, nil)
 	sockets := make(chan *socketio.Socket, 1)
@@ -161,7 +169,9 @@ func TestAcksBothWays(t *testing.T) {
 	}
 }
 
-func TestBinaryBothWays(t *testing.T) {
+func TestBinaryBothWays(t *testing.T) { eachDriver(t, testBinaryBothWays) }
+
+func testBinaryBothWays(t *testing.T) {
 	noLeaks(t)
 	e := newEnv(t, nil)
 	type file struct {
@@ -190,7 +200,9 @@ func TestBinaryBothWays(t *testing.T) {
 	r.expectBinary("\x09")
 }
 
-func TestRoomsAndBroadcasts(t *testing.T) {
+func TestRoomsAndBroadcasts(t *testing.T) { eachDriver(t, testRoomsAndBroadcasts) }
+
+func testRoomsAndBroadcasts(t *testing.T) {
 	noLeaks(t)
 	e := newEnv(t, nil)
 	socketio.On(e.io, "join", func(ctx context.Context, s *socketio.Socket, room string) error {
@@ -288,7 +300,9 @@ func TestRoomsAndBroadcasts(t *testing.T) {
 	waitFor(t, "the muted sockets to leave", func() bool { return e.io.Of("/").Len() == 2 })
 }
 
-func TestNamespacesAreSeparate(t *testing.T) {
+func TestNamespacesAreSeparate(t *testing.T) { eachDriver(t, testNamespacesAreSeparate) }
+
+func testNamespacesAreSeparate(t *testing.T) {
 	noLeaks(t)
 	e := newEnv(t, nil)
 	chat := e.io.Of("/chat")
@@ -321,7 +335,9 @@ func TestNamespacesAreSeparate(t *testing.T) {
 	r.awaitClose()
 }
 
-func TestMiddlewares(t *testing.T) {
+func TestMiddlewares(t *testing.T) { eachDriver(t, testMiddlewares) }
+
+func testMiddlewares(t *testing.T) {
 	noLeaks(t)
 	e := newEnv(t, nil)
 	admin := e.io.Of("/admin")
@@ -357,7 +373,9 @@ func TestMiddlewares(t *testing.T) {
 	}
 }
 
-func TestDynamicNamespaces(t *testing.T) {
+func TestDynamicNamespaces(t *testing.T) { eachDriver(t, testDynamicNamespaces) }
+
+func testDynamicNamespaces(t *testing.T) {
 	noLeaks(t)
 	e := newEnv(t, &socketio.Options{CleanupEmptyChildNamespaces: true})
 	rooms := e.io.OfRegexp(regexp.MustCompile(`^/room-\d+$`))
@@ -407,7 +425,9 @@ func TestDynamicNamespaces(t *testing.T) {
 	}
 }
 
-func TestDisconnectReasons(t *testing.T) {
+func TestDisconnectReasons(t *testing.T) { eachDriver(t, testDisconnectReasons) }
+
+func testDisconnectReasons(t *testing.T) {
 	noLeaks(t)
 	e := newEnv(t, nil)
 	reasons := make(chan error, 4)
@@ -451,7 +471,9 @@ func TestDisconnectReasons(t *testing.T) {
 	check(socketio.ErrTransportClose)
 }
 
-func TestConnectTimeout(t *testing.T) {
+func TestConnectTimeout(t *testing.T) { eachDriver(t, testConnectTimeout) }
+
+func testConnectTimeout(t *testing.T) {
 	noLeaks(t)
 	e := newEnv(t, &socketio.Options{ConnectTimeout: 100 * time.Millisecond})
 	// The server's timer starts with the session, which the dial opens:
@@ -493,6 +515,10 @@ func TestConnectTimeout(t *testing.T) {
 }
 
 func TestEmitRefusesReservedNamesAndBadArguments(t *testing.T) {
+	eachDriver(t, testEmitRefusesReservedNamesAndBadArguments)
+}
+
+func testEmitRefusesReservedNamesAndBadArguments(t *testing.T) {
 	e := newEnv(t, nil)
 	for _, name := range []string{"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"} {
 		if err := e.io.Emit(name); err == nil {
@@ -504,21 +530,34 @@ func TestEmitRefusesReservedNamesAndBadArguments(t *testing.T) {
 	}
 }
 
-func TestQueuedEventsAreBounded(t *testing.T) {
+func TestQueuedEventsAreBounded(t *testing.T) { eachDriver(t, testQueuedEventsAreBounded) }
+
+func testQueuedEventsAreBounded(t *testing.T) {
 	noLeaks(t)
 	for _, opts := range []*socketio.Options{{MaxQueuedEvents: 2}, {MaxQueuedBytes: 64}} {
 		e := newEnv(t, opts)
 		release := make(chan struct{})
 		started := make(chan struct{}, 10)
 		socketio.On(e.io, "block", func(ctx context.Context, s *socketio.Socket, _ socketio.Args) error {
-			started <- struct{}{}
+			select {
+			case started <- struct{}{}:
+			default:
+			}
 			<-release
 			return nil
 		})
 		other := e.io.Of("/other")
 		r := e.dial()
 		r.connect("/", "")
-		for range 6 {
+		// On the event loop, the reading pauses behind the full queue
+		// after the read in progress, whose events are queued: the
+		// events must fill more than one read (64 KiB) for the CONNECT
+		// to wait.
+		events := 6
+		if onLoop(t) {
+			events = 3000
+		}
+		for range events {
 			r.send(`42["block","` + strings.Repeat("x", 30) + `"]`)
 		}
 		r.send("40/other,")
@@ -537,6 +576,10 @@ func TestQueuedEventsAreBounded(t *testing.T) {
 }
 
 func TestHandlersStayInOrderAcrossTheReadingHandOff(t *testing.T) {
+	eachDriver(t, testHandlersStayInOrderAcrossTheReadingHandOff)
+}
+
+func testHandlersStayInOrderAcrossTheReadingHandOff(t *testing.T) {
 	// Handlers run on the reading goroutine until one takes long; then the
 	// reading moves to another goroutine and the slow handler's goroutine
 	// works off the events that came meanwhile. Through every such move,

@@ -57,6 +57,7 @@ type Socket struct {
 	idle    bool          // the worker waits for more jobs
 	gen     int           // incremented to retire the waiting worker
 	room    chan struct{} // closed when the job queue has room again
+	paused  bool          // the event loop paused the reading behind the full queue
 }
 
 // A job is a unit of a socket's work, run in order on its worker: the
@@ -65,6 +66,7 @@ type job struct {
 	fn     func()
 	size   int  // the bytes of the packet it holds
 	always bool // runs after the socket has disconnected too
+	loop   bool // queued by an event loop, which must not wait for room
 }
 
 func newSocket(c *conn, nsp string, auth json.RawMessage) *Socket {
@@ -481,13 +483,24 @@ func (s *Socket) enqueue(fn func(), always bool) { s.add(job{fn: fn, always: alw
 // enqueueSized adds the job of an event holding size bytes. When
 // MaxQueuedEvents jobs, or MaxQueuedBytes, wait, it blocks (the reading of
 // the connection) until the worker has taken one, so that a client cannot
-// make the server hold events without bound.
-func (s *Socket) enqueueSized(fn func(), size int) { s.add(job{fn: fn, size: size}) }
+// make the server hold events without bound. On an event loop, which must
+// not block (engineio's OnEventLoop), it queues the event and pauses the
+// reading of the connection instead, until the worker has taken one
+// (engineio's PauseReading): the queue then holds at most what one read
+// brought beyond its bounds.
+func (s *Socket) enqueueSized(fn func(), size int) {
+	s.add(job{fn: fn, size: size, loop: s.conn.es.OnEventLoop()})
+}
 
 func (s *Socket) add(j job) {
 	o := &s.conn.srv.opts
 	s.mu.Lock()
-	for !j.always && s.running && len(s.jobs) > 0 && (len(s.jobs) >= o.MaxQueuedEvents || s.queued+j.size > o.MaxQueuedBytes) {
+	for !j.always && !s.paused && s.running && len(s.jobs) > 0 && (len(s.jobs) >= o.MaxQueuedEvents || s.queued+j.size > o.MaxQueuedBytes) {
+		if j.loop {
+			s.paused = true
+			s.conn.es.PauseReading()
+			break
+		}
 		if s.room == nil {
 			s.room = make(chan struct{})
 		}
@@ -527,6 +540,7 @@ func (s *Socket) work() {
 			idle.Stop()
 		}
 	}()
+	o := &s.conn.srv.opts
 	s.mu.Lock()
 	gen := s.gen
 	s.mu.Unlock()
@@ -543,6 +557,12 @@ func (s *Socket) work() {
 			// Room for one more: let a blocked reader try again.
 			close(s.room)
 			s.room = nil
+		}
+		if s.paused && len(s.jobs) < o.MaxQueuedEvents && s.queued <= o.MaxQueuedBytes {
+			// The event loop paused the reading behind a full queue
+			// (see add): room again.
+			s.paused = false
+			s.conn.es.ResumeReading()
 		}
 		if len(s.jobs) == 0 {
 			if s.wake == nil {

@@ -1,13 +1,18 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"net"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rfc6455/ws/engineio"
+	"github.com/rfc6455/ws/socketio"
 )
 
 // The official suites' cases rely on the clock: the agent pings every
@@ -35,8 +40,9 @@ const maxAttempts = 8
 // tells whether they are conclusive. Fatalf and Fatal end the attempt's
 // goroutine, so they must be called from it, as testing.T's must.
 type attempt struct {
-	t *testing.T
-	n int
+	t    *testing.T
+	n    int
+	loop bool // the agent runs on the event-loop driver
 
 	mu       sync.Mutex
 	until    time.Time // failures before it are conclusive; zero: all are
@@ -51,12 +57,26 @@ type failure struct {
 	conclusive bool
 }
 
-// runCase runs body as attempts until one passes or fails conclusively,
-// or maxAttempts have failed inconclusively.
+// drivers are the agent's two ways of serving (see newServer): every
+// case runs against each.
+var drivers = []struct {
+	name string
+	loop bool
+}{{"goroutines", false}, {"loop", true}}
+
+// runCase runs body against each driver, as attempts until one passes or
+// fails conclusively, or maxAttempts have failed inconclusively.
 func runCase(t *testing.T, body func(t *attempt)) {
 	t.Helper()
+	for _, d := range drivers {
+		t.Run(d.name, func(t *testing.T) { runAttempts(t, d.loop, body) })
+	}
+}
+
+func runAttempts(t *testing.T, useLoop bool, body func(t *attempt)) {
+	t.Helper()
 	for n := 1; ; n++ {
-		at := &attempt{t: t, n: n}
+		at := &attempt{t: t, n: n, loop: useLoop}
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
@@ -106,6 +126,30 @@ func (at *attempt) sessionStarts() {
 func (at *attempt) always() { at.premise(time.Now(), 1000*time.Hour) }
 
 func (at *attempt) Helper() {}
+
+// serve starts the agent of eng and io on a loopback port with the
+// attempt's driver and returns its URL (http://127.0.0.1:port); it is shut
+// down when the attempt ends.
+func (at *attempt) serve(eng *engineio.Server, io *socketio.Server) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		at.Fatal(err)
+	}
+	serve, shutdown := newServer(eng, io, at.loop)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		serve(ln)
+	}()
+	at.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		shutdown(ctx)
+		ln.Close()
+		<-done
+	})
+	return "http://" + ln.Addr().String()
+}
 
 func (at *attempt) Cleanup(f func()) {
 	at.mu.Lock()

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"net/http"
 	"time"
 
 	"github.com/rfc6455/ws"
@@ -27,9 +26,5 @@ func engineIOOptions() *engineio.Options {
 	}
 }
 
-// mountEngineIO mounts the Engine.IO echo server at /engine.io/.
-func mountEngineIO(mux *http.ServeMux) *engineio.Server {
-	srv := engineio.NewServer(engineIOOptions())
-	mux.Handle("/engine.io/", srv)
-	return srv
-}
+// newEngineIO returns the agent's Engine.IO echo server.
+func newEngineIO() *engineio.Server { return engineio.NewServer(engineIOOptions()) }

@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -32,7 +31,7 @@ const (
 	suitePingTimeout  = 200 * time.Millisecond
 )
 
-// agent is the agent's handler under test, built as newMux builds it,
+// agent is the agent's server under test, built as newServer builds it,
 // with a handle on the Engine.IO server so that a test can wait until a
 // GET is pending before racing another request against it.
 type agent struct {
@@ -45,13 +44,9 @@ type agent struct {
 
 func newAgent(t *attempt) *agent {
 	t.Helper()
-	mux := http.NewServeMux()
-	a := &agent{t: t, eng: mountEngineIO(mux), hc: &http.Client{Timeout: 10 * time.Second}}
-	mountSocketIO(mux)
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	a.url = srv.URL
-	a.wsURL = "ws" + strings.TrimPrefix(srv.URL, "http")
+	a := &agent{t: t, eng: newEngineIO(), hc: &http.Client{Timeout: 10 * time.Second}}
+	a.url = t.serve(a.eng, newSocketIO())
+	a.wsURL = "ws" + strings.TrimPrefix(a.url, "http")
 	return a
 }
 

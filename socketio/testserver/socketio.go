@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"net/http"
 	"time"
 
 	"github.com/rfc6455/ws/engineio"
@@ -45,12 +44,5 @@ func newSocketIOWith(opts *socketio.Options) *socketio.Server {
 			return args, nil
 		})
 	}
-	return io
-}
-
-// mountSocketIO mounts the Socket.IO server at /socket.io/.
-func mountSocketIO(mux *http.ServeMux) *socketio.Server {
-	io := newSocketIO()
-	mux.Handle("/socket.io/", io)
 	return io
 }

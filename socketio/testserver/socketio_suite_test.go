@@ -16,7 +16,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -42,19 +41,9 @@ func newSIOAgent(t *attempt) *sioAgent { return newSIOAgentWith(t, socketIOOptio
 // newSIOAgentWith is newSIOAgent with other server options.
 func newSIOAgentWith(t *attempt, opts *socketio.Options) *sioAgent {
 	t.Helper()
-	mux := http.NewServeMux()
-	mountEngineIO(mux)
 	a := &sioAgent{t: t, io: newSocketIOWith(opts), hc: &http.Client{Timeout: 10 * time.Second}}
-	mux.Handle("/socket.io/", a.io)
-	srv := httptest.NewServer(mux)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		a.io.Shutdown(ctx)
-		srv.Close()
-	})
-	a.url = srv.URL
-	a.wsURL = "ws" + strings.TrimPrefix(srv.URL, "http")
+	a.url = t.serve(newEngineIO(), a.io)
+	a.wsURL = "ws" + strings.TrimPrefix(a.url, "http")
 	return a
 }
 

@@ -1,5 +1,6 @@
 // Command siobench compares Socket.IO servers under one load client: this
-// module's (socketio, on engineio), the Node reference server (socket.io
+// module's (socketio, on engineio; "ours" with a goroutine per connection,
+// "ours-loop" on the event-loop driver), the Node reference server (socket.io
 // 4.8.x on Node) and zishang520/socket.io v3.0.6 (Go), each in its own
 // process, the load client in this one. It runs every case against every
 // server, then again (-passes), and prints one table per figure with each
@@ -46,7 +47,7 @@ import (
 )
 
 var (
-	flagServers = flag.String("servers", "ours,node,zishang", "servers to compare, of ours, node, zishang")
+	flagServers = flag.String("servers", "ours,ours-loop,node,zishang", "servers to compare, of ours, ours-loop (ours on the event-loop driver), node, zishang")
 	flagPasses  = flag.Int("passes", 2, "passes over every case")
 	flagWindow  = flag.Duration("window", 5*time.Second, "measurement window of the throughput cases")
 	flagWarm    = flag.Duration("warmup", time.Second, "warm-up before each window")
@@ -88,18 +89,22 @@ func main() {
 	bins := map[string][]string{}
 	for _, s := range servers {
 		switch s {
-		case "ours", "zishang":
-			bin := filepath.Join(dir, s)
-			build := exec.Command("go", "build", "-o", bin, "./servers/"+s)
+		case "ours", "ours-loop", "zishang":
+			pkg := strings.TrimSuffix(s, "-loop")
+			bin := filepath.Join(dir, pkg)
+			build := exec.Command("go", "build", "-o", bin, "./servers/"+pkg)
 			build.Stdout, build.Stderr = os.Stderr, os.Stderr
 			if err := build.Run(); err != nil {
 				log.Fatalf("building %s: %v", s, err)
 			}
 			bins[s] = []string{bin}
-			if s == "ours" && *flagSrvProf != "" {
+			if s == "ours-loop" {
+				bins[s] = append(bins[s], "-loop")
+			}
+			if pkg == "ours" && *flagSrvProf != "" {
 				bins[s] = append(bins[s], "-cpuprofile", *flagSrvProf)
 			}
-			if s == "ours" && os.Getenv("SIOBENCH_PPROF") != "" {
+			if pkg == "ours" && os.Getenv("SIOBENCH_PPROF") != "" {
 				bins[s] = append(bins[s], "-pprof", os.Getenv("SIOBENCH_PPROF"))
 			}
 		case "node":

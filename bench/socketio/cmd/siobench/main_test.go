@@ -16,7 +16,7 @@ import (
 func TestSmallRun(t *testing.T) {
 	servers := []string{"zishang"}
 	if _, err := os.Stat("../../servers/ours/main.go"); err == nil {
-		servers = append([]string{"ours"}, servers...)
+		servers = append([]string{"ours", "ours-loop"}, servers...)
 	}
 	if _, err := os.Stat(filepath.Join("..", "..", "..", "..", "interop", "node_modules", "socket.io")); err == nil {
 		servers = append(servers, "node")

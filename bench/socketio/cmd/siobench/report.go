@@ -70,18 +70,25 @@ func cell(vs []float64, f func(float64) string) string {
 func (r *report) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s.\n\n", r.header)
-	var others []string
+	// Each of our servers (ours, ours-loop) gets a ratio to each other one.
+	var ours, others []string
 	for _, s := range r.servers {
-		if s != "ours" {
+		if strings.HasPrefix(s, "ours") {
+			ours = append(ours, s)
+		} else {
 			others = append(others, s)
 		}
 	}
-	cols := append([]string{"figure"}, r.servers...)
-	hasOurs := len(others) < len(r.servers)
-	if hasOurs {
+	type pair struct{ a, b string }
+	var pairs []pair
+	for _, a := range ours {
 		for _, o := range others {
-			cols = append(cols, "ours/"+o)
+			pairs = append(pairs, pair{a, o})
 		}
+	}
+	cols := append([]string{"figure"}, r.servers...)
+	for _, p := range pairs {
+		cols = append(cols, p.a+"/"+p.b)
 	}
 	fmt.Fprintf(&b, "| %s |\n|%s\n", strings.Join(cols, " | "), strings.Repeat(" --- |", len(cols)))
 	for _, f := range figures {
@@ -93,18 +100,16 @@ func (r *report) String() string {
 		for _, s := range r.servers {
 			row = append(row, cell(vals[s], num))
 		}
-		if hasOurs {
-			for _, o := range others {
-				if !f.ratio || len(vals["ours"]) == 0 || len(vals[o]) == 0 {
-					row = append(row, "")
-					continue
-				}
-				var rs []float64
-				for i := range min(len(vals["ours"]), len(vals[o])) {
-					rs = append(rs, vals["ours"][i]/vals[o][i])
-				}
-				row = append(row, cell(rs, func(v float64) string { return fmt.Sprintf("%.2f", v) }))
+		for _, p := range pairs {
+			if !f.ratio || len(vals[p.a]) == 0 || len(vals[p.b]) == 0 {
+				row = append(row, "")
+				continue
 			}
+			var rs []float64
+			for i := range min(len(vals[p.a]), len(vals[p.b])) {
+				rs = append(rs, vals[p.a][i]/vals[p.b][i])
+			}
+			row = append(row, cell(rs, func(v float64) string { return fmt.Sprintf("%.2f", v) }))
 		}
 		fmt.Fprintf(&b, "| %s |\n", strings.Join(row, " | "))
 	}

@@ -1,6 +1,8 @@
 // Command ours is this module's Socket.IO server (package socketio) with
 // the Socket.IO benchmark's events (see ../node/server.js), with default
-// options, as an application would write it: typed handlers.
+// options, as an application would write it: typed handlers. With -loop
+// the WebSockets are served by the event loops of package loop
+// (engineio.LoopMux) and polling through its Fallback, on the same port.
 package main
 
 import (
@@ -15,6 +17,7 @@ import (
 	"os"
 	"runtime/pprof"
 
+	"github.com/rfc6455/ws/engineio"
 	"github.com/rfc6455/ws/socketio"
 )
 
@@ -22,6 +25,7 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:3002", "listen address")
 	profile := flag.String("cpuprofile", "", "write a CPU profile to this file (for siobench -server-profile)")
 	debug := flag.String("pprof", "", "serve net/http/pprof on this address (for looking at memory)")
+	useLoop := flag.Bool("loop", false, "serve WebSockets from the event loops of package loop")
 	flag.Parse()
 	if *profile != "" {
 		f, err := os.Create(*profile)
@@ -59,8 +63,6 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/socket.io/", io)
 	fmt.Println("listening", ln.Addr())
 	go func() {
 		// Exit when the harness goes away.
@@ -68,5 +70,12 @@ func main() {
 		pprof.StopCPUProfile()
 		os.Exit(0)
 	}()
+	if *useLoop {
+		mux := engineio.NewLoopMux()
+		mux.Handle("/socket.io/", io.Engine())
+		log.Fatal(mux.Server().Serve(ln))
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/socket.io/", io)
 	log.Fatal(http.Serve(ln, mux))
 }
