@@ -145,8 +145,13 @@ func cookieKey(a net.Addr, key string) string {
 
 // loopConn is the event-loop driver of the WebSocket transport: a
 // loop.Conn whose messages the loop hands to the session's event-driven
-// functions, with no goroutine of its own. Sending never blocks: the
-// packets go into the connection's send queue.
+// functions, with no goroutine of its own. Its writes never block: what
+// the socket does not take waits in the connection's send queue. The
+// session's writer (writeLoop) runs as on the goroutine driver: on the
+// goroutine of WritePrepared's caller (an acknowledgement), or on one
+// started when packets are queued, which ends once they are handed over,
+// and meanwhile lets a run of broadcasts build up to go out in one
+// vectored write.
 type loopConn struct {
 	c    *loop.Conn
 	srv  *Server
@@ -165,36 +170,13 @@ const (
 	modeSession        // the session's transport
 )
 
-func (l *loopConn) sendText(b []byte) error { return l.c.Send(ws.Text, b) }
+func (l *loopConn) write(typ ws.MessageType, data []byte) error { return l.c.Send(typ, data) }
 
-// kick writes the queue now: the loop's Send does not block. s.mu is
-// held; the session ends, if the close packet went out or the
-// connection refused a packet, on a goroutine of its own, as terminate
-// takes s.mu.
-func (l *loopConn) kick(s *Socket) {
-	ps := s.take()
-	var err error
-	for _, p := range ps {
-		pm, typ, data := p.wsFrame(s.b64, nil)
-		if pm != nil {
-			err = l.c.SendPrepared(pm)
-		} else {
-			err = l.c.Send(typ, data)
-		}
-		if err != nil {
-			break
-		}
+func (l *loopConn) writeBatch(pms []*ws.PreparedMessage) error {
+	if len(pms) == 1 {
+		return l.c.SendPrepared(pms[0])
 	}
-	if err != nil {
-		go s.terminate(wrapTransportError(err), 0, ws.CloseNormal)
-		return
-	}
-	for _, p := range ps {
-		if p == closePacket {
-			go s.sent(ps)
-			return
-		}
-	}
+	return l.c.SendPreparedBatch(pms)
 }
 
 func (l *loopConn) close(code ws.CloseCode) {
@@ -223,8 +205,11 @@ func (loopHandler) OnOpen(c *loop.Conn) {
 		s := l.s
 		s.conn = l
 		l.mode = modeSession
-		started := s.open(func() bool { return l.sendText(l.srv.openPacket(s.id, WebSocket)) == nil })
+		started := s.open(func() bool { return l.write(ws.Text, l.srv.openPacket(s.id, WebSocket)) == nil })
 		if !started {
+			// Shutting down: the session never was (no Open, so no
+			// Close either).
+			l.s, l.mode = nil, modeRefused
 			c.Close(ws.CloseGoingAway, "server shutting down")
 		}
 	case modeProbe:

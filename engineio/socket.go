@@ -262,16 +262,16 @@ func (s *Socket) enqueue(ctx context.Context, wait, write bool, ps ...*Prepared)
 		}
 		s.mu.Lock()
 	}
-	if _, ok := s.conn.(*goConn); write && s.ws && !s.writing && ok {
+	if write && s.ws && !s.writing {
 		// The caller is the writer: as push, without starting one.
 		for _, p := range ps {
 			s.buffered += p.size()
 		}
 		s.queue = append(s.queue, ps...)
 		s.writing = true
-		g := s.conn.(*goConn)
+		t := s.conn
 		s.mu.Unlock()
-		s.writeLoop(g)
+		s.writeLoop(t)
 		return nil
 	}
 	s.push(ps...)
@@ -305,7 +305,8 @@ func (s *Socket) push(ps ...*Prepared) {
 func (s *Socket) kick() {
 	if s.ws {
 		if !s.writing && len(s.queue) > 0 {
-			s.conn.kick(s)
+			s.writing = true
+			go s.writeLoop(s.conn)
 		}
 		return
 	}

@@ -16,12 +16,15 @@ import (
 // event-driven functions (onProbeMessage, onWSMessage, transportEnded), so
 // that every rule of the protocol has one copy.
 type wsTransport interface {
-	// sendText writes one text message that is not a queued packet: the
-	// open packet of a WebSocket-only session, "3probe".
-	sendText(b []byte) error
-	// kick gets the session's queued packets moving on the transport;
-	// s.mu is held, the queue is not empty and no writer runs.
-	kick(s *Socket)
+	// write writes one message: the goroutine driver blocks until it is
+	// written (bounded by the connection's write timeout), the event-loop
+	// driver queues what the socket does not take. Only the session's
+	// writer (writeLoop), one at a time, and the upgrade's probe
+	// ("3probe") write.
+	write(typ ws.MessageType, data []byte) error
+	// writeBatch writes messages prepared once for every receiver (runs
+	// of broadcasts), together: one vectored write.
+	writeBatch(pms []*ws.PreparedMessage) error
 	// close closes the connection with code, without blocking; 0 closes
 	// TCP at once, without a closing handshake.
 	close(code ws.CloseCode)
@@ -91,7 +94,7 @@ func (s *Socket) startProbe(t wsTransport) bool {
 func (s *Socket) onProbeMessage(t wsTransport, typ ws.MessageType, msg []byte) int {
 	switch {
 	case typ == ws.Text && string(msg) == "2probe":
-		if err := t.sendText(probePong); err != nil {
+		if err := t.write(ws.Text, probePong); err != nil {
 			s.abandonUpgrade(t, ws.CloseNormal)
 			return probeEnded
 		}

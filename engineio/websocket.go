@@ -31,18 +31,15 @@ func (s *Server) acceptOptions(sid string) *server.Options {
 }
 
 // goConn is the goroutine driver of the WebSocket transport: a *ws.Conn
-// read by a goroutine of its own (readLoop, probeLoop) and written by a
-// writer goroutine started when packets are queued (writeLoop), or by the
-// caller of WritePrepared.
+// read by a goroutine of its own (readLoop, probeLoop); its writes block.
 type goConn struct{ c *ws.Conn }
 
-func (g *goConn) sendText(b []byte) error {
-	return g.c.WriteMessage(context.Background(), ws.Text, b)
+func (g *goConn) write(typ ws.MessageType, data []byte) error {
+	return g.c.WriteMessage(context.Background(), typ, data)
 }
 
-func (g *goConn) kick(s *Socket) {
-	s.writing = true
-	go s.writeLoop(g)
+func (g *goConn) writeBatch(pms []*ws.PreparedMessage) error {
+	return g.c.WritePreparedBatch(context.Background(), pms)
 }
 
 // close closes the connection without blocking the caller: the close
@@ -80,7 +77,7 @@ func (s *Server) openWebSocket(w http.ResponseWriter, r *http.Request, b64 bool)
 	}
 	g := &goConn{c}
 	sock.conn = g
-	started := sock.open(func() bool { return g.sendText(s.openPacket(sock.id, WebSocket)) == nil })
+	started := sock.open(func() bool { return g.write(ws.Text, s.openPacket(sock.id, WebSocket)) == nil })
 	if !started {
 		c.Close(ws.CloseGoingAway, "server shutting down")
 		return
@@ -159,16 +156,15 @@ func (s *Socket) readLoop(g *goConn, buf []byte) {
 	}
 }
 
-// writeLoop writes the queue to the WebSocket transport g until it is
-// empty, then ends; kick starts it again when packets come.
-func (s *Socket) writeLoop(g *goConn) {
-	ctx := context.Background()
-	c := g.c
+// writeLoop writes the queue to the WebSocket transport t until it is
+// empty, then ends; kick starts it again when packets come, on a goroutine
+// of its own, and WritePrepared runs it on the caller's.
+func (s *Socket) writeLoop(t wsTransport) {
 	var tmp []byte
 	var run []*ws.PreparedMessage
 	for {
 		s.mu.Lock()
-		if len(s.queue) == 0 || s.state == stateClosed || s.conn != g {
+		if len(s.queue) == 0 || s.state == stateClosed || s.conn != t {
 			s.writing = false
 			s.mu.Unlock()
 			return
@@ -182,7 +178,7 @@ func (s *Socket) writeLoop(g *goConn) {
 		for i := 0; i < len(ps) && err == nil; i++ {
 			pm, typ, data := ps[i].wsFrame(b64, tmp[:0])
 			if pm == nil {
-				err = c.WriteMessage(ctx, typ, data)
+				err = t.write(typ, data)
 				if typ == ws.Text && b64 && ps[i].enc == nil {
 					tmp = data[:0]
 				}
@@ -193,7 +189,7 @@ func (s *Socket) writeLoop(g *goConn) {
 				i++
 				run = append(run, ps[i].wsMessage())
 			}
-			err = c.WritePreparedBatch(ctx, run)
+			err = t.writeBatch(run)
 		}
 		clear(run)
 		if err != nil {

@@ -108,6 +108,28 @@ func (c *Conn) SendPrepared(pm *ws.PreparedMessage) error {
 	return c.evSend(pm.Type(), pm.Data(), pm)
 }
 
+// SendPreparedBatch queues prepared messages, in order, as SendPrepared
+// does each, and writes them together: one writev(2) for as many as the
+// socket takes, rather than a write per message (for a queue of
+// broadcasts that built up for one connection). It stops at the first
+// message refused, returning its error; those before it are queued.
+func (c *Conn) SendPreparedBatch(pms []*ws.PreparedMessage) error {
+	for _, pm := range pms {
+		if pm == nil {
+			return ws.ErrInvalidMessageType
+		}
+	}
+	if c.g != nil {
+		for _, pm := range pms {
+			if err := c.g.send(c, pm); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return c.evSendBatch(pms)
+}
+
 // PauseReading stops reading the connection's messages until
 // ResumeReading: for a Handler that hands them to a bounded queue of its
 // own, since OnMessage must not block on the event loop; it pauses when

@@ -107,6 +107,7 @@ const (
 	sfWatched                      // the loop sweeps the connection's compressor (taskWatch posted)
 	sfCompressed                   // compressed a message since the last sweep
 	sfHold                         // PauseReading was called: nothing is read until ResumeReading
+	sfCork                         // SendPreparedBatch is queueing: written together at its end
 	sfFdOpen                       // closed, but the socket stays open while OnClose runs, for its addresses
 )
 
@@ -811,25 +812,55 @@ func (c *Conn) evResume() {
 // payload data is.
 func (c *Conn) evSend(typ ws.MessageType, data []byte, pm *ws.PreparedMessage) error {
 	c.mu.Lock()
-	if c.st != stOpen || c.sf&sfBroken != 0 || c.pc.CloseSent() {
-		c.mu.Unlock()
-		return ErrClosed
-	}
+	full, err := c.sendLocked(typ, data, pm)
 	p := c.policy
-	if !fits(p, c.out.msgs, c.buffered.Load(), int64(len(data))) {
-		c.mu.Unlock()
+	c.mu.Unlock()
+	if full {
 		return c.overflow(p)
+	}
+	return err
+}
+
+// sendLocked is evSend with c.mu held; full reports a message the queue
+// cannot take (the caller applies the overflow policy without c.mu).
+func (c *Conn) sendLocked(typ ws.MessageType, data []byte, pm *ws.PreparedMessage) (full bool, err error) {
+	if c.st != stOpen || c.sf&sfBroken != 0 || c.pc.CloseSent() {
+		return false, ErrClosed
+	}
+	if !fits(c.policy, c.out.msgs, c.buffered.Load(), int64(len(data))) {
+		return true, ErrQueueFull
 	}
 	if pm != nil {
 		if wire, ok := pm.Frame(&c.pc.Sender); ok {
 			// Encoded (and compressed) once for every connection.
 			c.writeLocked(wire, nil, int64(len(data)), 1)
-			c.mu.Unlock()
-			return nil
+			return false, nil
 		}
 	}
-	err := c.messageLocked(typ, data)
+	return false, c.messageLocked(typ, data)
+}
+
+// evSendBatch queues pms with the socket's writes held back, then writes
+// the queue: one writev(2) for as much as the socket takes.
+func (c *Conn) evSendBatch(pms []*ws.PreparedMessage) error {
+	c.mu.Lock()
+	c.sf |= sfCork
+	var err error
+	full := false
+	for _, pm := range pms {
+		if full, err = c.sendLocked(pm.Type(), pm.Data(), pm); err != nil {
+			break
+		}
+	}
+	c.sf &^= sfCork
+	if !c.out.empty() && c.sf&sfBroken == 0 {
+		c.flushLocked()
+	}
+	p := c.policy
 	c.mu.Unlock()
+	if full {
+		return c.overflow(p)
+	}
 	return err
 }
 
@@ -907,7 +938,7 @@ func (c *Conn) writeLocked(hdr, payload []byte, pay int64, msgs int) {
 	if c.sf&sfBroken != 0 {
 		return
 	}
-	if c.out.empty() {
+	if c.out.empty() && c.sf&sfCork == 0 {
 		n, err := writev2(int(c.fd), hdr, payload)
 		if err != nil && err != syscall.EAGAIN {
 			c.brokenLocked()

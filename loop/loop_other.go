@@ -37,6 +37,7 @@ func (c *Conn) evPing([]byte) error                                      { retur
 func (c *Conn) evClose(ws.CloseCode, string, error, bool) error          { return ErrClosed }
 func (c *Conn) evCloseNow() error                                        { return ErrClosed }
 func (c *Conn) evPause()                                                 {}
+func (c *Conn) evSendBatch([]*ws.PreparedMessage) error                  { return ErrClosed }
 func (c *Conn) evResume()                                                {}
 func (c *Conn) evSubprotocol() string                                    { return "" }
 func (c *Conn) evAddr(bool) net.Addr                                     { return nil }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -195,6 +196,52 @@ func TestPauseReading(t *testing.T) {
 			case <-h.done:
 			case <-ctx.Done():
 				t.Fatal("no OnClose")
+			}
+		})
+	}
+}
+
+// batcher answers "batch" with three prepared messages in one
+// SendPreparedBatch.
+type batcher struct{ *echoHandler }
+
+func (h batcher) OnMessage(c *Conn, typ ws.MessageType, data []byte) {
+	var pms []*ws.PreparedMessage
+	for _, s := range []string{"one", "two", strings.Repeat("3", 70_000)} {
+		pm, _ := ws.NewPreparedMessage(ws.Text, []byte(s))
+		pms = append(pms, pm)
+	}
+	if err := c.SendPreparedBatch(pms); err != nil {
+		c.Close(ws.CloseInternalError, err.Error())
+	}
+}
+
+// TestSendPreparedBatch: a batch arrives whole and in order, on both
+// drivers, also when the socket does not take it at once (the large one).
+func TestSendPreparedBatch(t *testing.T) {
+	for _, d := range drivers {
+		t.Run(d.name, func(t *testing.T) {
+			s := &Server{Handler: batcher{newEcho()}, Goroutines: d.goroutines}
+			addr := start(t, s)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			c, _, err := client.Dial(ctx, "ws://"+addr+"/", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.CloseNow()
+			for range 3 {
+				c.WriteMessage(ctx, ws.Text, []byte("batch"))
+			}
+			for i := range 9 {
+				_, m, err := c.ReadMessage(ctx, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := []string{"one", "two", strings.Repeat("3", 70_000)}[i%3]
+				if string(m) != want {
+					t.Fatalf("message %d: %d bytes %.10q, want %.10q", i, len(m), m, want)
+				}
 			}
 		})
 	}

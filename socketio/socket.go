@@ -597,7 +597,12 @@ func (s *Socket) work() {
 		}
 		j := s.jobs[0]
 		s.jobs[0] = job{}
-		s.jobs = s.jobs[1:]
+		if len(s.jobs) == 1 {
+			// The queue's array is kept for the next event.
+			s.jobs = s.jobs[:0]
+		} else {
+			s.jobs = s.jobs[1:]
+		}
 		s.queued -= j.size
 		skip := s.state == stateClosed && !j.always
 		s.mu.Unlock()
