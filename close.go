@@ -184,12 +184,16 @@ func (c *Conn) sendClose(ev wsproto.Event, deadline time.Time) error {
 	_, err := c.nc.Write(b)
 	writeBufPool.Put(bp)
 	c.dlMu.Lock()
-	c.nc.SetWriteDeadline(c.writeDeadline)
+	if c.dl == nil {
+		c.dl = new(deadlines)
+	}
+	d := c.dl
+	c.nc.SetWriteDeadline(d.write)
 	// RFC 6455 §7.1.1: once the close frame is out, the peer has
 	// CloseTimeout to answer; a reader does not wait longer than that.
-	c.closeBy = deadline
-	if c.readDeadline.IsZero() || deadline.Before(c.readDeadline) {
-		c.readDeadline = deadline
+	d.closeBy = deadline
+	if d.read.IsZero() || deadline.Before(d.read) {
+		d.read = deadline
 		c.nc.SetReadDeadline(deadline)
 	}
 	c.dlMu.Unlock()

@@ -107,11 +107,10 @@ func (c *Conn) readCompressed(buf, first []byte) ([]byte, error) {
 // read buffer, after a read if the buffer is empty. Control frames between
 // its fragments are handled on the way.
 func (c *Conn) compressedPiece() ([]byte, error) {
-	var ev wsproto.Event
-	if err := c.nextData(&ev); err != nil {
+	if err := c.nextData(); err != nil {
 		return nil, err
 	}
-	return ev.Payload, nil
+	return c.takeChunk(), nil
 }
 
 // pieceSource is a Conn as the core's source of compressed chunks

@@ -5,10 +5,12 @@ package ws
 import (
 	"context"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/rfc6455/ws/wsproto"
 )
@@ -37,25 +39,106 @@ var (
 	writeBufPool = sync.Pool{New: func() any { b := make([]byte, writeBufSize); return &b }}
 )
 
+// readBufSlots holds a few read buffers in front of readBufPool, which
+// the poller's callback (rawRead) takes and gives back: unlike a
+// sync.Pool's, its operations never allocate, nor lock, nor go deep into
+// the runtime, so the callback stays shallow (see fill). Like a pool's,
+// what it holds is dropped at each GC (dropSlotsAtGC).
+var readBufSlots bufSlots
+
+func init() { dropSlotsAtGC() }
+
+// dropSlotsAtGC empties readBufSlots after the next GC, and again after
+// each one: a cleanup of an object nothing refers to runs once a GC has
+// found it unreachable, and makes the next.
+func dropSlotsAtGC() {
+	runtime.AddCleanup(new([2]uintptr), func(struct{}) {
+		for i := range readBufSlots {
+			readBufSlots[i].p.Store(nil)
+		}
+		dropSlotsAtGC()
+	}, struct{}{})
+}
+
+// bufSlots is a small set of buffers: one atomic pointer each, taken with
+// Swap and filled with CompareAndSwap, so no two goroutines ever get the
+// same buffer. Callers start at a slot of their own (a file descriptor)
+// to spread out. The buffers it holds stay (16 × readBufSize at most);
+// the pool takes the rest.
+type bufSlots [16]struct {
+	p atomic.Pointer[[]byte]
+	_ [56]byte // a cache line each
+}
+
+// get takes a buffer, or returns nil if there is none.
+func (s *bufSlots) get(hint uintptr) *[]byte {
+	for i := range len(s) {
+		slot := &s[(hint+uintptr(i))%uintptr(len(s))].p
+		if slot.Load() != nil {
+			if b := slot.Swap(nil); b != nil {
+				return b
+			}
+		}
+	}
+	return nil
+}
+
+// put stores b and reports whether there was room.
+func (s *bufSlots) put(hint uintptr, b *[]byte) bool {
+	for i := range len(s) {
+		slot := &s[(hint+uintptr(i))%uintptr(len(s))].p
+		if slot.Load() == nil && slot.CompareAndSwap(nil, b) {
+			return true
+		}
+	}
+	return false
+}
+
+// putReadBuf gives a read buffer back: to readBufSlots if it has room,
+// where rawRead finds it, else to the pool.
+func putReadBuf(b *[]byte) {
+	if !readBufSlots.put(uintptr(unsafe.Pointer(b))>>4, b) {
+		readBufPool.Put(b)
+	}
+}
+
+// getReadBuf takes a read buffer: from readBufSlots if it has one, else
+// from the pool.
+func getReadBuf() *[]byte {
+	if b := readBufSlots.get(0); b != nil {
+		return b
+	}
+	return readBufPool.Get().(*[]byte)
+}
+
 // Conn is a WebSocket connection over a net.Conn, past the opening
 // handshake. See the package documentation for its concurrency rules.
 type Conn struct {
-	nc    net.Conn
-	role  Role
-	opts  Options
-	state atomic.Int32
+	nc   net.Conn
+	opts Options
+	// Small fields share words (each Conn is on the heap for its
+	// connection's lifetime): role, then flags of the read and write
+	// sides, each guarded as the side it belongs to.
+	role      Role
+	lastFull  bool // the last read filled the buffer: more is probably waiting
+	rawDirect bool // rawRead reads into rbuf, a message's own buffer (readDirect)
+	rawNeed   bool // rawRead needs a buffer: fill takes one from the pool
+	rawAgain  bool // rawRead found nothing to read and kept its buffer
+	serving   bool // Serve is the reader
+	writev    bool // nc writes net.Buffers in one system call; guarded by frameSem
+	state     atomic.Int32
+	inHook    atomic.Bool // a callback is running on the reading goroutine (hook.go)
 
 	// Read side: owned by the holder of readSem.
 	readSem sem
 	// rx is the protocol core's receiving half: every rule of what
 	// arrives lives there (package wsproto); this driver moves bytes.
-	rx       wsproto.Receiver
-	rbuf     []byte // buffered input: small[:], a pooled buffer, or handshake leftovers
-	rpooled  *[]byte
-	rpos     int
-	rend     int
-	lastFull bool                 // the last read filled the buffer: more is probably waiting
-	small    *[smallReadSize]byte // the idle read buffer; nil on sockets, which need none (raw)
+	rx      wsproto.Receiver
+	rbuf    []byte // buffered input: small[:], a pooled buffer, or handshake leftovers
+	rpooled *[]byte
+	rpos    int
+	rend    int
+	small   *[smallReadSize]byte // the idle read buffer; nil on sockets, which need none (raw)
 	// raw, when not nil, is the socket's raw connection: fill waits for
 	// readability in the poller and only then takes a pooled buffer (see
 	// rawRead). rawFn is c.rawRead, bound once; rawN and rawErrno carry
@@ -64,6 +147,9 @@ type Conn struct {
 	rawFn    func(fd uintptr) bool
 	rawN     int
 	rawErrno syscall.Errno
+	// ev is the event the core reports (nextData); kept here rather
+	// than on the stack of the read path.
+	ev wsproto.Event
 	// rbuf[chunkAt:chunkAt+chunkN] is payload of the message being read
 	// that the core reported and the application has not taken yet (the
 	// core reports payload where it is, in rbuf); final says the message
@@ -78,10 +164,8 @@ type Conn struct {
 	readErr  error           // sticky: reads after it fail with it
 	pending  *pendingQueue   // read by Close, not yet returned to the application; nil until then
 	readLim  atomic.Int64    // ReadLimit as set now; applied at each message start
-	inHook   atomic.Bool     // a callback is running on the reading goroutine (hook.go)
 	hookG    atomic.Uint64   // the ID of the goroutine that runs the callbacks
-	serving  bool            // Serve is the reader
-	hooks    Handler         // set by Serve for its duration
+	hooks    *Handler        // set by Serve for its duration
 	rctx     context.Context // the context of the read in progress, for the pongs it sends
 
 	// Write side.
@@ -100,13 +184,19 @@ type Conn struct {
 	lastCompressed uint32
 	// The fields below are guarded by frameSem.
 	writeErr error
-	writev   bool // nc writes net.Buffers in one system call
+	// On a socket (raw set), frames are written through the raw
+	// connection: rawWFn is c.rawWrite, bound once; it writes wraw, or
+	// wvec when it is set, and reports a failure in wErrno.
+	rawWFn func(fd uintptr) bool
+	wraw   []byte
+	wvec   *rawIovecs
+	wErrno syscall.Errno
 
-	// Deadlines set by the user; ctx deadlines are applied on top of them.
-	dlMu          sync.Mutex
-	readDeadline  time.Time
-	writeDeadline time.Time
-	closeBy       time.Time // reads end by then once a close frame was sent
+	// Deadlines set by the user, and closeBy; ctx deadlines are applied
+	// on top of them. dl is nil until one is set (most connections have
+	// none: it is not carried by each).
+	dlMu sync.Mutex
+	dl   *deadlines
 
 	// Close.
 	closeOnce  sync.Once
@@ -156,6 +246,7 @@ func NewConn(nc net.Conn, buffered []byte, role Role, opts *Options) *Conn {
 	c.writev = isWritev(nc)
 	if c.raw = rawConnOf(nc); c.raw != nil {
 		c.rawFn = c.rawRead
+		c.rawWFn = c.rawWrite
 	} else {
 		c.small = new([smallReadSize]byte)
 	}
@@ -208,16 +299,47 @@ func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
 // RemoteAddr returns the remote network address.
 func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
 
+// deadlines are the user's deadlines of a Conn that has some, and the time
+// by which reads end once a close frame was sent; guarded by dlMu.
+type deadlines struct {
+	read, write time.Time
+	closeBy     time.Time // reads end by then once a close frame was sent
+}
+
+// readDeadline returns the user's read deadline (closeBy included).
+func (c *Conn) readDeadline() time.Time {
+	c.dlMu.Lock()
+	defer c.dlMu.Unlock()
+	if c.dl == nil {
+		return time.Time{}
+	}
+	return c.dl.read
+}
+
+// writeDeadline returns the user's write deadline.
+func (c *Conn) writeDeadline() time.Time {
+	c.dlMu.Lock()
+	defer c.dlMu.Unlock()
+	if c.dl == nil {
+		return time.Time{}
+	}
+	return c.dl.write
+}
+
 // SetReadDeadline sets the deadline for reads, as net.Conn does. A read that
 // times out fails the connection. A context deadline given to a read
 // applies as well; the earlier one wins.
 func (c *Conn) SetReadDeadline(t time.Time) error {
 	c.dlMu.Lock()
 	defer c.dlMu.Unlock()
-	if !c.closeBy.IsZero() && (t.IsZero() || c.closeBy.Before(t)) {
-		t = c.closeBy
+	if d := c.dl; d != nil {
+		if !d.closeBy.IsZero() && (t.IsZero() || d.closeBy.Before(t)) {
+			t = d.closeBy
+		}
+		d.read = t
+	} else if !t.IsZero() {
+		c.dl = &deadlines{read: t}
 	}
-	c.readDeadline = t
 	return c.nc.SetReadDeadline(t)
 }
 
@@ -225,7 +347,11 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 // that times out fails the connection, since part of a frame may be out.
 func (c *Conn) SetWriteDeadline(t time.Time) error {
 	c.dlMu.Lock()
-	c.writeDeadline = t
+	if c.dl != nil {
+		c.dl.write = t
+	} else if !t.IsZero() {
+		c.dl = &deadlines{write: t}
+	}
 	c.dlMu.Unlock()
 	return c.nc.SetWriteDeadline(t)
 }
@@ -287,12 +413,11 @@ func (c *Conn) watch(ctx context.Context, write bool) *ctxWatch {
 		return nil
 	}
 	w := &ctxWatch{c: c, ctx: ctx, write: write}
-	c.dlMu.Lock()
-	w.user = c.readDeadline
 	if write {
-		w.user = c.writeDeadline
+		w.user = c.writeDeadline()
+	} else {
+		w.user = c.readDeadline()
 	}
-	c.dlMu.Unlock()
 	w.deadline, w.hasDeadline = ctx.Deadline()
 	if w.hasDeadline && (w.user.IsZero() || w.deadline.Before(w.user)) {
 		w.set(w.deadline)

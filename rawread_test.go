@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -72,5 +73,32 @@ func TestSocketReadDeadlineAndClose(t *testing.T) {
 	b3.Close()
 	if _, _, err := srv.ReadMessage(bg, nil); !errors.Is(err, syscall.ECONNRESET) {
 		t.Fatalf("read after a reset: %v", err)
+	}
+}
+
+// The read buffers the poller's callback takes without allocating
+// (readBufSlots) are dropped at each GC, as a sync.Pool's are: an idle
+// server does not keep them.
+func TestReadBufSlotsAreDroppedAtGC(t *testing.T) {
+	b := make([]byte, readBufSize)
+	if !readBufSlots.put(0, &b) {
+		t.Skip("the slots are full")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		runtime.GC()
+		empty := true
+		for i := range readBufSlots {
+			if readBufSlots[i].p.Load() == &b {
+				empty = false
+			}
+		}
+		if empty {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a buffer stayed in readBufSlots across GCs")
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"syscall"
 
 	"github.com/rfc6455/ws/closecode"
 	"github.com/rfc6455/ws/internal/grow"
@@ -51,38 +52,89 @@ func (c *Conn) ReadMessage(ctx context.Context, buf []byte) (MessageType, []byte
 	if err := c.acquireRead(ctx); err != nil {
 		return 0, buf[:0], err
 	}
+	if c.pending != nil || c.readErr != nil || ctx.Done() != nil || c.hasReadHooks() {
+		return c.readMessageMore(ctx, buf[:0])
+	}
+	// The common case, kept shallow (see readMessage): no context to
+	// watch, nothing set aside by Close, no callback to run. No code but
+	// this package's runs until readSem is let go, so it needs no defer
+	// (whose result slots would deepen this frame).
+	c.rctx = ctx
+	buf = buf[:0]
+	var typ MessageType
+	var err error
+	if c.rpos == c.rend && !c.inMsg {
+		// The wait for the next message, here at the top.
+		if err = c.fill(); err != nil {
+			err = c.readFailed(err)
+		}
+	}
+	if err == nil {
+		typ, buf, err = c.readMessage(buf)
+	}
+	c.rctx = nil
+	c.readSem.unlock()
+	return typ, buf, err
+}
+
+// hasReadHooks reports whether a callback may run on the read path.
+func (c *Conn) hasReadHooks() bool {
+	return c.opts.OnPing != nil || c.opts.OnPong != nil || c.hooks != nil
+}
+
+// readMessageMore is ReadMessage with messages set aside by Close, a
+// sticky error, a context that can end, or callbacks; it lets go of
+// readSem, which is held, when it returns.
+//
+//go:noinline
+func (c *Conn) readMessageMore(ctx context.Context, buf []byte) (MessageType, []byte, error) {
 	defer c.readSem.unlock()
-	if typ, msg, ok := c.popPending(buf[:0]); ok {
+	if typ, msg, ok := c.popPending(buf); ok {
 		return typ, msg, nil
 	}
 	if c.readErr != nil {
-		return 0, buf[:0], c.readErr
+		return 0, buf, c.readErr
 	}
 	if err := ctx.Err(); err != nil {
 		// Nothing was read: the connection stays as it was.
-		return 0, buf[:0], err
+		return 0, buf, err
 	}
 	w := c.watch(ctx, false)
 	c.rctx = ctx
-	typ, buf, err := c.readMessage(buf[:0])
+	typ, buf, err := c.readMessage(buf)
 	c.rctx = nil
 	err = c.stopWatch(ctx, w, err)
 	return typ, buf, err
 }
 
 // readMessage reads one whole message; readSem must be held.
+//
+// It is near the top of the read path of a goroutine per connection,
+// whose stack should stay at the 2 KiB a goroutine starts with (the
+// runtime lets a goroutine use about 1,100 bytes of it, and never shrinks
+// a grown stack parked in a read): so the wait for the next message's
+// first bytes happens above it, in ReadMessage, and the frames below are
+// kept small, the rare steps in calls of their own.
 func (c *Conn) readMessage(buf []byte) (MessageType, []byte, error) {
 	if err := c.beginMessage(); err != nil {
 		return 0, buf, err
 	}
 	typ := c.msgType
 	if c.msgCompr {
-		out, err := c.readCompressed(buf, c.takeChunk())
-		if err != nil {
-			return 0, buf[:0], err
+		return c.readCompressedMessage(buf)
+	}
+	if c.final {
+		// The whole message came in one read (a frame of its own): it
+		// is copied here, where allocating its buffer (the runtime's
+		// allocator, maybe a GC assist) cannot take the goroutine past
+		// its stack.
+		p := c.takeChunk()
+		if cap(buf)-len(buf) < len(p) {
+			buf = append(make([]byte, 0, len(buf)+len(p)), buf...)
 		}
+		buf = append(buf, p...)
 		c.endMessage()
-		return typ, out, nil
+		return typ, buf, nil
 	}
 	start, capBefore := len(buf), cap(buf)
 	buf, err := c.appendFrames(buf)
@@ -91,6 +143,20 @@ func (c *Conn) readMessage(buf []byte) (MessageType, []byte, error) {
 	}
 	c.endMessage()
 	return typ, trimMessage(buf, start, capBefore), nil
+}
+
+// readCompressedMessage reads the rest of a compressed message whose
+// start was read.
+//
+//go:noinline
+func (c *Conn) readCompressedMessage(buf []byte) (MessageType, []byte, error) {
+	typ := c.msgType
+	out, err := c.readCompressed(buf, c.takeChunk())
+	if err != nil {
+		return 0, buf[:0], err
+	}
+	c.endMessage()
+	return typ, out, nil
 }
 
 // appendFrames appends the rest of the current (uncompressed) message to
@@ -102,44 +168,82 @@ func (c *Conn) readMessage(buf []byte) (MessageType, []byte, error) {
 func (c *Conn) appendFrames(buf []byte) ([]byte, error) {
 	start := len(buf)
 	for {
-		for p := c.takeChunk(); len(p) > 0; {
-			if len(buf) == cap(buf) {
-				buf = c.growMessage(buf, start, int64(len(p))+c.rx.DataRemaining())
+		if c.chunkN > 0 {
+			if need := int(c.chunkN); cap(buf)-len(buf) < need {
+				// Grown here rather than in appendChunk: one frame
+				// less above the allocator.
+				buf = c.growMessage(buf, start, int64(need)+c.rx.DataRemaining())
 			}
-			n := min(len(p), cap(buf)-len(buf))
-			buf = append(buf, p[:n]...)
-			p = p[n:]
+			buf = c.appendChunk(buf, start)
 		}
 		if c.final {
 			return buf, nil
 		}
-		if c.rpos == c.rend {
-			if rem := c.rx.DataRemaining(); rem > 0 {
-				if len(buf) == cap(buf) {
-					buf = c.growMessage(buf, start, rem)
-				}
-				if room := int(min(rem, int64(cap(buf)-len(buf)))); room >= directThreshold {
-					at := len(buf)
-					n, err := c.readDirect(buf[at : at+room])
-					if err != nil {
-						return buf, err
-					}
-					ev := c.rx.Payload(buf[at : at+n])
-					if ev.Kind == wsproto.Failed {
-						return buf[:at], c.failed(ev)
-					}
-					buf = buf[:at+n]
-					c.final = ev.Final
-					continue
-				}
+		if c.rpos == c.rend && c.rx.DataRemaining() >= directThreshold {
+			var err error
+			if buf, err = c.appendDirect(buf, start); err != nil {
+				return buf, err
 			}
+			continue
 		}
-		var ev wsproto.Event
-		if err := c.nextData(&ev); err != nil {
+		if err := c.nextData(); err != nil {
 			return buf, err
 		}
-		c.setChunk(&ev)
 	}
+}
+
+// appendChunk appends the pending chunk to buf, a message that starts at
+// buf[start], growing it as needed.
+func (c *Conn) appendChunk(buf []byte, start int) []byte {
+	for p := c.takeChunk(); len(p) > 0; {
+		if len(buf) == cap(buf) {
+			buf = c.growMessage(buf, start, int64(len(p))+c.rx.DataRemaining())
+		}
+		n := min(len(p), cap(buf)-len(buf))
+		buf = append(buf, p[:n]...)
+		p = p[n:]
+	}
+	return buf
+}
+
+// appendDirect reads payload of the current frame, at least
+// directThreshold bytes of which are still to come and none buffered,
+// straight from the network into buf when it has room for directThreshold
+// bytes or more (after growing it), or else into the read buffer as the
+// pending chunk.
+//
+//go:noinline
+func (c *Conn) appendDirect(buf []byte, start int) ([]byte, error) {
+	rem := c.rx.DataRemaining()
+	if len(buf) == cap(buf) {
+		buf = c.growMessage(buf, start, rem)
+	}
+	room := int(min(rem, int64(cap(buf)-len(buf))))
+	if room < directThreshold {
+		return buf, c.nextData()
+	}
+	at := len(buf)
+	n, err := c.readDirect(buf[at : at+room])
+	if err != nil {
+		return buf, err
+	}
+	if err := c.directPayload(buf[at : at+n]); err != nil {
+		return buf[:at], err
+	}
+	return buf[:at+n], nil
+}
+
+// directPayload hands the core p, payload of the current data frame that
+// readDirect read into its destination, to unmask and check there.
+//
+//go:noinline
+func (c *Conn) directPayload(p []byte) error {
+	ev := c.rx.Payload(p)
+	if ev.Kind == wsproto.Failed {
+		return c.failed(ev)
+	}
+	c.final = ev.Final
+	return nil
 }
 
 // setChunk records the payload of ev, a Data event the core just reported,
@@ -161,6 +265,17 @@ func (c *Conn) takeChunk() []byte {
 // readDirect reads payload from the network straight into dst, whose
 // length the core allowed (DataRemaining); the read buffer is empty.
 func (c *Conn) readDirect(dst []byte) (int, error) {
+	if c.raw != nil {
+		// On a socket the read is rawRead's, into dst (see fill).
+		rbuf, rpos, rend, lastFull := c.rbuf, c.rpos, c.rend, c.lastFull
+		c.rbuf, c.rawDirect = dst, true
+		err := c.fill()
+		c.rbuf, c.rpos, c.rend, c.lastFull, c.rawDirect = rbuf, rpos, rend, lastFull, false
+		if err != nil {
+			return 0, c.readFailed(err)
+		}
+		return c.rawN, nil
+	}
 	for {
 		n, err := c.nc.Read(dst)
 		if n > 0 {
@@ -210,15 +325,13 @@ func (c *Conn) beginMessage() error {
 		}
 	}
 	c.rx.SetReadLimit(c.readLim.Load())
-	var ev wsproto.Event
-	if err := c.nextData(&ev); err != nil {
+	if err := c.nextData(); err != nil {
 		return err
 	}
 	c.readGen++
 	c.inMsg = true
-	c.msgType = MessageType(ev.Type)
-	c.msgCompr = ev.Compressed
-	c.setChunk(&ev)
+	c.msgType = MessageType(c.rx.MessageType())
+	c.msgCompr = c.rx.MessageCompressed()
 	return nil
 }
 
@@ -248,19 +361,22 @@ func (c *Conn) discardMessage() error {
 			c.endMessage()
 			return nil
 		}
-		var ev wsproto.Event
-		if err := c.nextData(&ev); err != nil {
+		if err := c.nextData(); err != nil {
 			return err
 		}
-		c.setChunk(&ev)
 	}
 }
 
 // nextData feeds buffered input to the core, reading more when it is
-// consumed, until the core reports data (a Data event), and acts on the
-// control frames and failures it reports on the way. The Data event is
-// stored in *ev, which the core fills in place (no Event copied per call).
-func (c *Conn) nextData(ev *wsproto.Event) error {
+// consumed, until the core reports data (a Data event), which becomes the
+// pending chunk (setChunk), and acts on the control frames and failures it
+// reports on the way. The core fills the Event in place (no Event copied
+// per call): c.ev, not a local, which would make this frame, at the
+// bottom of the read path, 72 bytes deeper. Its payload, which points into
+// the read buffer, is dropped once used: an idle connection must not keep
+// a pooled buffer alive.
+func (c *Conn) nextData() error {
+	ev := &c.ev
 	for {
 		if c.rpos == c.rend {
 			if c.readErr != nil {
@@ -274,9 +390,19 @@ func (c *Conn) nextData(ev *wsproto.Event) error {
 		switch ev.Kind {
 		case wsproto.None:
 		case wsproto.Data:
+			c.setChunk(ev)
+			ev.Payload = nil
 			return nil
+		case wsproto.Ping:
+			err := c.gotPing(ev.Payload)
+			ev.Payload = nil
+			if err != nil {
+				return err
+			}
 		default:
-			if err := c.handleEvent(ev); err != nil {
+			err := c.handleEvent(ev)
+			*ev = wsproto.Event{}
+			if err != nil {
 				return err
 			}
 		}
@@ -284,22 +410,60 @@ func (c *Conn) nextData(ev *wsproto.Event) error {
 }
 
 // fill reads more input into the buffer, which is empty when it is called.
-// An idle connection reads into the small inline buffer and holds no pooled
-// one; a pooled buffer is taken when a read filled the small one, and given
-// back once a read no longer fills it.
+// On a socket the poller waits for readability, and the read goes into a
+// pooled buffer taken only then, large enough for a whole small message
+// with its header (rawRead): an idle connection holds no buffer. Errors
+// look like those of the net.Conn's Read. Other connections read with
+// fillConn.
+//
+// rawRead runs at the bottom of the read path, so it takes and gives back
+// buffers only where that cannot allocate (readBufSlots): a pool that
+// has to allocate (and the allocation's GC assist, or the start of a GC)
+// would take the goroutine past the 2 KiB stack it starts with, for good.
+// When it cannot, it returns, and the pool is used here.
 func (c *Conn) fill() error {
 	c.rpos, c.rend = 0, 0
-	if c.raw != nil {
-		return c.fillRaw()
+	if c.raw == nil {
+		return c.fillConn()
 	}
+	for {
+		c.rawN, c.rawErrno, c.rawNeed, c.rawAgain = 0, 0, false, false
+		if err := c.raw.Read(c.rawFn); err != nil {
+			return rawOpError(err, "read")
+		}
+		switch {
+		case c.rawNeed:
+			c.rpooled = readBufPool.Get().(*[]byte)
+			c.rbuf = *c.rpooled
+			continue
+		case c.rawAgain:
+			readBufPool.Put(c.rpooled)
+			c.rpooled, c.rbuf = nil, nil
+			continue
+		case c.rawErrno != 0:
+			return c.errnoError("read", c.rawErrno)
+		case c.rawN == 0:
+			return io.EOF
+		}
+		c.rend = c.rawN
+		c.lastFull = c.rawN == len(c.rbuf)
+		return nil
+	}
+}
+
+// fillConn is fill on a connection that is not a socket: an idle
+// connection reads into the small inline buffer and holds no pooled one;
+// a pooled buffer is taken when a read filled the small one, and given
+// back once a read no longer fills it.
+func (c *Conn) fillConn() error {
 	if c.lastFull {
 		if c.rpooled == nil {
-			c.rpooled = readBufPool.Get().(*[]byte)
+			c.rpooled = getReadBuf()
 			c.rbuf = *c.rpooled
 		}
 	} else {
 		if c.rpooled != nil {
-			readBufPool.Put(c.rpooled)
+			putReadBuf(c.rpooled)
 			c.rpooled = nil
 		}
 		c.rbuf = c.idleBuf()
@@ -317,28 +481,24 @@ func (c *Conn) fill() error {
 	}
 }
 
-// fillRaw is fill on a socket: the poller waits for readability, and the
-// read goes into a pooled buffer taken only then (rawRead), large enough
-// for a whole small message with its header. Errors look like those of
-// the net.Conn's Read.
-func (c *Conn) fillRaw() error {
-	c.rawN, c.rawErrno = 0, 0
-	if err := c.raw.Read(c.rawFn); err != nil {
-		if oe, ok := err.(*net.OpError); ok {
-			oe.Op = "read"
-		}
-		return err
+// rawOpError gives err, from a raw connection's Read or Write, the
+// operation op of the net.Conn's Read or Write.
+//
+//go:noinline
+func rawOpError(err error, op string) error {
+	if oe, ok := err.(*net.OpError); ok {
+		oe.Op = op
 	}
-	if c.rawErrno != 0 {
-		return &net.OpError{Op: "read", Net: c.nc.LocalAddr().Network(), Source: c.nc.LocalAddr(),
-			Addr: c.nc.RemoteAddr(), Err: os.NewSyscallError("read", c.rawErrno)}
-	}
-	if c.rawN == 0 {
-		return io.EOF
-	}
-	c.rend = c.rawN
-	c.lastFull = c.rawN == len(c.rbuf)
-	return nil
+	return err
+}
+
+// errnoError is the error of the system call op that failed with errno,
+// as the net.Conn reports it.
+//
+//go:noinline
+func (c *Conn) errnoError(op string, errno syscall.Errno) error {
+	return &net.OpError{Op: op, Net: c.nc.LocalAddr().Network(), Source: c.nc.LocalAddr(),
+		Addr: c.nc.RemoteAddr(), Err: os.NewSyscallError(op, errno)}
 }
 
 // readFailed records an I/O error: the stream position is lost, so the
@@ -377,7 +537,7 @@ func (e *closeErrorAbnormal) CloseCode() uint16 { return uint16(closecode.Abnorm
 
 func (c *Conn) releaseReadBuf() {
 	if c.rpooled != nil {
-		readBufPool.Put(c.rpooled)
+		putReadBuf(c.rpooled)
 		c.rpooled = nil
 	}
 	c.rbuf = c.idleBuf()
@@ -393,33 +553,64 @@ func (c *Conn) releaseReadBuf() {
 func (c *Conn) handleEvent(ev *wsproto.Event) error {
 	switch ev.Kind {
 	case wsproto.Ping:
-		// The pong is bounded by the read's own context, so that a
-		// cancelled read does not stay blocked behind a stuck writer.
-		ctx := c.rctx
-		if ctx == nil {
-			ctx = context.Background()
-		}
-		if err := c.writeReply(ctx, ev); err != nil && !errors.Is(err, ErrClosed) {
-			return c.readFailed(err)
-		}
-		if c.hooks.OnPing != nil {
-			c.runHook(c.hooks.OnPing, ev.Payload)
-		}
-		if c.opts.OnPing != nil {
-			c.runHook(c.opts.OnPing, ev.Payload)
-		}
+		return c.gotPing(ev.Payload)
 	case wsproto.Pong:
-		c.gotPong(ev.Payload)
-		if c.hooks.OnPong != nil {
-			c.runHook(c.hooks.OnPong, ev.Payload)
-		}
-		if c.opts.OnPong != nil {
-			c.runHook(c.opts.OnPong, ev.Payload)
-		}
+		c.gotPongEvent(ev)
 	case wsproto.Close:
-		return c.gotClose(*ev)
+		return c.gotCloseEvent(ev)
 	case wsproto.Failed:
-		return c.failed(*ev)
+		return c.failedEvent(ev)
 	}
 	return nil
 }
+
+// gotPing answers a ping whose payload is ping with the pong the core
+// makes and hands it to the callbacks.
+//
+//go:noinline
+func (c *Conn) gotPing(ping []byte) error {
+	// The pong is bounded by the read's own context, so that a cancelled
+	// read does not stay blocked behind a stuck writer.
+	ctx := c.rctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if err := c.writePong(ctx, ping); err != nil && !errors.Is(err, ErrClosed) {
+		return c.readFailed(err)
+	}
+	if c.hooks != nil && c.hooks.OnPing != nil || c.opts.OnPing != nil {
+		c.pingHooks(ping)
+	}
+	return nil
+}
+
+// pingHooks runs the callbacks of a ping.
+//
+//go:noinline
+func (c *Conn) pingHooks(payload []byte) {
+	if c.hooks != nil && c.hooks.OnPing != nil {
+		c.runHook(c.hooks.OnPing, payload)
+	}
+	if c.opts.OnPing != nil {
+		c.runHook(c.opts.OnPing, payload)
+	}
+}
+
+// gotPongEvent wakes Ping and hands the pong to the callbacks.
+//
+//go:noinline
+func (c *Conn) gotPongEvent(ev *wsproto.Event) {
+	c.gotPong(ev.Payload)
+	if c.hooks != nil && c.hooks.OnPong != nil {
+		c.runHook(c.hooks.OnPong, ev.Payload)
+	}
+	if c.opts.OnPong != nil {
+		c.runHook(c.opts.OnPong, ev.Payload)
+	}
+}
+
+//go:noinline
+func (c *Conn) gotCloseEvent(ev *wsproto.Event) error { return c.gotClose(*ev) }
+
+//go:noinline
+func (c *Conn) failedEvent(ev *wsproto.Event) error { return c.failed(*ev) }

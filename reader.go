@@ -6,8 +6,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-
-	"github.com/rfc6455/ws/wsproto"
 )
 
 // NextReader waits for the next data message and returns its type and a
@@ -114,19 +112,15 @@ func (r *messageReader) read(p []byte) (int, error) {
 				if err != nil {
 					return 0, err
 				}
-				ev := c.rx.Payload(p[:n])
-				if ev.Kind == wsproto.Failed {
-					return 0, c.failed(ev)
+				if err := c.directPayload(p[:n]); err != nil {
+					return 0, err
 				}
-				c.final = ev.Final
 				return n, nil
 			}
 		}
-		var ev wsproto.Event
-		if err := c.nextData(&ev); err != nil {
+		if err := c.nextData(); err != nil {
 			return 0, err
 		}
-		c.setChunk(&ev)
 	}
 	n := copy(p, c.rbuf[c.chunkAt:c.chunkAt+c.chunkN])
 	c.chunkAt += int32(n)

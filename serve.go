@@ -29,14 +29,14 @@ func (c *Conn) Serve(ctx context.Context, h Handler) error {
 		return err
 	}
 	defer c.readSem.unlock()
-	c.hooks = h
+	c.hooks = &h
 	c.serving = true
 	c.hookG.Store(goid())
 	defer func() {
 		// Also after a callback's panic: the Conn must not believe a
 		// callback still runs.
 		c.inHook.Store(false)
-		c.hooks = Handler{}
+		c.hooks = nil
 		c.serving = false
 	}()
 	if err := ctx.Err(); err != nil {

@@ -29,8 +29,33 @@ func (c *Conn) WriteMessage(ctx context.Context, typ MessageType, p []byte) erro
 	if err := c.acquire(ctx, &c.msgSem); err != nil {
 		return err
 	}
+	var err error
+	if c.tx.Compresses(len(p)) {
+		err = c.writeCompressed(ctx, typ, p)
+	} else if err = ctx.Err(); err == nil {
+		// The buffer the frame is assembled in is taken here, near the
+		// top, not at the bottom of the write path: a pool that has to
+		// allocate (and the allocation's GC assist) would take the
+		// goroutine past its 2 KiB stack for good.
+		var bp *[]byte
+		if c.role == RoleServer && len(p) < directThreshold {
+			bp = writeBufPool.Get().(*[]byte)
+		}
+		err = c.writeData(ctx, frame.Opcode(typ), p, bp)
+		if bp != nil {
+			writeBufPool.Put(bp)
+		}
+	}
+	c.msgSem.unlock()
+	return err
+}
+
+// writeCompressed is WriteMessage for a message that permessage-deflate
+// compresses; msgSem is held.
+//
+//go:noinline
+func (c *Conn) writeCompressed(ctx context.Context, typ MessageType, p []byte) error {
 	if err := ctx.Err(); err != nil {
-		c.msgSem.unlock()
 		return err
 	}
 	payload, compressed, bp := c.compressMessage(p)
@@ -45,8 +70,55 @@ func (c *Conn) WriteMessage(ctx context.Context, typ MessageType, p []byte) erro
 		c.unsentCompressed(ctx, err)
 	}
 	releaseCompressed(bp)
-	c.msgSem.unlock()
 	return err
+}
+
+// writeData writes a whole message in one uncompressed frame under
+// frameSem: WriteMessage's path. It is writeUnder's for the common case
+// (no context to watch, no WriteTimeout), with small frames: the write
+// path of a goroutine per connection should fit in the 2 KiB stack a
+// goroutine starts with (see readMessage).
+//
+// bp, if not nil, is a pooled buffer to assemble the frame in.
+func (c *Conn) writeData(ctx context.Context, op frame.Opcode, payload []byte, bp *[]byte) error {
+	if ctx.Done() != nil || c.opts.WriteTimeout > 0 {
+		return c.writeDataWatched(ctx, op, payload)
+	}
+	err := c.acquire(ctx, &c.frameSem)
+	if err == nil {
+		// No defer (its result slots would deepen this frame): no code
+		// but this package's runs until frameSem is let go.
+		err = c.writeErr
+		if err == nil && c.tx.CloseSent() {
+			// RFC 6455 §5.5.1: after sending a close frame, no more
+			// data frames.
+			err = ErrClosed
+		}
+		if err == nil {
+			if err = c.writeFrameLocked(true, 0, op, payload, bp); err != nil {
+				c.writeFailed(err)
+			}
+		}
+		c.frameSem.unlock()
+	}
+	return err
+}
+
+// writeDataWatched is writeData with a context to watch or a
+// WriteTimeout.
+//
+//go:noinline
+func (c *Conn) writeDataWatched(ctx context.Context, op frame.Opcode, payload []byte) error {
+	return c.writeUnder(ctx, true, 0, op, payload, nil, nil, nil)
+}
+
+// writeFailed makes a failed write fail every later one: part of a frame
+// may be out. frameSem must be held.
+//
+//go:noinline
+func (c *Conn) writeFailed(err error) {
+	c.writeErr = err
+	c.closeTransport()
 }
 
 // unsentCompressed handles the failure of a compressed message's write
@@ -70,10 +142,84 @@ func (c *Conn) writeFrameRSV(ctx context.Context, fin bool, rsv uint8, op frame.
 	return c.writeUnder(ctx, fin, rsv, op, payload, nil, nil, nil)
 }
 
-// writeReply writes the answer the core gives to the event ev (a pong for
-// a ping) under frameSem.
-func (c *Conn) writeReply(ctx context.Context, ev *wsproto.Event) error {
-	return c.writeUnder(ctx, true, 0, 0, nil, nil, nil, ev)
+// writePong answers a ping whose payload is ping with the core's pong
+// (RFC 6455 §5.5.3) under frameSem. It is on the read path (a ping is
+// answered as it is read), so it is kept small as writeData is.
+func (c *Conn) writePong(ctx context.Context, ping []byte) error {
+	if ctx.Done() != nil || c.opts.WriteTimeout > 0 {
+		return c.writePongWatched(ctx, ping)
+	}
+	if err := c.acquire(ctx, &c.frameSem); err != nil {
+		return err
+	}
+	// No defer, as in writeData.
+	err := c.writeErr
+	if err == nil && c.tx.CloseSent() {
+		// RFC 6455 §5.5.1: nothing after the close frame.
+		err = ErrClosed
+	}
+	if err == nil {
+		// The core's pong (RFC 6455 §5.5.3: the ping's payload, at most
+		// 125 bytes, which the core checked).
+		if at := c.pongInPlace(ping); at >= 0 {
+			err = c.netWrite(c.rbuf[at : at+2+len(ping)])
+		} else {
+			err = c.writePongPooled(ping)
+		}
+		if err != nil {
+			c.writeFailed(err)
+		}
+	}
+	c.frameSem.unlock()
+	return err
+}
+
+// pongInPlace writes the header of the pong that answers ping in front of
+// it in the read buffer, over the bytes of the ping's own header, and
+// returns where the pong starts in c.rbuf; or -1 when it cannot: ping is
+// not in the read buffer (a payload that came in pieces is collected
+// elsewhere), or the ping's header is not in front of it (it came with the
+// read before), or the pong is masked (the client), which would change
+// the payload the callbacks are given. So a server answers a ping without
+// a buffer of its own, whose taking could allocate at the bottom of the
+// read path. The bytes in front of ping were consumed: a masked frame's
+// header, 6 bytes. readSem and frameSem are held.
+func (c *Conn) pongInPlace(ping []byte) int {
+	if c.role != RoleServer {
+		return -1
+	}
+	at := c.rpos - len(ping) - 2
+	if at < 0 || cap(c.rbuf[at+2:]) != cap(ping) || len(ping) > 0 && &c.rbuf[at+2] != &ping[0] {
+		return -1
+	}
+	h, err := c.tx.Header(frame.OpPong, true, false, len(ping))
+	if err != nil || h.Size() != 2 {
+		return -1
+	}
+	frame.PutHeader(c.rbuf[at:at+2], h)
+	return at
+}
+
+// writePongPooled writes the pong that answers ping from a pooled buffer.
+//
+//go:noinline
+func (c *Conn) writePongPooled(ping []byte) error {
+	bp := writeBufPool.Get().(*[]byte)
+	b, err := c.tx.AppendPong((*bp)[:0], ping)
+	if err == nil {
+		err = c.netWrite(b)
+	}
+	writeBufPool.Put(bp)
+	return err
+}
+
+// writePongWatched is writePong with a context to watch or a
+// WriteTimeout.
+//
+//go:noinline
+func (c *Conn) writePongWatched(ctx context.Context, ping []byte) error {
+	ev := wsproto.Event{Kind: wsproto.Ping, Payload: ping}
+	return c.writeUnder(ctx, true, 0, 0, nil, nil, nil, &ev)
 }
 
 // writeUnder takes frameSem and writes one frame: the one encoded in wire
@@ -105,21 +251,52 @@ func (c *Conn) writeUnder(ctx context.Context, fin bool, rsv uint8, op frame.Opc
 		err = writeBatch(c.nc, batch)
 	} else if reply != nil {
 		bp := writeBufPool.Get().(*[]byte)
-		_, err = c.nc.Write(c.tx.AppendReply((*bp)[:0], *reply))
+		err = c.netWrite(c.tx.AppendReply((*bp)[:0], *reply))
 		writeBufPool.Put(bp)
 	} else if wire != nil {
-		_, err = c.nc.Write(wire)
+		err = c.netWrite(wire)
 	} else {
-		err = c.writeFrameLocked(fin, rsv, op, payload)
+		err = c.writeFrameLocked(fin, rsv, op, payload, nil)
 	}
 	c.endWriteTimeout()
 	if w.stop() && err != nil {
 		err = ctxError(ctx, err)
 	}
 	if err != nil {
-		c.writeErr = err
-		c.closeTransport()
+		c.writeFailed(err)
 	}
+	return err
+}
+
+// netWrite writes b whole to the connection, with nc.Write, or on a
+// socket through its raw connection. frameSem must be held.
+//
+// On a socket it writes through the raw connection: write(2) straight
+// from the poller's callback (rawWrite), waiting for writability in the
+// poller when the socket's buffer is full. That is nc.Write without net's
+// and internal/poll's frames, which would take a goroutine's write path
+// past the 2 KiB stack it starts with.
+func (c *Conn) netWrite(b []byte) error {
+	if c.raw == nil {
+		return c.connWrite(b)
+	}
+	c.wraw, c.wErrno = b, 0
+	err := c.raw.Write(c.rawWFn)
+	c.wraw = nil
+	if err != nil {
+		return rawOpError(err, "write")
+	}
+	if c.wErrno != 0 {
+		return c.errnoError("write", c.wErrno)
+	}
+	return nil
+}
+
+// connWrite is netWrite on a connection that is not a socket.
+//
+//go:noinline
+func (c *Conn) connWrite(b []byte) error {
+	_, err := c.nc.Write(b)
 	return err
 }
 
@@ -139,9 +316,7 @@ func (c *Conn) startWriteTimeout() {
 		return
 	}
 	d := time.Now().Add(c.opts.WriteTimeout)
-	c.dlMu.Lock()
-	user := c.writeDeadline
-	c.dlMu.Unlock()
+	user := c.writeDeadline()
 	if !user.IsZero() && user.Before(d) {
 		d = user
 	}
@@ -153,9 +328,7 @@ func (c *Conn) endWriteTimeout() {
 	if c.opts.WriteTimeout <= 0 {
 		return
 	}
-	c.dlMu.Lock()
-	user := c.writeDeadline
-	c.dlMu.Unlock()
+	user := c.writeDeadline()
 	c.nc.SetWriteDeadline(user)
 }
 
@@ -173,6 +346,7 @@ type vecWrite struct {
 	hbuf [frame.MaxHeaderSize]byte
 	iov  [2][]byte
 	bufs net.Buffers
+	sys  rawIovecs // the system call's form of iov (rawWritev)
 }
 
 var vecWritePool = sync.Pool{New: func() any { return new(vecWrite) }}
@@ -183,7 +357,9 @@ var vecWritePool = sync.Pool{New: func() any { return new(vecWrite) }}
 // large payload is written straight from the caller's slice together with
 // the header (one writev on TCP), without copying it. A client must mask,
 // which it does in a pooled buffer, never in the caller's slice.
-func (c *Conn) writeFrameLocked(fin bool, rsv uint8, op frame.Opcode, payload []byte) error {
+//
+// bp, if not nil, is a pooled buffer for a frame assembled whole in it.
+func (c *Conn) writeFrameLocked(fin bool, rsv uint8, op frame.Opcode, payload []byte, bp *[]byte) error {
 	// The core makes the header: RSV1 on a compressed message's first
 	// frame (RFC 7692 §6), and on the client a fresh masking key (RFC 6455
 	// §5.3).
@@ -191,21 +367,67 @@ func (c *Conn) writeFrameLocked(fin bool, rsv uint8, op frame.Opcode, payload []
 	if err != nil {
 		return err
 	}
-	if c.writev && !h.Masked && len(payload) >= directThreshold {
-		v := vecWritePool.Get().(*vecWrite)
-		v.iov[0] = frame.AppendHeader(v.hbuf[:0], h)
-		v.iov[1] = payload
+	if h.Masked || len(payload) > writeBufSize-frame.MaxHeaderSize {
+		return c.writeFrameMore(&h, payload)
+	}
+	if c.writev && len(payload) >= directThreshold {
+		return c.writeVec(&h, payload)
+	}
+	// Header and payload in one write.
+	if bp == nil {
+		return c.writeFramePooled(&h, payload)
+	}
+	return c.netWrite(append(frame.AppendHeader((*bp)[:0], h), payload...))
+}
+
+// writeFramePooled writes a frame assembled whole in a pooled buffer.
+//
+//go:noinline
+func (c *Conn) writeFramePooled(h *frame.Header, payload []byte) error {
+	bp := writeBufPool.Get().(*[]byte)
+	err := c.netWrite(append(frame.AppendHeader((*bp)[:0], *h), payload...))
+	writeBufPool.Put(bp)
+	return err
+}
+
+// writeVec writes a frame's header and its payload, at least
+// directThreshold bytes, from the caller's slice with one vectored write
+// (the server: no masking).
+//
+//go:noinline
+func (c *Conn) writeVec(h *frame.Header, payload []byte) error {
+	v := vecWritePool.Get().(*vecWrite)
+	v.iov[0] = frame.AppendHeader(v.hbuf[:0], *h)
+	v.iov[1] = payload
+	var err error
+	if c.raw != nil {
+		err = c.rawWritev(v)
+	} else {
 		v.bufs = v.iov[:]
-		_, err := v.bufs.WriteTo(c.nc)
-		v.iov[1] = nil
+		_, err = v.bufs.WriteTo(c.nc)
 		v.bufs = nil
-		vecWritePool.Put(v)
-		return err
+	}
+	v.iov[1] = nil
+	vecWritePool.Put(v)
+	return err
+}
+
+// writeFrameMore is writeFrameLocked for a frame to mask (the client) or
+// larger than the write buffer: the payload is copied into the pooled
+// buffer, masked there, never in the caller's slice, and written a
+// buffer at a time (or, on the server, from the caller's slice with one
+// vectored write).
+//
+//go:noinline
+func (c *Conn) writeFrameMore(h *frame.Header, payload []byte) error {
+	if c.writev && !h.Masked {
+		return c.writeVec(h, payload)
 	}
 	bp := writeBufPool.Get().(*[]byte)
 	buf := *bp
-	b := frame.AppendHeader(buf[:0], h)
+	b := frame.AppendHeader(buf[:0], *h)
 	pos := 0
+	var err error
 	for {
 		n := min(len(payload), cap(b)-len(b))
 		start := len(b)
@@ -214,7 +436,7 @@ func (c *Conn) writeFrameLocked(fin bool, rsv uint8, op frame.Opcode, payload []
 			pos = mask.Apply(h.Key, pos, b[start:])
 		}
 		payload = payload[n:]
-		if _, err = c.nc.Write(b); err != nil || len(payload) == 0 {
+		if err = c.netWrite(b); err != nil || len(payload) == 0 {
 			break
 		}
 		b = buf[:0]

@@ -93,6 +93,9 @@ var ErrExtensionRejected = &handshake.Error{Status: http.StatusBadRequest, Reaso
 type plan struct {
 	req  *handshake.Request
 	conn ws.Options
+	// accept, if not nil, is the accept key computed before, for the
+	// key it says.
+	accept *acceptKey
 	// header holds the response headers other than the status line and
 	// the framing ones; nil when there are none.
 	header http.Header
@@ -372,6 +375,37 @@ func appendAcceptKey(b []byte, key string) []byte {
 	return base64.StdEncoding.AppendEncode(b, sum[:])
 }
 
+// acceptKey is the Sec-WebSocket-Accept value (RFC 6455 §4.2.2 item 5)
+// for a Sec-WebSocket-Key of 24 characters, computed ahead of the
+// response.
+type acceptKey struct {
+	key string
+	b   [28]byte
+	in  [24 + len(handshake.GUID)]byte // what is hashed
+}
+
+// computeFor fills a for the key of the request r.
+//
+//go:noinline
+func (a *acceptKey) computeFor(r *handshake.RawRequest) {
+	a.compute(r.Get("Sec-Websocket-Key"))
+}
+
+// compute fills a for key, if it has 24 characters, as appendAcceptKey
+// does, with what it hashes in a rather than on the stack.
+//
+//go:noinline
+func (a *acceptKey) compute(key string) {
+	if len(key) != 24 {
+		return
+	}
+	a.key = key
+	copy(a.in[:], key)
+	copy(a.in[24:], handshake.GUID)
+	sum := sha1.Sum(a.in[:])
+	base64.StdEncoding.Encode(a.b[:], sum[:])
+}
+
 // smallWriteNeverBlocks is the largest response written to a fresh TCP
 // connection without a write deadline: its send buffer is empty, so a write
 // this short is copied into the kernel at once and cannot block.
@@ -413,7 +447,11 @@ func appendResponse(b []byte, p *plan) []byte {
 		"Upgrade: websocket\r\n"+
 		"Connection: Upgrade\r\n"+
 		"Sec-WebSocket-Accept: "...)
-	b = appendAcceptKey(b, p.req.Key)
+	if a := p.accept; a != nil && a.key == p.req.Key && len(a.key) == 24 {
+		b = append(b, a.b[:]...)
+	} else {
+		b = appendAcceptKey(b, p.req.Key)
+	}
 	b = append(b, "\r\n"...)
 	if len(p.header) > 0 {
 		// Header.Write turns CR and LF in values into spaces: no header

@@ -44,7 +44,7 @@ var ErrMalformedRequest = handshake.ErrMalformed
 // is closed.
 func AcceptConn(nc net.Conn, opts *Options) (*ws.Conn, *http.Request, error) {
 	var q request
-	c, err := upgradeConn(nc, opts, &q)
+	c, err := acceptConn(nc, opts, &q)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -59,19 +59,70 @@ func AcceptConn(nc net.Conn, opts *Options) (*ws.Conn, *http.Request, error) {
 // Limits, timeouts and failures are AcceptConn's.
 func UpgradeConn(nc net.Conn, opts *Options) (*ws.Conn, *handshake.RawRequest, error) {
 	var q request
-	c, err := upgradeConn(nc, opts, &q)
+	c, err := acceptConn(nc, opts, &q)
 	if err != nil {
 		return nil, nil, err
 	}
 	return c, q.raw, nil
 }
 
-// upgradeConn is AcceptConn and UpgradeConn, filling q.
-func upgradeConn(nc net.Conn, opts *Options, q *request) (*ws.Conn, error) {
+// noOptions stands for nil Options.
+var noOptions Options
+
+// acceptConn is AcceptConn and UpgradeConn, filling q: it reads, checks
+// and answers the request on nc, and closes nc on failure. The handshake
+// timeout is a deadline on nc, set only when the handshake has to wait: a
+// request that is in the socket when the server gets to it (as it usually
+// is, a client sending it right after connecting) is read at once, and its
+// short answer cannot block, so it costs no timer.
+//
+// What the handshake needs is in a pooled headBuf, not on the stack, and
+// its steps are calls made from here, not nested: the goroutine that
+// serves the connection afterwards should keep the 2 KiB stack it starts
+// with, which the runtime doubles, for good, the first time more than
+// about 1,100 bytes of it are used.
+func acceptConn(nc net.Conn, opts *Options, q *request) (*ws.Conn, error) {
 	if opts == nil {
 		opts = &noOptions
 	}
-	c, err := acceptConn(nc, opts, q)
+	q.nc = nc
+	hb := headBufPool.Get().(*headBuf)
+	var err error
+	if tc, ok := nc.(*tls.Conn); ok {
+		err = tlsHandshake(tc, q, opts.HandshakeTimeout)
+		hb.deadline = true
+	}
+	if err == nil {
+		// The head is parsed here, not where it is read: one frame less
+		// above the allocations of the parse.
+		var head []byte
+		if head, err = hb.readHead(nc); err == nil && head == nil {
+			// Not all there yet: the handshake timeout applies from
+			// now on (set here, not deeper: a timer's update goes
+			// deep into the runtime).
+			setHandshakeDeadline(nc, opts.HandshakeTimeout)
+			hb.deadline = true
+			head, err = hb.readHeadMore(nc)
+		}
+		if err == nil {
+			err = hb.parse(q, head)
+		}
+		if err != nil {
+			err = headError(nc, err)
+		}
+	}
+	var c *ws.Conn
+	if err == nil {
+		// The accept key (a SHA-1) is computed here, at the top, rather
+		// than where the 101 is written; it is used if the request
+		// passes.
+		hb.ak.computeFor(q.raw)
+		if err = hb.answer(nc, opts, q); err == nil {
+			c = ws.NewConn(nc, hb.rest, ws.RoleServer, &hb.p.conn)
+		}
+	}
+	hb.reset()
+	headBufPool.Put(hb)
 	if err != nil {
 		nc.Close()
 		return nil, err
@@ -79,40 +130,69 @@ func upgradeConn(nc net.Conn, opts *Options, q *request) (*ws.Conn, error) {
 	return c, nil
 }
 
-// noOptions stands for nil Options.
-var noOptions Options
-
-// acceptConn reads, checks and answers the request on nc. The handshake
-// timeout is a deadline on nc, set only when the handshake has to wait:
-// a request that is in the socket when the server gets to it (as it
-// usually is, a client sending it right after connecting) is read at
-// once, and its short answer cannot block, so it costs no timer.
-func acceptConn(nc net.Conn, opts *Options, q *request) (*ws.Conn, error) {
-	q.nc = nc
-	deadline := false
-	if tc, ok := nc.(*tls.Conn); ok {
-		if err := tlsHandshake(tc, q, opts.HandshakeTimeout); err != nil {
-			return nil, err
-		}
-		deadline = true
-	}
-	raw, buffered, err := readHead(nc, opts.HandshakeTimeout, &deadline)
+// parse parses the head at the start of b into q.raw, and keeps a copy
+// of what follows it in hb.rest.
+//
+//go:noinline
+func (hb *headBuf) parse(q *request, b []byte) error {
+	r, hl, err := handshake.ParseRequest(b)
 	if err != nil {
-		return nil, headError(nc, err)
+		return err
 	}
-	q.raw = raw
-	var p plan
-	if err := negotiate(q, opts, nil, &p); err != nil {
+	q.raw = r
+	if hl < len(b) {
+		hb.rest = slices.Clone(b[hl:])
+	}
+	return nil
+}
+
+// answer checks and answers the request read.
+//
+//go:noinline
+func (hb *headBuf) answer(nc net.Conn, opts *Options, q *request) error {
+	hb.p.accept = &hb.ak
+	if err := negotiate(q, opts, nil, &hb.p); err != nil {
 		writeRawError(nc, q.hr, err)
-		return nil, err
+		return err
 	}
-	if err := writeResponse(nc, &p, opts.HandshakeTimeout); err != nil {
-		return nil, err
+	if err := hb.writeResponse(nc, opts.HandshakeTimeout); err != nil {
+		return err
 	}
-	if deadline {
+	if hb.deadline {
 		nc.SetDeadline(time.Time{})
 	}
-	return ws.NewConn(nc, buffered, ws.RoleServer, &p.conn), nil
+	return nil
+}
+
+// writeResponse writes the 101 response of hb.p (RFC 6455 §4.2.2 item 5)
+// in one write, built in hb.b (the request in it was parsed and copied),
+// through the socket's raw connection when peekSocket found one, bounded
+// by the handshake timeout.
+func (hb *headBuf) writeResponse(nc net.Conn, timeout time.Duration) error {
+	if timeout <= 0 {
+		timeout = DefaultHandshakeTimeout
+	}
+	b := appendResponse(hb.b[:0], &hb.p)
+	// A deadline costs a timer and two updates of the poller; a short
+	// response on a fresh TCP connection does not need one.
+	_, isTCP := nc.(*net.TCPConn)
+	bounded := !isTCP || len(b) > smallWriteNeverBlocks
+	if bounded {
+		nc.SetWriteDeadline(time.Now().Add(timeout))
+	}
+	var err error
+	if hb.rc != nil {
+		err = hb.rawWrite(nc, b)
+	} else {
+		_, err = nc.Write(b)
+	}
+	if err != nil {
+		return fmt.Errorf("server: writing the handshake response: %w", err)
+	}
+	if bounded {
+		return nc.SetWriteDeadline(time.Time{})
+	}
+	return nil
 }
 
 // setHandshakeDeadline bounds what is left of the handshake on nc.
@@ -158,7 +238,9 @@ func headError(nc net.Conn, err error) error {
 // head grows it, up to MaxRequestHeaderBytes.
 const headBufSize = 4096
 
-// headBuf is a pooled buffer a request head is read into.
+// headBuf is what the handshake of a raw connection needs: a pooled buffer
+// a request head is read into and its response built in, and the state of
+// the negotiation.
 type headBuf struct {
 	b []byte
 	// peek is the buffer's peekFD bound once, for the socket's raw
@@ -166,59 +248,90 @@ type headBuf struct {
 	peek  func(fd uintptr) bool
 	n     int
 	errno syscall.Errno
+	// rc is the socket's raw connection, which peekSocket found (nil if
+	// none); put is writeFD bound once, which writes out through it.
+	rc  syscall.RawConn
+	put func(fd uintptr) bool
+	out []byte
+	// p and ak are the handshake's plan and accept key; rest is what
+	// followed the request; deadline says the handshake timeout is set
+	// on the connection.
+	p        plan
+	ak       acceptKey
+	rest     []byte
+	deadline bool
 }
 
 // headBufPool holds the buffers request heads are read into.
 var headBufPool = sync.Pool{New: func() any {
 	hb := &headBuf{b: make([]byte, headBufSize)}
 	hb.peek = hb.peekFD
+	hb.put = hb.writeFD
 	return hb
 }}
 
-// readHead reads a request head from nc and parses it in place. It returns
-// the request and a copy of the bytes read past the head (the client's
-// first frames). Unless *deadline says the handshake timeout is set
-// already, it first takes what the socket holds without waiting, and sets
-// the timeout (and *deadline) only if it has to wait for more. Each read's
-// new bytes are scanned once for the head's end, so a client sending a
-// byte at a time costs linear work.
-func readHead(nc net.Conn, timeout time.Duration, deadline *bool) (*handshake.RawRequest, []byte, error) {
-	hb := headBufPool.Get().(*headBuf)
-	defer headBufPool.Put(hb)
-	buf := hb.b
-	n := 0
-	if !*deadline {
-		var err error
-		if n, err = hb.peekSocket(nc); err != nil {
-			return nil, nil, err
-		}
-		if n > 0 && headComplete(buf[:n], 0) {
-			return parseHead(buf[:n])
-		}
-		setHandshakeDeadline(nc, timeout)
-		*deadline = true
+// reset drops what hb refers to from the handshake it served.
+//
+//go:noinline
+func (hb *headBuf) reset() {
+	hb.rc, hb.out, hb.rest, hb.deadline, hb.n = nil, nil, nil, false, 0
+	hb.p = plan{}
+	hb.ak = acceptKey{}
+	if cap(hb.b) > headBufSize {
+		hb.b = make([]byte, headBufSize)
 	}
+}
+
+// readHead reads a request head from nc into hb.b, and returns the bytes
+// read: the head and what followed it. Unless hb.deadline says the
+// handshake timeout is set already, it takes what the socket holds without
+// waiting: if that is not a whole head, it returns nil, and the caller sets
+// the timeout (and hb.deadline) and calls readHeadMore.
+func (hb *headBuf) readHead(nc net.Conn) ([]byte, error) {
+	if hb.deadline {
+		return hb.readHeadMore(nc)
+	}
+	n, err := hb.peekSocket(nc)
+	if err != nil {
+		return nil, err
+	}
+	hb.n = n
+	if n > 0 && headComplete(hb.b[:n], 0) {
+		return hb.b[:n], nil
+	}
+	return nil, nil
+}
+
+// readHeadMore is readHead once it may wait: hb.b[:hb.n] holds what the
+// socket gave without waiting. Each read's new bytes are scanned once for
+// the head's end, so a client sending a byte at a time costs linear work.
+//
+//go:noinline
+func (hb *headBuf) readHeadMore(nc net.Conn) ([]byte, error) {
+	buf := hb.b
+	n := hb.n
 	scanned := n
 	for {
 		if n == len(buf) {
 			if len(buf) >= MaxRequestHeaderBytes {
-				return nil, nil, fmt.Errorf("%w: more than %d bytes", ErrRequestTooLarge, MaxRequestHeaderBytes)
+				return nil, fmt.Errorf("%w: more than %d bytes", ErrRequestTooLarge, MaxRequestHeaderBytes)
 			}
 			nb := make([]byte, min(2*len(buf), MaxRequestHeaderBytes))
 			copy(nb, buf[:n])
 			buf = nb
+			hb.b = buf // the response is built in it; reset drops it
 		}
 		m, err := nc.Read(buf[n:])
 		n += m
 		if headComplete(buf[:n], scanned) {
-			return parseHead(buf[:n])
+			return buf[:n], nil
 		}
 		scanned = n
 		if err != nil {
 			if errors.Is(err, io.EOF) && n > 0 {
 				err = io.ErrUnexpectedEOF
 			}
-			return nil, nil, err
+			return nil, err
 		}
 	}
 }
@@ -239,20 +352,6 @@ func headComplete(b []byte, scanned int) bool {
 			return true
 		}
 	}
-}
-
-// parseHead parses the head at the start of b and returns it with a copy
-// of the bytes that follow it.
-func parseHead(b []byte) (*handshake.RawRequest, []byte, error) {
-	r, hl, err := handshake.ParseRequest(b)
-	if err != nil {
-		return nil, nil, err
-	}
-	var rest []byte
-	if hl < len(b) {
-		rest = slices.Clone(b[hl:])
-	}
-	return r, rest, nil
 }
 
 // writeRawError answers a failed handshake on a raw connection, with the

@@ -3,6 +3,7 @@
 package server
 
 import (
+	"github.com/rfc6455/ws/internal/rawio"
 	"io"
 	"net"
 	"os"
@@ -21,6 +22,7 @@ func (hb *headBuf) peekSocket(nc net.Conn) (int, error) {
 	if err != nil {
 		return 0, nil
 	}
+	hb.rc = rc
 	hb.n, hb.errno = 0, 0
 	if err := rc.Read(hb.peek); err != nil {
 		return 0, err
@@ -42,15 +44,56 @@ func (hb *headBuf) peekSocket(nc net.Conn) (int, error) {
 // wait (the poller is told not to).
 func (hb *headBuf) peekFD(fd uintptr) bool {
 	for {
-		n, err := syscall.Read(int(fd), hb.b)
-		if err == syscall.EINTR {
+		n, errno := rawio.Read(fd, hb.b)
+		if errno == syscall.EINTR {
 			continue
 		}
-		if err != nil {
-			hb.errno = err.(syscall.Errno)
+		if errno != 0 {
+			hb.errno = errno
 			return true
 		}
 		hb.n = n
 		return true
 	}
+}
+
+// rawWrite writes b whole through hb.rc: write(2) from the poller's
+// callback (writeFD), which waits for writability when the socket takes
+// no more for now, under the connection's write deadline. Errors look
+// like nc.Write's.
+func (hb *headBuf) rawWrite(nc net.Conn, b []byte) error {
+	hb.out, hb.errno = b, 0
+	err := hb.rc.Write(hb.put)
+	hb.out = nil
+	if err != nil {
+		if oe, ok := err.(*net.OpError); ok {
+			oe.Op = "write"
+		}
+		return err
+	}
+	if hb.errno != 0 {
+		return &net.OpError{Op: "write", Net: "tcp", Source: nc.LocalAddr(), Addr: nc.RemoteAddr(),
+			Err: os.NewSyscallError("write", hb.errno)}
+	}
+	return nil
+}
+
+// writeFD is called by the poller with the socket: it writes what is left
+// of hb.out, and asks the poller to wait (false) when the socket takes no
+// more for now.
+func (hb *headBuf) writeFD(fd uintptr) bool {
+	for len(hb.out) > 0 {
+		n, errno := rawio.Write(fd, hb.out)
+		switch errno {
+		case 0:
+			hb.out = hb.out[n:]
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			return false
+		default:
+			hb.errno = errno
+			return true
+		}
+	}
+	return true
 }

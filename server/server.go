@@ -119,32 +119,38 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// HTTP/2: the stream, and the response writer the Conn writes
 		// to, end when this handler returns; it stays until the
 		// connection is over and no write is under way.
-		s.serve(c, hr, r.RemoteAddr, r.URL.Path)
+		s.serve(&session{s: s, c: c, r: hr, remote: r.RemoteAddr, path: r.URL.Path})
 		sc.detach()
 		return
 	}
-	go s.serve(c, hr, r.RemoteAddr, r.URL.Path)
+	go s.serve(&session{s: s, c: c, r: hr, remote: r.RemoteAddr, path: r.URL.Path})
 }
 
 // serve runs Handle, or Handler's function, for one connection, then
-// closes it; remote and path are for the log of a panic. It is the bottom
-// of the goroutine that waits on an idle connection, so its frame is kept
-// small: the work at the end is in session.end, deferred.
-func (s *Server) serve(c *ws.Conn, r *http.Request, remote, path string) {
-	e := session{s: s, c: c, remote: remote, path: path}
+// closes it. It is the bottom of the goroutine that waits on an idle
+// connection, whose stack should stay at the 2 KiB a goroutine starts
+// with, so its frame is kept small: what it needs is in e, on the heap,
+// and the work at the end is in session.end, deferred.
+func (s *Server) serve(e *session) {
 	defer e.end()
 	if s.Handle != nil {
-		s.Handle(c, r)
+		// The request stays reachable only as long as Handle uses it.
+		r := e.r
+		e.r = nil
+		s.Handle(e.c, r)
 	} else if s.fn != nil {
-		s.fn(c)
+		s.fn(e.c)
 	}
 	e.returned = true
 }
 
-// session is what serve's deferred end needs.
+// session is what serve and its deferred end need: the connection, the
+// request for Handle, and the client's address and the path for the log of
+// a panic.
 type session struct {
 	s            *Server
 	c            *ws.Conn
+	r            *http.Request
 	remote, path string
 	returned     bool // the function returned
 }

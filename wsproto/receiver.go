@@ -190,15 +190,16 @@ func (r *Receiver) Feed(in []byte) (Event, int) {
 // so that a driver's hot loop does not copy the Event from call to call.
 // *ev is overwritten whole (with the zero Event when there is nothing to
 // report).
+//
+// Its frame, and data's, are kept small: a driver's goroutine parses here
+// at the bottom of its read path, and its stack should stay within the
+// 2 KiB a goroutine starts with. The rarer steps (headers, control
+// frames, a closed Receiver) are calls of their own.
 func (r *Receiver) FeedEvent(ev *Event, in []byte) int {
-	if r.ctrlDone {
-		r.ctrlDone = false
-		ctrlPool.Put(r.ctrl)
-		r.ctrl, r.ctrlN = nil, 0
-	}
-	if r.state != recvOpen {
-		*ev = Event{}
-		return len(in)
+	if r.ctrlDone || r.state != recvOpen {
+		if r.feedDone(ev) {
+			return len(in)
+		}
 	}
 	n := 0
 	for {
@@ -208,7 +209,7 @@ func (r *Receiver) FeedEvent(ev *Event, in []byte) int {
 			// of its result: the hot path of every frame.
 			k := len(in) - n
 			if k == 0 {
-				*ev = Event{}
+				ev.clear()
 				return n
 			}
 			if rem := r.p.Remaining(); int64(k) > rem {
@@ -222,17 +223,7 @@ func (r *Receiver) FeedEvent(ev *Event, in []byte) int {
 				mask.Apply(h.Key, keyPos, pl)
 			}
 			if h.Opcode.IsControl() {
-				if frameEnd && r.ctrlN == 0 {
-					r.control(ev, pl)
-					return n
-				}
-				if r.ctrl == nil {
-					r.ctrl = ctrlPool.Get().(*[frame.MaxControlPayload]byte)
-				}
-				r.ctrlN += uint8(copy(r.ctrl[r.ctrlN:], pl))
-				if frameEnd {
-					r.ctrlDone = true
-					r.control(ev, r.ctrl[:r.ctrlN])
+				if r.controlPayload(ev, pl, frameEnd) {
 					return n
 				}
 				continue
@@ -242,68 +233,127 @@ func (r *Receiver) FeedEvent(ev *Event, in []byte) int {
 			}
 			continue
 		}
-		if !r.inMsg {
-			r.p.MaxMessage = r.limit
-		}
-		fe, k, err := r.p.Feed(in[n:])
+		k, step := r.feedHeader(ev, in[n:])
 		n += k
-		if err != nil {
-			r.failTo(ev, err)
+		switch step {
+		case headerDone:
 			return n
-		}
-		switch fe.Kind {
-		case frame.NeedMore:
-			*ev = Event{}
-			return n
-		case frame.HeaderEvent:
-			h := r.p.Header()
-			if h.Rsv&frame.RSV1 != 0 {
-				// RFC 7692 §6.1: RSV1 ("Per-Message Compressed") on
-				// the first frame of a data message only. The parser
-				// let RSV1 through because the extension is on.
-				if h.Opcode.IsControl() {
-					r.failTo(ev, ErrRSV1Control)
-					return n
-				}
-				if h.Opcode == frame.OpContinuation {
-					r.failTo(ev, ErrRSV1Continuation)
-					return n
-				}
-			}
-			if h.Opcode.IsControl() {
-				if fe.FrameEnd {
-					r.control(ev, nil)
-					return n
-				}
-				continue
-			}
-			if h.Opcode != frame.OpContinuation {
-				r.beginMessage(h)
-			}
-			if fe.FrameEnd {
-				// An empty frame.
-				if h.Fin {
-					if r.data(ev, in[n:n], true) {
-						return n
-					}
-					continue
-				}
-				if r.start && r.reportsChunks() {
-					r.start = false
-					*ev = Event{Kind: Data, Type: r.typ, Start: true, Compressed: r.compr}
-					return n
-				}
-				continue
-			}
-			if r.start && n == len(in) && r.reportsChunks() {
-				// The message's start is reported with its header, so
-				// that a streaming reader need not wait for payload.
-				r.start = false
-				*ev = Event{Kind: Data, Type: r.typ, Start: true, Compressed: r.compr}
+		case headerEmptyFinal:
+			if r.data(ev, in[n:n], true) {
 				return n
 			}
 		}
 	}
+}
+
+// What feedHeader tells FeedEvent to do next.
+const (
+	headerContinue   = iota // go on parsing
+	headerDone              // *ev is the event to report
+	headerEmptyFinal        // an empty final data frame: report its (empty) data
+)
+
+// feedDone handles the start of a FeedEvent call that is not the hot
+// path: a split control payload reported by the last call goes back to the
+// pool, and a Receiver that reads nothing more reports nothing (true).
+//
+//go:noinline
+func (r *Receiver) feedDone(ev *Event) bool {
+	if r.ctrlDone {
+		r.ctrlDone = false
+		ctrlPool.Put(r.ctrl)
+		r.ctrl, r.ctrlN = nil, 0
+	}
+	if r.state != recvOpen {
+		*ev = Event{}
+		return true
+	}
+	return false
+}
+
+// controlPayload handles payload bytes of a control frame; it reports
+// whether *ev holds an event.
+//
+//go:noinline
+func (r *Receiver) controlPayload(ev *Event, pl []byte, frameEnd bool) bool {
+	if frameEnd && r.ctrlN == 0 {
+		r.control(ev, pl)
+		return true
+	}
+	if r.ctrl == nil {
+		r.ctrl = ctrlPool.Get().(*[frame.MaxControlPayload]byte)
+	}
+	r.ctrlN += uint8(copy(r.ctrl[r.ctrlN:], pl))
+	if frameEnd {
+		r.ctrlDone = true
+		r.control(ev, r.ctrl[:r.ctrlN])
+		return true
+	}
+	return false
+}
+
+// feedHeader parses from the start of in up to the end of a frame header
+// (or of in), checks it, and says what FeedEvent does next.
+//
+//go:noinline
+func (r *Receiver) feedHeader(ev *Event, in []byte) (int, int) {
+	if !r.inMsg {
+		r.p.MaxMessage = r.limit
+	}
+	fe, n, err := r.p.Feed(in)
+	if err != nil {
+		r.failTo(ev, err)
+		return n, headerDone
+	}
+	if fe.Kind != frame.HeaderEvent {
+		// NeedMore: all of in was consumed.
+		*ev = Event{}
+		return n, headerDone
+	}
+	h := r.p.Header()
+	if h.Rsv&frame.RSV1 != 0 {
+		// RFC 7692 §6.1: RSV1 ("Per-Message Compressed") on the first
+		// frame of a data message only. The parser let RSV1 through
+		// because the extension is on.
+		if h.Opcode.IsControl() {
+			r.failTo(ev, ErrRSV1Control)
+			return n, headerDone
+		}
+		if h.Opcode == frame.OpContinuation {
+			r.failTo(ev, ErrRSV1Continuation)
+			return n, headerDone
+		}
+	}
+	if h.Opcode.IsControl() {
+		if fe.FrameEnd {
+			r.control(ev, nil)
+			return n, headerDone
+		}
+		return n, headerContinue
+	}
+	if h.Opcode != frame.OpContinuation {
+		r.beginMessage(h)
+	}
+	if fe.FrameEnd {
+		// An empty frame.
+		if h.Fin {
+			return n, headerEmptyFinal
+		}
+		if r.start && r.reportsChunks() {
+			r.start = false
+			*ev = Event{Kind: Data, Type: r.typ, Start: true, Compressed: r.compr}
+			return n, headerDone
+		}
+		return n, headerContinue
+	}
+	if r.start && n == len(in) && r.reportsChunks() {
+		// The message's start is reported with its header, so that a
+		// streaming reader need not wait for payload.
+		r.start = false
+		*ev = Event{Kind: Data, Type: r.typ, Start: true, Compressed: r.compr}
+		return n, headerDone
+	}
+	return n, headerContinue
 }
 
 // Payload takes p, the next len(p) payload bytes of the current data frame,
@@ -366,8 +416,31 @@ func (r *Receiver) assembly() *assembly {
 
 // data handles pl, the next unmasked payload bytes of the current data
 // message; final says they end it. It stores an event in *ev and reports
-// true if there is one.
+// true if there is one. The hot path, an uncompressed message reported in
+// Data events, is here; the rest is in dataMore.
 func (r *Receiver) data(ev *Event, pl []byte, final bool) bool {
+	if r.compr || r.assemble {
+		return r.dataMore(ev, pl, final)
+	}
+	// RFC 6455 §8.1: fail fast on invalid UTF-8, at any split point, and
+	// on a code point cut off at the message's end.
+	if r.typ == Text && (!r.utf8v.Write(pl) || final && !r.utf8v.Complete()) {
+		r.failTo(ev, ErrInvalidUTF8)
+		return true
+	}
+	ev.setData(r.typ, r.start, final, false, pl)
+	r.start = false
+	if final {
+		r.inMsg = false
+	}
+	return true
+}
+
+// dataMore is data for a compressed message or a Receiver that
+// assembles.
+//
+//go:noinline
+func (r *Receiver) dataMore(ev *Event, pl []byte, final bool) bool {
 	if r.compr {
 		if r.pull {
 			ev.setData(r.typ, r.start, final, true, pl)
@@ -386,18 +459,9 @@ func (r *Receiver) data(ev *Event, pl []byte, final bool) bool {
 		*ev = r.inflateWhole()
 		return true
 	}
-	// RFC 6455 §8.1: fail fast on invalid UTF-8, at any split point, and
-	// on a code point cut off at the message's end.
+	// RFC 6455 §8.1, as in data.
 	if r.typ == Text && (!r.utf8v.Write(pl) || final && !r.utf8v.Complete()) {
 		r.failTo(ev, ErrInvalidUTF8)
-		return true
-	}
-	if !r.assemble {
-		ev.setData(r.typ, r.start, final, false, pl)
-		r.start = false
-		if final {
-			r.inMsg = false
-		}
 		return true
 	}
 	if final && r.start && int64(len(pl)) == r.p.Header().Length {
@@ -602,6 +666,13 @@ func (r *Receiver) control(ev *Event, pl []byte) {
 	*ev = Event{Kind: Close, Code: code, Reason: reason, Payload: pl}
 }
 
+// clear makes *ev the zero Event (nothing to report), in place.
+func (ev *Event) clear() {
+	ev.Kind, ev.Type, ev.Start, ev.Final, ev.Compressed = None, 0, false, false, false
+	ev.Payload = nil
+	ev.Code, ev.Reason, ev.Err = 0, "", nil
+}
+
 // setData stores a Data event in *ev field by field: the same as
 // assigning an Event literal, without building it on the stack first (the
 // copy showed in the read benchmarks' profile).
@@ -612,7 +683,10 @@ func (ev *Event) setData(typ MessageType, start, final, compr bool, pl []byte) {
 }
 
 // failTo fails the Receiver with the broken rule err and stores the
-// Failed event in *ev.
+// Failed event in *ev. It is not inlined: its frame stays off the hot
+// path's.
+//
+//go:noinline
 func (r *Receiver) failTo(ev *Event, err error) { *ev = r.fail(err) }
 
 // fail fails the Receiver with the broken rule err.
