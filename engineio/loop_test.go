@@ -198,3 +198,33 @@ func testOnEventLoop(t *testing.T) {
 		t.Error("polling: OnEventLoop true")
 	}
 }
+
+// TestUpgradeReservationLapses: a session reserved for an upgrade whose
+// connection never opens (the event loop's goroutine driver does not
+// report a handshake that failed after the decision) can be reserved again
+// after UpgradeTimeout.
+func TestUpgradeReservationLapses(t *testing.T) { eachDriver(t, testUpgradeReservationLapses) }
+
+func testUpgradeReservationLapses(t *testing.T) {
+	h := newHarness(t, &Options{UpgradeTimeout: 50 * time.Millisecond})
+	_, s := h.open()
+	if !s.reserveUpgrade() {
+		t.Fatal("no reservation")
+	}
+	if s.reserveUpgrade() {
+		t.Fatal("a second reservation while the first holds")
+	}
+	deadline := time.Now().Add(testTimeout)
+	for !s.reserveUpgrade() {
+		if time.Now().After(deadline) {
+			t.Fatal("the reservation did not lapse")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// The new reservation is undone at once, as when a handshake fails.
+	s.unreserveUpgrade()
+	if !s.reserveUpgrade() {
+		t.Fatal("no reservation after unreserveUpgrade")
+	}
+	s.unreserveUpgrade()
+}

@@ -152,16 +152,24 @@ func (s *Socket) pending() int64 {
 }
 
 // Writable reports whether a packet queued now would go out at once: on
-// WebSocket when nothing is queued ahead of it, on polling when a GET is
-// waiting and nothing is queued. Volatile messages are dropped otherwise.
+// WebSocket when nothing is queued ahead of it (on the event-loop driver,
+// whose writer never waits, when nothing waits in the connection's send
+// queue for the peer to read), on polling when a GET is waiting and
+// nothing is queued. Volatile messages are dropped otherwise.
 func (s *Socket) Writable() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.state != stateOpen || len(s.queue) > 0 {
+	if s.state != stateOpen {
+		return false
+	}
+	if l, ok := s.conn.(*loopConn); ok && s.ws {
+		return l.buffered() == 0
+	}
+	if len(s.queue) > 0 {
 		return false
 	}
 	if s.ws {
-		return !s.writing && s.conn.buffered() == 0
+		return !s.writing
 	}
 	return s.pollWake != nil
 }

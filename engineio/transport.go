@@ -46,7 +46,10 @@ const (
 // reports false when the session cannot take the connection (already
 // upgraded or upgrading: a client must not open a second WebSocket per
 // session; or upgrades disabled): the connection is then accepted and
-// closed with 1008, which is what the reference server does.
+// closed with 1008, which is what the reference server does. A
+// reservation whose connection never opens (a handshake that failed after
+// the decision, which the event loop's goroutine driver does not report)
+// lapses after UpgradeTimeout.
 func (s *Socket) reserveUpgrade() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -54,6 +57,14 @@ func (s *Socket) reserveUpgrade() bool {
 		return false
 	}
 	s.upgrading = true
+	s.probeTimer = time.AfterFunc(s.srv.opts.UpgradeTimeout, func() {
+		s.mu.Lock()
+		if s.upgrading && s.probe == nil {
+			s.upgrading = false
+			s.probeTimer = nil
+		}
+		s.mu.Unlock()
+	})
 	return true
 }
 
@@ -61,6 +72,7 @@ func (s *Socket) reserveUpgrade() bool {
 func (s *Socket) unreserveUpgrade() {
 	s.mu.Lock()
 	s.upgrading = false
+	s.stopProbeTimer()
 	s.mu.Unlock()
 }
 
@@ -71,7 +83,9 @@ func (s *Socket) unreserveUpgrade() {
 // session ended meanwhile.
 func (s *Socket) startProbe(t wsTransport) bool {
 	s.mu.Lock()
-	if s.state != stateOpen {
+	s.stopProbeTimer() // the reservation's
+	if s.state != stateOpen || !s.upgrading {
+		// Ended, or the reservation lapsed.
 		s.upgrading = false
 		s.mu.Unlock()
 		t.close(ws.CloseNormal)
