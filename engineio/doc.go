@@ -27,6 +27,18 @@
 // ws.Conn accepted by package server, so its limits, origin policy and
 // permessage-deflate apply (Options.WebSocket).
 //
+// # On an event loop
+//
+// LoopMux serves servers on a loop.Server instead (package loop): the
+// WebSocket sessions are served by a few event-loop goroutines, with no
+// goroutine per connection (a few KiB per idle session), and polling, on
+// the same port, by net/http through the loop's Fallback. The session
+// rules are the same code on both drivers: the WebSocket transport sits
+// behind a small internal interface, and the probe and upgrade handling
+// and the packet decoding are functions each driver calls per message.
+// There, Handler.Message runs on the event loop and must not block
+// (Socket.OnEventLoop, Socket.PauseReading).
+//
 // # Heartbeat
 //
 // The server pings every PingInterval and closes a session whose client
@@ -43,7 +55,7 @@
 // blocks while it is full, bounded by its context, and TrySendPrepared
 // fails with ErrBufferFull, so a client that does not read cannot make the
 // server buffer without bound. An idle session holds no buffer and no
-// goroutine besides the WebSocket read loop.
+// goroutine besides the WebSocket read loop (none on an event loop).
 //
 // # Errors
 //

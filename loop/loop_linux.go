@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -33,6 +34,7 @@ type evloop struct {
 	n      int     // connections
 	events []syscall.EpollEvent
 	buf    []byte // the read buffer
+	worked bool   // the last wait returned events (see run)
 	timers timerHeap
 	now    int64   // nanoseconds since srv.start, read once per turn
 	ready  []*Conn // connections with input left to read
@@ -195,7 +197,14 @@ func (lp *evloop) run() {
 				msec = int(max((d+int64(time.Millisecond)-1)/int64(time.Millisecond), 0))
 			}
 		}
+		if msec != 0 && lp.worked {
+			// Let the goroutines this round readied (a handler's
+			// worker, say) run on this P before the loop blocks in
+			// epoll_wait, which holds the P until sysmon retakes it.
+			runtime.Gosched()
+		}
 		n, err := lp.p.wait(lp.events, msec)
+		lp.worked = n > 0
 		if err != nil {
 			lp.srv.logger().Error("loop: epoll_wait failed", "err", err)
 			time.Sleep(10 * time.Millisecond)
