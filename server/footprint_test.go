@@ -241,6 +241,10 @@ func (fc *footprintClient) expect(op byte, payload []byte) error {
 // 4 KiB and a ping. The echo loop keeps the buffer of its largest
 // message, so the heap figures of the bench's idle case, whose
 // connections echo 16 bytes, come from exchanges that are not full.
+//
+// FOOTPRINT_ONLY, for finding which message takes a goroutine past its
+// stack, keeps only the messages of one opcode: 1 (the texts), 2 (the
+// binary message) or 9 (the ping).
 func (fc *footprintClient) exchange(full bool) error {
 	text := bytes.Repeat([]byte("0123456789abcdef"), 1)
 	utf := bytes.Repeat([]byte("héllo wörld €\u00a0"), 54) // 19 bytes each
