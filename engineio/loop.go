@@ -80,7 +80,8 @@ func (m *LoopMux) HandleHTTP(pattern string, h http.Handler) { m.http.Handle(pat
 // Server returns a loop.Server that serves the mounted servers: its
 // Handler, Upgrade and Fallback are the mux's, its Options admit every
 // origin (each Engine.IO server applies its own policy) and read messages
-// up to the largest MaxPayload of the servers mounted. Set its other
+// up to the largest MaxPayload of the servers mounted, and its loops yield
+// to the sockets' goroutines before they wait (YieldBeforeWait). Set its other
 // fields (Loops, Logger, Options.Compression, ...) before serving it.
 func (m *LoopMux) Server() *loop.Server {
 	ls := &loop.Server{Handler: loopHandler{}, Upgrade: m.upgrade, Fallback: m.http}
@@ -93,6 +94,9 @@ func (m *LoopMux) Server() *loop.Server {
 	}
 	// The send queues are bounded by each session's MaxBufferedAmount.
 	ls.Policy = loop.Policy{QueueBytes: -1, QueueSize: -1}
+	// Each Socket.IO event is handed to its socket's goroutine: let
+	// those run before a loop blocks in epoll_wait.
+	ls.YieldBeforeWait = true
 	return ls
 }
 

@@ -197,7 +197,7 @@ func (lp *evloop) run() {
 				msec = int(max((d+int64(time.Millisecond)-1)/int64(time.Millisecond), 0))
 			}
 		}
-		if msec != 0 && lp.worked {
+		if msec != 0 && lp.worked && lp.srv.YieldBeforeWait {
 			// Let the goroutines this round readied (a handler's
 			// worker, say) run on this P before the loop blocks in
 			// epoll_wait, which holds the P until sysmon retakes it.
