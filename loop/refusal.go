@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/rfc6455/ws/handshake"
 	"github.com/rfc6455/ws/server"
 )
 
@@ -34,7 +35,10 @@ func appendRefusal(b []byte, err error) []byte {
 	}
 	b = fmt.Appendf(b, "HTTP/1.1 %d %s\r\n", rf.Status, http.StatusText(rf.Status))
 	for k, vs := range rf.Header {
-		if k == "Content-Length" || k == "Connection" {
+		if k == "Content-Length" || k == "Connection" || !handshake.IsToken(k) {
+			// A name that is no token (one with a line break, say)
+			// would forge fields: dropped, as package server drops
+			// those of Options.ResponseHeader.
 			continue
 		}
 		for _, v := range vs {

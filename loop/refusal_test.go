@@ -29,7 +29,7 @@ func TestUpgradeRefusal(t *testing.T) {
 				case "/json":
 					return &Refusal{
 						Status: http.StatusBadRequest,
-						Header: http.Header{"Content-Type": {"application/json"}, "X-Bad": {"a\r\nb"}},
+						Header: http.Header{"Content-Type": {"application/json"}, "X-Bad": {"a\r\nb"}, "X-Evil\r\nSet-Cookie": {"forged"}},
 						Body:   []byte(`{"code":3,"message":"Bad request"}`),
 					}
 				case "/plain":
@@ -65,6 +65,9 @@ func TestUpgradeRefusal(t *testing.T) {
 				}
 				if tc.path == "/json" && res.Header.Get("X-Bad") != "ab" {
 					t.Errorf("X-Bad: %q, want the value without its line break", res.Header.Get("X-Bad"))
+				}
+				if v := res.Header.Get("Set-Cookie"); v != "" {
+					t.Errorf("%s: a field name with a line break forged Set-Cookie: %q", tc.path, v)
 				}
 				if !res.Close {
 					t.Errorf("%s: the response does not close the connection", tc.path)

@@ -69,10 +69,39 @@ type conn struct {
 	inline  atomic.Int32
 	unblock *time.Timer
 
+	// pauses counts the sockets (namespaces) whose full job queue paused
+	// the reading of the connection on an event loop (see Socket.add):
+	// it is read again once none does.
+	pauseMu sync.Mutex
+	pauses  int
+
 	mu      sync.Mutex
 	sockets []*Socket // connecting or connected, one per namespace
 	timer   *time.Timer
 	gone    bool
+}
+
+// pauseReading pauses the reading of the connection for one socket whose
+// job queue is full; resumeReading ends that socket's pause. The reading
+// stops at the first pause and goes on after the last resume, so that a
+// namespace whose queue has room again does not read on for another
+// whose queue is still full.
+func (c *conn) pauseReading() {
+	c.pauseMu.Lock()
+	c.pauses++
+	if c.pauses == 1 {
+		c.es.PauseReading()
+	}
+	c.pauseMu.Unlock()
+}
+
+func (c *conn) resumeReading() {
+	c.pauseMu.Lock()
+	c.pauses--
+	if c.pauses == 0 {
+		c.es.ResumeReading()
+	}
+	c.pauseMu.Unlock()
 }
 
 // States of conn.inline.

@@ -498,7 +498,7 @@ func (s *Socket) add(j job) {
 	for !j.always && !s.paused && s.running && len(s.jobs) > 0 && (len(s.jobs) >= o.MaxQueuedEvents || s.queued+j.size > o.MaxQueuedBytes) {
 		if j.loop {
 			s.paused = true
-			s.conn.es.PauseReading()
+			s.conn.pauseReading()
 			break
 		}
 		if s.room == nil {
@@ -562,7 +562,7 @@ func (s *Socket) work() {
 			// The event loop paused the reading behind a full queue
 			// (see add): room again.
 			s.paused = false
-			s.conn.es.ResumeReading()
+			s.conn.resumeReading()
 		}
 		if len(s.jobs) == 0 {
 			if s.wake == nil {
