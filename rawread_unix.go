@@ -77,20 +77,7 @@ func (c *Conn) rawWrite(fd uintptr) bool {
 	if c.wvec != nil {
 		return c.rawWritevFD(fd)
 	}
-	for len(c.wraw) > 0 {
-		n, errno := rawio.Write(fd, c.wraw)
-		switch errno {
-		case 0:
-			c.wraw = c.wraw[n:]
-		case syscall.EINTR:
-		case syscall.EAGAIN:
-			return false
-		default:
-			c.wErrno = errno
-			return true
-		}
-	}
-	return true
+	return rawio.WriteAll(fd, &c.wraw, &c.wErrno)
 }
 
 // rawIovecs is a vectored write's buffers in the system call's form.

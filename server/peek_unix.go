@@ -82,18 +82,5 @@ func (hb *headBuf) rawWrite(nc net.Conn, b []byte) error {
 // of hb.out, and asks the poller to wait (false) when the socket takes no
 // more for now.
 func (hb *headBuf) writeFD(fd uintptr) bool {
-	for len(hb.out) > 0 {
-		n, errno := rawio.Write(fd, hb.out)
-		switch errno {
-		case 0:
-			hb.out = hb.out[n:]
-		case syscall.EINTR:
-		case syscall.EAGAIN:
-			return false
-		default:
-			hb.errno = errno
-			return true
-		}
-	}
-	return true
+	return rawio.WriteAll(fd, &hb.out, &hb.errno)
 }
