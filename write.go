@@ -37,8 +37,10 @@ func (c *Conn) WriteMessage(ctx context.Context, typ MessageType, p []byte) erro
 		// top, not at the bottom of the write path: a pool that has to
 		// allocate (and the allocation's GC assist) would take the
 		// goroutine past its 2 KiB stack for good.
+		// Not when writeData hands the frame to writeDataWatched,
+		// which takes its own.
 		var bp *[]byte
-		if c.role == RoleServer && len(p) < directThreshold {
+		if c.role == RoleServer && len(p) < directThreshold && ctx.Done() == nil && c.opts.WriteTimeout <= 0 {
 			bp = writeBufPool.Get().(*[]byte)
 		}
 		err = c.writeData(ctx, frame.Opcode(typ), p, bp)

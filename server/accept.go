@@ -368,11 +368,9 @@ func appendAcceptKey(b []byte, key string) []byte {
 	if len(key) != 24 {
 		return append(b, handshake.AcceptKey(key)...)
 	}
-	var in [24 + len(handshake.GUID)]byte
-	copy(in[:], key)
-	copy(in[24:], handshake.GUID)
-	sum := sha1.Sum(in[:])
-	return base64.StdEncoding.AppendEncode(b, sum[:])
+	var a acceptKey
+	a.compute(key)
+	return append(b, a.b[:]...)
 }
 
 // acceptKey is the Sec-WebSocket-Accept value (RFC 6455 §4.2.2 item 5)
@@ -391,8 +389,9 @@ func (a *acceptKey) computeFor(r *handshake.RawRequest) {
 	a.compute(r.Get("Sec-Websocket-Key"))
 }
 
-// compute fills a for key, if it has 24 characters, as appendAcceptKey
-// does, with what it hashes in a rather than on the stack.
+// compute fills a for key, if it has 24 characters (the one copy of the
+// allocation-free computation; appendAcceptKey uses it too), with what it
+// hashes in a rather than on the stack.
 //
 //go:noinline
 func (a *acceptKey) compute(key string) {
