@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/rfc6455/ws"
 	"github.com/rfc6455/ws/client"
+	"github.com/rfc6455/ws/internal/looptest"
 )
 
 // testTimeout bounds waits that only a bug makes long.
@@ -176,27 +176,13 @@ func newHarness(t *testing.T, opts *Options) *harness {
 	var base string
 	var stop func()
 	var hs *httptest.Server
-	if _, onLoop := loopTests.Load(t); onLoop {
+	if looptest.OnLoop(t) {
 		// The event-loop driver: a loop.Server from a LoopMux.
 		mux := NewLoopMux()
 		mux.Handle("/engine.io/", srv)
-		ls := mux.Server()
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		served := make(chan struct{})
-		go func() {
-			defer close(served)
-			ls.Serve(ln)
-		}()
-		base = "http://" + ln.Addr().String()
-		stop = func() {
-			ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-			defer cancel()
-			ls.Shutdown(ctx)
-			<-served
-		}
+		var addr string
+		addr, stop = looptest.Serve(t, mux.Server(), testTimeout)
+		base = "http://" + addr
 	} else {
 		mux := http.NewServeMux()
 		mux.Handle("/engine.io/", srv)
@@ -216,21 +202,9 @@ func newHarness(t *testing.T, opts *Options) *harness {
 	return h
 }
 
-// loopTests holds the tests (*testing.T) whose harnesses serve on the
-// event-loop driver (see eachDriver).
-var loopTests sync.Map
-
-// eachDriver runs test against each driver of the WebSocket transport, as
-// subtests: the goroutine driver (ServeHTTP behind net/http) and the
-// event-loop driver (a LoopMux's loop.Server).
-func eachDriver(t *testing.T, test func(t *testing.T)) {
-	t.Run("goroutines", test)
-	t.Run("loop", func(t *testing.T) {
-		loopTests.Store(t, true)
-		defer loopTests.Delete(t)
-		test(t)
-	})
-}
+// eachDriver runs test against each driver of the WebSocket transport
+// (see looptest.EachDriver).
+func eachDriver(t *testing.T, test func(t *testing.T)) { looptest.EachDriver(t, test) }
 
 type response struct {
 	status int

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rfc6455/ws"
 	"github.com/rfc6455/ws/client"
+	"github.com/rfc6455/ws/internal/looptest"
 )
 
 // rawHandshake sends a WebSocket opening handshake for target to addr and
@@ -102,25 +103,14 @@ func TestLoopMux(t *testing.T) {
 	mux.Handle("/a/", a)
 	mux.Handle("/b/", b)
 	mux.HandleHTTP("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "page") }))
-	ls := mux.Server()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		ls.Serve(ln)
-	}()
+	addr, stop := looptest.Serve(t, mux.Server(), testTimeout)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 		defer cancel()
 		a.Shutdown(ctx)
 		b.Shutdown(ctx)
-		ls.Shutdown(ctx)
-		<-served
+		stop()
 	})
-	addr := ln.Addr().String()
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 	dial := func(path string) *ws.Conn {
@@ -181,7 +171,7 @@ func testOnEventLoop(t *testing.T) {
 	h := newHarness(t, &Options{Handler: HandlerFuncs{OnMessage: func(s *Socket, _ ws.MessageType, _ []byte) {
 		got <- s.OnEventLoop()
 	}}})
-	_, onLoop := loopTests.Load(t)
+	onLoop := looptest.OnLoop(t)
 	c := h.mustDial("?EIO=4&transport=websocket")
 	c.next()
 	c.send(ws.Text, "4hi")

@@ -5,18 +5,17 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/rfc6455/ws"
 	"github.com/rfc6455/ws/client"
 	"github.com/rfc6455/ws/engineio"
+	"github.com/rfc6455/ws/internal/looptest"
 	"github.com/rfc6455/ws/socketio"
 )
 
@@ -61,27 +60,13 @@ func newEnv(t testing.TB, opts *socketio.Options) *env {
 	}
 	e := &env{t: t, io: socketio.NewServer(opts), hc: &http.Client{Timeout: testTimeout}}
 	var stop func()
-	if _, onLoop := loopTests.Load(t); onLoop {
+	if looptest.OnLoop(t) {
 		// The event-loop driver: a loop.Server from an engineio.LoopMux.
 		mux := engineio.NewLoopMux()
 		mux.Handle("/socket.io/", e.io.Engine())
-		ls := mux.Server()
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		served := make(chan struct{})
-		go func() {
-			defer close(served)
-			ls.Serve(ln)
-		}()
-		e.url = "http://" + ln.Addr().String()
-		stop = func() {
-			ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-			defer cancel()
-			ls.Shutdown(ctx)
-			<-served
-		}
+		var addr string
+		addr, stop = looptest.Serve(t, mux.Server(), testTimeout)
+		e.url = "http://" + addr
 	} else {
 		mux := http.NewServeMux()
 		mux.Handle("/socket.io/", e.io)
@@ -99,27 +84,12 @@ func newEnv(t testing.TB, opts *socketio.Options) *env {
 	return e
 }
 
-// loopTests holds the tests (testing.TB) whose servers run on the
-// event-loop driver (see eachDriver).
-var loopTests sync.Map
-
-// eachDriver runs test against each driver of the WebSocket transport, as
-// subtests: the goroutine driver (net/http) and the event-loop driver
-// (engineio.LoopMux).
-func eachDriver(t *testing.T, test func(t *testing.T)) {
-	t.Run("goroutines", test)
-	t.Run("loop", func(t *testing.T) {
-		loopTests.Store(t, true)
-		defer loopTests.Delete(t)
-		test(t)
-	})
-}
+// eachDriver runs test against each driver of the WebSocket transport
+// (see looptest.EachDriver).
+func eachDriver(t *testing.T, test func(t *testing.T)) { looptest.EachDriver(t, test) }
 
 // onLoop reports whether t's servers run on the event-loop driver.
-func onLoop(t testing.TB) bool {
-	_, ok := loopTests.Load(t)
-	return ok
-}
+func onLoop(t testing.TB) bool { return looptest.OnLoop(t) }
 
 // raw is a client speaking Engine.IO 4 and Socket.IO 5 by hand over a
 // WebSocket, to see every byte.
