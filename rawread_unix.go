@@ -107,7 +107,7 @@ func (c *Conn) rawWritev(v *vecWrite) error {
 	c.wvec = nil
 	v.sys.iov = [2]syscall.Iovec{}
 	if err != nil {
-		return rawOpError(err, "write")
+		return rawio.OpError(err, "write")
 	}
 	if c.wErrno != 0 {
 		return c.errnoError("write", c.wErrno)

@@ -6,12 +6,11 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
-	"os"
 	"syscall"
 
 	"github.com/rfc6455/ws/closecode"
 	"github.com/rfc6455/ws/internal/grow"
+	"github.com/rfc6455/ws/internal/rawio"
 	"github.com/rfc6455/ws/wsproto"
 )
 
@@ -429,7 +428,7 @@ func (c *Conn) fill() error {
 	for {
 		c.rawN, c.rawErrno, c.rawNeed, c.rawAgain = 0, 0, false, false
 		if err := c.raw.Read(c.rawFn); err != nil {
-			return rawOpError(err, "read")
+			return rawio.OpError(err, "read")
 		}
 		switch {
 		case c.rawNeed:
@@ -481,24 +480,12 @@ func (c *Conn) fillConn() error {
 	}
 }
 
-// rawOpError gives err, from a raw connection's Read or Write, the
-// operation op of the net.Conn's Read or Write.
-//
-//go:noinline
-func rawOpError(err error, op string) error {
-	if oe, ok := err.(*net.OpError); ok {
-		oe.Op = op
-	}
-	return err
-}
-
 // errnoError is the error of the system call op that failed with errno,
 // as the net.Conn reports it.
 //
 //go:noinline
 func (c *Conn) errnoError(op string, errno syscall.Errno) error {
-	return &net.OpError{Op: op, Net: c.nc.LocalAddr().Network(), Source: c.nc.LocalAddr(),
-		Addr: c.nc.RemoteAddr(), Err: os.NewSyscallError(op, errno)}
+	return rawio.ErrnoError(op, errno, c.nc.LocalAddr(), c.nc.RemoteAddr())
 }
 
 // readFailed records an I/O error: the stream position is lost, so the

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rfc6455/ws/frame"
+	"github.com/rfc6455/ws/internal/rawio"
 	"github.com/rfc6455/ws/mask"
 	"github.com/rfc6455/ws/wsproto"
 )
@@ -286,7 +287,7 @@ func (c *Conn) netWrite(b []byte) error {
 	err := c.raw.Write(c.rawWFn)
 	c.wraw = nil
 	if err != nil {
-		return rawOpError(err, "write")
+		return rawio.OpError(err, "write")
 	}
 	if c.wErrno != 0 {
 		return c.errnoError("write", c.wErrno)

@@ -6,7 +6,6 @@ import (
 	"github.com/rfc6455/ws/internal/rawio"
 	"io"
 	"net"
-	"os"
 	"syscall"
 )
 
@@ -36,8 +35,7 @@ func (hb *headBuf) peekSocket(nc net.Conn) (int, error) {
 	case syscall.EAGAIN:
 		return 0, nil
 	}
-	return 0, &net.OpError{Op: "read", Net: "tcp", Source: nc.LocalAddr(), Addr: nc.RemoteAddr(),
-		Err: os.NewSyscallError("read", hb.errno)}
+	return 0, rawio.ErrnoError("read", hb.errno, nc.LocalAddr(), nc.RemoteAddr())
 }
 
 // peekFD is called by the poller with the socket: one read that does not
@@ -66,14 +64,10 @@ func (hb *headBuf) rawWrite(nc net.Conn, b []byte) error {
 	err := hb.rc.Write(hb.put)
 	hb.out = nil
 	if err != nil {
-		if oe, ok := err.(*net.OpError); ok {
-			oe.Op = "write"
-		}
-		return err
+		return rawio.OpError(err, "write")
 	}
 	if hb.errno != 0 {
-		return &net.OpError{Op: "write", Net: "tcp", Source: nc.LocalAddr(), Addr: nc.RemoteAddr(),
-			Err: os.NewSyscallError("write", hb.errno)}
+		return rawio.ErrnoError("write", hb.errno, nc.LocalAddr(), nc.RemoteAddr())
 	}
 	return nil
 }
