@@ -47,7 +47,7 @@ import (
 )
 
 var (
-	flagServers = flag.String("servers", "ours,ours-loop,node,zishang", "servers to compare, of ours, ours-loop (ours on the event-loop driver), node, zishang, floor (hand-written on epoll: echo and idle-ws only)")
+	flagServers = flag.String("servers", "ours,ours-loop,node,zishang,floor", "servers to compare, of ours, ours-loop (ours on the event-loop driver), node, zishang, floor (hand-written on epoll: echo and idle-ws only)")
 	flagPasses  = flag.Int("passes", 2, "passes over every case")
 	flagWindow  = flag.Duration("window", 5*time.Second, "measurement window of the throughput cases")
 	flagWarm    = flag.Duration("warmup", time.Second, "warm-up before each window")
