@@ -200,14 +200,14 @@ type Conn struct {
 
 	// Close.
 	closeOnce  sync.Once
+	pingSeq    uint32                     // the last Ping's ID (guarded by pingMu; in closeOnce's padding)
 	closed     chan struct{}              // closed when the net.Conn is closed
 	peerClose  atomic.Pointer[CloseError] // set when the peer's close frame arrived
 	abortCause atomic.Pointer[error]      // why abort closed the connection
 
 	// Ping.
-	pingMu  sync.Mutex
-	pingSeq uint64
-	pings   map[uint64]chan struct{}
+	pingMu sync.Mutex
+	pings  map[uint64]chan struct{}
 }
 
 // NewConn takes over nc after a completed opening handshake and returns the

@@ -27,7 +27,7 @@ func (c *Conn) Ping(ctx context.Context) error {
 	ch := make(chan struct{})
 	c.pingMu.Lock()
 	c.pingSeq++
-	id := c.pingSeq
+	id := uint64(c.pingSeq)
 	if c.pings == nil {
 		c.pings = make(map[uint64]chan struct{})
 	}
