@@ -66,7 +66,7 @@ func (c *Conn) Close(code CloseCode, reason string) error {
 			return nil
 		}
 		select {
-		case <-c.closed:
+		case <-c.done():
 		case <-time.After(time.Until(deadline)):
 			c.closeTransport()
 		}
@@ -90,7 +90,7 @@ func (c *Conn) Close(code CloseCode, reason string) error {
 	}
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	if c.readSem.lock(ctx, c.closed) == nil {
+	if c.readSem.tryLock() || c.readSem.lockSlow(ctx, c.done()) == nil {
 		// Nobody is reading: wait for the peer's close here.
 		err = c.awaitPeerClose(deadline)
 		c.readSem.unlock()
@@ -98,7 +98,7 @@ func (c *Conn) Close(code CloseCode, reason string) error {
 	}
 	// A reader is handling the close, or the deadline passed.
 	select {
-	case <-c.closed:
+	case <-c.done():
 	case <-ctx.Done():
 		c.closeTransport()
 	}

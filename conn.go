@@ -114,8 +114,11 @@ func getReadBuf() *[]byte {
 // Conn is a WebSocket connection over a net.Conn, past the opening
 // handshake. See the package documentation for its concurrency rules.
 type Conn struct {
-	nc   net.Conn
-	opts Options
+	nc net.Conn
+	// opts are the options with their defaults filled in: connDefaults,
+	// shared, when every option but ReadLimit (kept in readLim) has its
+	// default, as is usual, else a copy of the Conn's own.
+	opts *Options
 	// Small fields share words (each Conn is on the heap for its
 	// connection's lifetime): role, then flags of the read and write
 	// sides, each guarded as the side it belongs to.
@@ -126,6 +129,7 @@ type Conn struct {
 	rawAgain  bool // rawRead found nothing to read and kept its buffer
 	serving   bool // Serve is the reader
 	writev    bool // nc writes net.Buffers in one system call; guarded by frameSem
+	ncClosed  bool // nc was closed; guarded by closeMu
 	state     atomic.Int32
 	inHook    atomic.Bool // a callback is running on the reading goroutine (hook.go)
 
@@ -198,16 +202,46 @@ type Conn struct {
 	dlMu sync.Mutex
 	dl   *deadlines
 
-	// Close.
-	closeOnce  sync.Once
-	closed     chan struct{}              // closed when the net.Conn is closed
+	// Close. closeMu is held while nc is closed (a second closeTransport
+	// waits for the first). closed is nil until something waits for the
+	// close (see done), then the channel that closes with nc; once nc is
+	// closed it is closedChan.
+	closeMu    sync.Mutex
+	closed     atomic.Pointer[chan struct{}]
 	peerClose  atomic.Pointer[CloseError] // set when the peer's close frame arrived
 	abortCause atomic.Pointer[error]      // why abort closed the connection
 
-	// Ping.
-	pingMu  sync.Mutex
-	pingSeq uint64
-	pings   map[uint64]chan struct{}
+	// pings are the Ping calls waiting for their pong; nil until the
+	// first Ping.
+	pings atomic.Pointer[pingWaiters]
+}
+
+// connDefaults are the options of a Conn whose options all have their
+// defaults (ReadLimit aside): it is shared, so that an idle connection does
+// not carry a copy.
+var connDefaults = Options{ReadLimit: DefaultReadLimit, CloseTimeout: DefaultCloseTimeout, FragmentSize: DefaultFragmentSize}
+
+// closedChan is a closed channel: what done returns once the transport is
+// closed.
+var closedChan = func() chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}()
+
+// done returns a channel that is closed when the net.Conn is closed. It is
+// made on first use: most connections never wait for it (the locks need it
+// only under contention), and an idle connection should not carry one.
+func (c *Conn) done() <-chan struct{} {
+	for {
+		if p := c.closed.Load(); p != nil {
+			return *p
+		}
+		ch := make(chan struct{})
+		if c.closed.CompareAndSwap(nil, &ch) {
+			return ch
+		}
+	}
 }
 
 // NewConn takes over nc after a completed opening handshake and returns the
@@ -220,21 +254,9 @@ func NewConn(nc net.Conn, buffered []byte, role Role, opts *Options) *Conn {
 		panic("ws: NewConn with an invalid role")
 	}
 	c := &Conn{
-		nc:     nc,
-		role:   role,
-		closed: make(chan struct{}),
-	}
-	if opts != nil {
-		c.opts = *opts
-	}
-	if c.opts.ReadLimit == 0 {
-		c.opts.ReadLimit = DefaultReadLimit
-	}
-	if c.opts.CloseTimeout <= 0 {
-		c.opts.CloseTimeout = DefaultCloseTimeout
-	}
-	if c.opts.FragmentSize <= 0 {
-		c.opts.FragmentSize = DefaultFragmentSize
+		nc:   nc,
+		role: role,
+		opts: connOptions(opts),
 	}
 	cfg := wsproto.Config{Role: wsproto.Role(role), PullInflate: true}
 	if c.opts.Compression != nil {
@@ -242,7 +264,11 @@ func NewConn(nc net.Conn, buffered []byte, role Role, opts *Options) *Conn {
 	}
 	c.rx.Init(cfg)
 	c.tx.Init(cfg)
-	c.SetReadLimit(c.opts.ReadLimit)
+	var limit int64
+	if opts != nil {
+		limit = opts.ReadLimit
+	}
+	c.SetReadLimit(limit)
 	c.writev = isWritev(nc)
 	if c.raw = rawConnOf(nc); c.raw != nil {
 		c.rawFn = c.rawRead
@@ -259,6 +285,30 @@ func NewConn(nc net.Conn, buffered []byte, role Role, opts *Options) *Conn {
 	}
 	c.state.Store(int32(StateOpen))
 	return c
+}
+
+// connOptions returns the options of a new Conn: opts with the defaults
+// filled in, connDefaults if they are all the defaults.
+func connOptions(opts *Options) *Options {
+	if opts == nil {
+		return &connDefaults
+	}
+	o := *opts
+	o.ReadLimit = DefaultReadLimit // applied by SetReadLimit, read from readLim
+	if o.CloseTimeout <= 0 {
+		o.CloseTimeout = DefaultCloseTimeout
+	}
+	if o.FragmentSize <= 0 {
+		o.FragmentSize = DefaultFragmentSize
+	}
+	if o.WriteTimeout < 0 {
+		o.WriteTimeout = 0
+	}
+	if o.CloseTimeout == DefaultCloseTimeout && o.FragmentSize == DefaultFragmentSize && o.WriteTimeout == 0 &&
+		o.Compression == nil && o.Subprotocol == "" && o.OnPing == nil && o.OnPong == nil {
+		return &connDefaults
+	}
+	return &o
 }
 
 // SetReadLimit changes the largest message reads accept (see
@@ -366,7 +416,10 @@ func (c *Conn) SetDeadline(t time.Time) error {
 
 // acquire takes s, giving up when ctx is done or the connection is closed.
 func (c *Conn) acquire(ctx context.Context, s *sem) error {
-	return s.lock(ctx, c.closed)
+	if s.tryLock() {
+		return nil
+	}
+	return s.lockSlow(ctx, c.done())
 }
 
 // acquireRead takes readSem. Unlike acquire it keeps waiting after the
@@ -388,12 +441,17 @@ func (c *Conn) setState(s State) {
 
 // closeTransport closes the net.Conn once and marks the Conn closed.
 func (c *Conn) closeTransport() error {
-	err := ErrClosed
-	c.closeOnce.Do(func() {
-		err = c.nc.Close()
-		c.setState(StateClosed)
-		close(c.closed)
-	})
+	c.closeMu.Lock()
+	defer c.closeMu.Unlock()
+	if c.ncClosed {
+		return ErrClosed
+	}
+	c.ncClosed = true
+	err := c.nc.Close()
+	c.setState(StateClosed)
+	if p := c.closed.Swap(&closedChan); p != nil {
+		close(*p)
+	}
 	return err
 }
 

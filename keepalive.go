@@ -55,7 +55,7 @@ func (c *Conn) KeepAlive(ctx context.Context, interval, timeout time.Duration) e
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-c.closed:
+		case <-c.done():
 			return ErrClosed
 		case <-t.C:
 		}
