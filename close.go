@@ -82,7 +82,7 @@ func (c *Conn) Close(code CloseCode, reason string) error {
 		// Should the callback still run at the deadline, the TCP
 		// connection is closed then.
 		time.AfterFunc(time.Until(deadline), func() {
-			if c.peerClose.Load() == nil {
+			if c.peerCloseErr() == nil {
 				c.closeTransport()
 			}
 		})
@@ -102,7 +102,7 @@ func (c *Conn) Close(code CloseCode, reason string) error {
 	case <-ctx.Done():
 		c.closeTransport()
 	}
-	if c.peerClose.Load() != nil {
+	if c.peerCloseErr() != nil {
 		return nil
 	}
 	return ErrCloseTimeout
@@ -142,7 +142,7 @@ func (c *Conn) awaitPeerClose(deadline time.Time) error {
 		}
 	}
 	c.closeTransport()
-	if c.peerClose.Load() != nil {
+	if c.peerCloseErr() != nil {
 		return nil
 	}
 	var fe *failError
@@ -183,11 +183,9 @@ func (c *Conn) sendClose(ev wsproto.Event, deadline time.Time) error {
 	c.nc.SetWriteDeadline(deadline)
 	_, err := c.nc.Write(b)
 	writeBufPool.Put(bp)
-	c.dlMu.Lock()
-	if c.dl == nil {
-		c.dl = new(deadlines)
-	}
-	d := c.dl
+	x := c.extra()
+	x.dlMu.Lock()
+	d := &x.dl
 	c.nc.SetWriteDeadline(d.write)
 	// RFC 6455 §7.1.1: once the close frame is out, the peer has
 	// CloseTimeout to answer; a reader does not wait longer than that.
@@ -196,7 +194,7 @@ func (c *Conn) sendClose(ev wsproto.Event, deadline time.Time) error {
 		d.read = deadline
 		c.nc.SetReadDeadline(deadline)
 	}
-	c.dlMu.Unlock()
+	x.dlMu.Unlock()
 	if err != nil {
 		c.writeErr = err
 	}
@@ -209,7 +207,7 @@ func (c *Conn) sendClose(ev wsproto.Event, deadline time.Time) error {
 // *CloseError.
 func (c *Conn) gotClose(ev wsproto.Event) error {
 	ce := &CloseError{Code: ev.Code, Reason: ev.Reason}
-	c.peerClose.Store(ce)
+	c.extra().peerClose.Store(ce)
 	c.setState(StateClosing)
 	c.sendClose(ev, time.Now().Add(c.opts.CloseTimeout))
 	c.readErr = ce

@@ -196,24 +196,48 @@ type Conn struct {
 	wvec   *rawIovecs
 	wErrno syscall.Errno
 
-	// Deadlines set by the user, and closeBy; ctx deadlines are applied
-	// on top of them. dl is nil until one is set (most connections have
-	// none: it is not carried by each).
-	dlMu sync.Mutex
-	dl   *deadlines
+	// closeMu is held while nc is closed (a second closeTransport waits
+	// for the first).
+	closeMu sync.Mutex
 
-	// Close. closeMu is held while nc is closed (a second closeTransport
-	// waits for the first). closed is nil until something waits for the
-	// close (see done), then the channel that closes with nc; once nc is
-	// closed it is closedChan.
-	closeMu    sync.Mutex
+	// ext holds what most connections never use, or use only as they
+	// end; nil until first needed (see extra).
+	ext atomic.Pointer[connExt]
+}
+
+// connExt is the part of a Conn that an idle connection does not carry:
+// made by the first deadline, Ping, wait for the close, or close frame.
+type connExt struct {
+	// Deadlines set by the user, and closeBy; ctx deadlines are applied
+	// on top of them.
+	dlMu sync.Mutex
+	dl   deadlines
+
+	// closed is nil until something waits for the close (see done), then
+	// the channel that closes with nc; once nc is closed it is
+	// &closedChan.
 	closed     atomic.Pointer[chan struct{}]
 	peerClose  atomic.Pointer[CloseError] // set when the peer's close frame arrived
 	abortCause atomic.Pointer[error]      // why abort closed the connection
 
-	// pings are the Ping calls waiting for their pong; nil until the
-	// first Ping.
-	pings atomic.Pointer[pingWaiters]
+	pings pingWaiters // the Ping calls waiting for their pong
+}
+
+// extra returns c's connExt, making it on first use.
+func (c *Conn) extra() *connExt {
+	if x := c.ext.Load(); x != nil {
+		return x
+	}
+	c.ext.CompareAndSwap(nil, new(connExt))
+	return c.ext.Load()
+}
+
+// peerCloseErr returns the peer's close, if its close frame arrived.
+func (c *Conn) peerCloseErr() *CloseError {
+	if x := c.ext.Load(); x != nil {
+		return x.peerClose.Load()
+	}
+	return nil
 }
 
 // connDefaults are the options of a Conn whose options all have their
@@ -233,14 +257,30 @@ var closedChan = func() chan struct{} {
 // made on first use: most connections never wait for it (the locks need it
 // only under contention), and an idle connection should not carry one.
 func (c *Conn) done() <-chan struct{} {
+	x := c.extra()
 	for {
-		if p := c.closed.Load(); p != nil {
+		if p := x.closed.Load(); p != nil {
 			return *p
 		}
 		ch := make(chan struct{})
-		if c.closed.CompareAndSwap(nil, &ch) {
-			return ch
+		if !x.closed.CompareAndSwap(nil, &ch) {
+			continue
 		}
+		if c.State() == StateClosed {
+			// closeTransport may have looked for the channel before
+			// it was there: whichever of the two swaps it out closes
+			// it.
+			x.closeDone()
+		}
+		return ch
+	}
+}
+
+// closeDone closes the channel done returned, if it has not been closed
+// yet, and makes done return closedChan from now on.
+func (x *connExt) closeDone() {
+	if p := x.closed.Swap(&closedChan); p != nil && p != &closedChan {
+		close(*p)
 	}
 }
 
@@ -349,8 +389,8 @@ func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
 // RemoteAddr returns the remote network address.
 func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
 
-// deadlines are the user's deadlines of a Conn that has some, and the time
-// by which reads end once a close frame was sent; guarded by dlMu.
+// deadlines are the user's deadlines, and the time by which reads end once
+// a close frame was sent; guarded by connExt.dlMu.
 type deadlines struct {
 	read, write time.Time
 	closeBy     time.Time // reads end by then once a close frame was sent
@@ -358,51 +398,48 @@ type deadlines struct {
 
 // readDeadline returns the user's read deadline (closeBy included).
 func (c *Conn) readDeadline() time.Time {
-	c.dlMu.Lock()
-	defer c.dlMu.Unlock()
-	if c.dl == nil {
+	x := c.ext.Load()
+	if x == nil {
 		return time.Time{}
 	}
-	return c.dl.read
+	x.dlMu.Lock()
+	defer x.dlMu.Unlock()
+	return x.dl.read
 }
 
 // writeDeadline returns the user's write deadline.
 func (c *Conn) writeDeadline() time.Time {
-	c.dlMu.Lock()
-	defer c.dlMu.Unlock()
-	if c.dl == nil {
+	x := c.ext.Load()
+	if x == nil {
 		return time.Time{}
 	}
-	return c.dl.write
+	x.dlMu.Lock()
+	defer x.dlMu.Unlock()
+	return x.dl.write
 }
 
 // SetReadDeadline sets the deadline for reads, as net.Conn does. A read that
 // times out fails the connection. A context deadline given to a read
 // applies as well; the earlier one wins.
 func (c *Conn) SetReadDeadline(t time.Time) error {
-	c.dlMu.Lock()
-	defer c.dlMu.Unlock()
-	if d := c.dl; d != nil {
-		if !d.closeBy.IsZero() && (t.IsZero() || d.closeBy.Before(t)) {
-			t = d.closeBy
-		}
-		d.read = t
-	} else if !t.IsZero() {
-		c.dl = &deadlines{read: t}
+	x := c.extra()
+	x.dlMu.Lock()
+	defer x.dlMu.Unlock()
+	d := &x.dl
+	if !d.closeBy.IsZero() && (t.IsZero() || d.closeBy.Before(t)) {
+		t = d.closeBy
 	}
+	d.read = t
 	return c.nc.SetReadDeadline(t)
 }
 
 // SetWriteDeadline sets the deadline for writes, as net.Conn does. A write
 // that times out fails the connection, since part of a frame may be out.
 func (c *Conn) SetWriteDeadline(t time.Time) error {
-	c.dlMu.Lock()
-	if c.dl != nil {
-		c.dl.write = t
-	} else if !t.IsZero() {
-		c.dl = &deadlines{write: t}
-	}
-	c.dlMu.Unlock()
+	x := c.extra()
+	x.dlMu.Lock()
+	x.dl.write = t
+	x.dlMu.Unlock()
 	return c.nc.SetWriteDeadline(t)
 }
 
@@ -449,8 +486,8 @@ func (c *Conn) closeTransport() error {
 	c.ncClosed = true
 	err := c.nc.Close()
 	c.setState(StateClosed)
-	if p := c.closed.Swap(&closedChan); p != nil {
-		close(*p)
+	if x := c.ext.Load(); x != nil {
+		x.closeDone()
 	}
 	return err
 }

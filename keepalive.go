@@ -82,7 +82,7 @@ func (c *Conn) KeepAlive(ctx context.Context, interval, timeout time.Duration) e
 // is being written, bounded by abortWriteTimeout, and TCP is closed at once.
 // Reads return an error that wraps cause from then on.
 func (c *Conn) abort(code CloseCode, reason string, cause error) {
-	c.abortCause.CompareAndSwap(nil, &cause)
+	c.extra().abortCause.CompareAndSwap(nil, &cause)
 	if c.frameSem.tryLock() {
 		if !c.tx.CloseSent() && c.writeErr == nil {
 			bp := writeBufPool.Get().(*[]byte)

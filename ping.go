@@ -26,7 +26,7 @@ func (c *Conn) Ping(ctx context.Context) error {
 		return ErrPingFromReader
 	}
 	ch := make(chan struct{})
-	pw := c.pingWaiters()
+	pw := &c.extra().pings
 	pw.mu.Lock()
 	pw.seq++
 	id := pw.seq
@@ -78,10 +78,11 @@ func (c *Conn) gotPong(payload []byte) {
 	if len(payload) != 8 {
 		return
 	}
-	pw := c.pings.Load()
-	if pw == nil {
+	x := c.ext.Load()
+	if x == nil {
 		return // no Ping was ever called
 	}
+	pw := &x.pings
 	id := binary.BigEndian.Uint64(payload)
 	pw.mu.Lock()
 	for k, ch := range pw.m {
@@ -94,18 +95,9 @@ func (c *Conn) gotPong(payload []byte) {
 }
 
 // pingWaiters are the Ping calls of a Conn waiting for their pongs, by
-// the number their ping carries. A Conn gets them with its first Ping.
+// the number their ping carries.
 type pingWaiters struct {
 	mu  sync.Mutex
 	seq uint64
 	m   map[uint64]chan struct{}
-}
-
-// pingWaiters returns c's, making them on first use.
-func (c *Conn) pingWaiters() *pingWaiters {
-	if pw := c.pings.Load(); pw != nil {
-		return pw
-	}
-	c.pings.CompareAndSwap(nil, new(pingWaiters))
-	return c.pings.Load()
 }

@@ -497,12 +497,12 @@ func (c *Conn) readFailed(err error) error {
 	if errors.Is(err, io.EOF) {
 		err = io.ErrUnexpectedEOF
 	}
-	if ce := c.peerClose.Load(); ce != nil {
+	if ce := c.peerCloseErr(); ce != nil {
 		// The close handshake already finished; report it as such.
 		err = ce
 	} else {
-		if cause := c.abortCause.Load(); cause != nil {
-			err = *cause // this side gave up on the connection
+		if x := c.ext.Load(); x != nil && x.abortCause.Load() != nil {
+			err = *x.abortCause.Load() // this side gave up on the connection
 		}
 		err = &closeErrorAbnormal{err}
 	}

@@ -4,22 +4,39 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // sem is a lock whose waiters can give up when a context ends or a channel
 // closes. Uncontended, taking and releasing it costs one atomic
 // compare-and-swap each and allocates nothing; waiters are served in
-// arrival order. It is kept small (one pointer besides the mutex and the
-// state word) because every Conn holds three.
+// arrival order. It is kept small (the state word and one pointer: 16
+// bytes) because every Conn holds three; the mutex of its slow path is one
+// of semMus, shared.
 type sem struct {
 	// state holds semLocked while the lock is held and semWaiters while
 	// the waiters list is not empty (only while it is held: the lock is
 	// handed to the first waiter, never freed with waiters queued).
 	// Without waiters it changes by compare-and-swap alone; with them,
-	// under mu.
+	// under s.mu().
 	state   atomic.Uint32
-	mu      sync.Mutex // guards waiters and the semWaiters bit
 	waiters *semWaiter // FIFO list; allocated only under contention
+}
+
+// semMus are the mutexes of the sems' slow paths, which guard their
+// waiters lists and semWaiters bits: a sem uses the one its address picks.
+// A mutex is held only briefly, never while waiting, and never two at a
+// time, so sems that share one only wait for each other's bookkeeping, and
+// only under contention; an idle Conn carries no mutex for its three.
+var semMus [64]struct {
+	sync.Mutex
+	_ [56]byte // a cache line each
+}
+
+// mu returns the mutex of s's slow path.
+func (s *sem) mu() *sync.Mutex {
+	a := uintptr(unsafe.Pointer(s))
+	return &semMus[(a>>4^a>>10)%uintptr(len(semMus))].Mutex
 }
 
 const (
@@ -48,13 +65,14 @@ func (s *sem) lock(ctx context.Context, done <-chan struct{}) error {
 }
 
 func (s *sem) lockSlow(ctx context.Context, done <-chan struct{}) error {
-	s.mu.Lock()
+	mu := s.mu()
+	mu.Lock()
 	for {
 		st := s.state.Load()
 		if st&semLocked == 0 {
 			// Freed meanwhile (with no waiters: st is 0).
 			if s.state.CompareAndSwap(st, st|semLocked) {
-				s.mu.Unlock()
+				mu.Unlock()
 				return nil
 			}
 			continue
@@ -71,7 +89,7 @@ func (s *sem) lockSlow(ctx context.Context, done <-chan struct{}) error {
 		p = &(*p).next
 	}
 	*p = w
-	s.mu.Unlock()
+	mu.Unlock()
 	var err error
 	select {
 	case <-w.ready:
@@ -81,11 +99,11 @@ func (s *sem) lockSlow(ctx context.Context, done <-chan struct{}) error {
 	case <-done:
 		err = ErrClosed
 	}
-	s.mu.Lock()
+	mu.Lock()
 	select {
 	case <-w.ready:
 		// The lock was handed over while giving up: pass it on.
-		s.mu.Unlock()
+		mu.Unlock()
 		s.unlock()
 		return err
 	default:
@@ -100,7 +118,7 @@ func (s *sem) lockSlow(ctx context.Context, done <-chan struct{}) error {
 		// The lock is held (by whoever we waited for): only the bit goes.
 		s.state.And(^uint32(semWaiters))
 	}
-	s.mu.Unlock()
+	mu.Unlock()
 	return err
 }
 
@@ -113,7 +131,8 @@ func (s *sem) unlock() {
 }
 
 func (s *sem) unlockSlow() {
-	s.mu.Lock()
+	mu := s.mu()
+	mu.Lock()
 	if w := s.waiters; w != nil {
 		s.waiters = w.next
 		w.next = nil
@@ -125,5 +144,5 @@ func (s *sem) unlockSlow() {
 		// The last waiter gave up between our failed fast path and now.
 		s.state.Store(0)
 	}
-	s.mu.Unlock()
+	mu.Unlock()
 }

@@ -71,9 +71,9 @@ func TestSemDone(t *testing.T) {
 	got := make(chan error, 1)
 	go func() { got <- s.lock(context.Background(), done) }()
 	for {
-		s.mu.Lock()
+		s.mu().Lock()
 		w := s.waiters
-		s.mu.Unlock()
+		s.mu().Unlock()
 		if w != nil {
 			break
 		}
