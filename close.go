@@ -209,10 +209,22 @@ func (c *Conn) gotClose(ev wsproto.Event) error {
 	ce := &CloseError{Code: ev.Code, Reason: ev.Reason}
 	c.extra().peerClose.Store(ce)
 	c.setState(StateClosing)
+	if c.opts.OnPeerClose != nil {
+		c.peerCloseHook(ce)
+	}
 	c.sendClose(ev, time.Now().Add(c.opts.CloseTimeout))
 	c.readErr = ce
 	c.finishClose()
 	return ce
+}
+
+// peerCloseHook runs Options.OnPeerClose, marked as a callback (so that a
+// Close or Ping it makes does not wait for frames only this goroutine can
+// read).
+//
+//go:noinline
+func (c *Conn) peerCloseHook(ce *CloseError) {
+	c.runHook(func([]byte) { c.opts.OnPeerClose(ce.Code, ce.Reason) }, nil)
 }
 
 // finishClose ends the TCP connection once both close frames were exchanged.

@@ -84,3 +84,66 @@ func TestCloseKeepsRestOfStreamedMessage(t *testing.T) {
 		})
 	}
 }
+
+// OnPeerClose runs when the peer's close arrives and before the answer:
+// a message written from another goroutine while it waits goes out ahead
+// of the close reply (RFC 6455 §5.5.1), and a Close called in it does not
+// wait for a close frame that has already been read.
+func TestOnPeerCloseRunsBeforeTheAnswer(t *testing.T) {
+	for _, inHook := range []string{"write", "close"} {
+		t.Run(inHook, func(t *testing.T) {
+			type call struct {
+				code   CloseCode
+				reason string
+			}
+			calls := make(chan call, 2)
+			var c *Conn
+			opts := &Options{OnPeerClose: func(code CloseCode, reason string) {
+				calls <- call{code, reason}
+				switch inHook {
+				case "write":
+					// Another goroutine's write, as a driver's writer
+					// would make it; the hook waits for it.
+					done := make(chan error, 1)
+					go func() { done <- c.WriteMessage(bg, Text, []byte("queued")) }()
+					if err := <-done; err != nil {
+						t.Errorf("write during OnPeerClose: %v", err)
+					}
+				case "close":
+					if err := c.Close(CloseGoingAway, "bye"); err != nil {
+						t.Errorf("Close in OnPeerClose: %v", err)
+					}
+				}
+			}}
+			c, peer := newRawPair(t, RoleServer, opts)
+			peer.send(true, frame.OpClose, append([]byte{0x03, 0xe8}, "done"...))
+			_, _, err := c.ReadMessage(bg, nil)
+			var ce *CloseError
+			if !errors.As(err, &ce) || ce.Code != CloseNormal || ce.Reason != "done" {
+				t.Fatalf("ReadMessage: %v, want the peer's close", err)
+			}
+			select {
+			case got := <-calls:
+				if got != (call{CloseNormal, "done"}) {
+					t.Errorf("OnPeerClose(%d, %q)", got.code, got.reason)
+				}
+			default:
+				t.Fatal("ReadMessage returned the peer's close without calling OnPeerClose")
+			}
+			if len(calls) != 0 {
+				t.Error("OnPeerClose called twice")
+			}
+			switch inHook {
+			case "write":
+				if _, p := peer.expectFrame(frame.OpText); string(p) != "queued" {
+					t.Errorf("first frame %q, want the message written in OnPeerClose", p)
+				}
+				peer.expectClose(1000)
+			case "close":
+				// Close sent this side's frame: no second close follows.
+				peer.expectClose(1001)
+			}
+			peer.expectEOF()
+		})
+	}
+}

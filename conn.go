@@ -345,7 +345,7 @@ func connOptions(opts *Options) *Options {
 		o.WriteTimeout = 0
 	}
 	if o.CloseTimeout == DefaultCloseTimeout && o.FragmentSize == DefaultFragmentSize && o.WriteTimeout == 0 &&
-		o.Compression == nil && o.Subprotocol == "" && o.OnPing == nil && o.OnPong == nil {
+		o.Compression == nil && o.Subprotocol == "" && o.OnPing == nil && o.OnPong == nil && o.OnPeerClose == nil {
 		return &connDefaults
 	}
 	return &o

@@ -131,7 +131,8 @@
 //   - Pings: the browser answers the server's pings itself and shows the
 //     page neither pings nor pongs. Ping, WritePing and KeepAlive return an
 //     error that wraps errors.ErrUnsupported; OnPing and OnPong are never
-//     called.
+//     called. Nor is OnPeerClose: the browser answers the server's close
+//     itself.
 //   - Close codes: a page may send 1000 and 3000 to 4999 only; Close with
 //     another returns an error that wraps errors.ErrUnsupported. CloseNow
 //     cannot drop the TCP connection: the browser still runs the close

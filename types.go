@@ -149,6 +149,17 @@ type Options struct {
 	// OnPong, if set, is called with the payload of each pong received. It
 	// runs on the goroutine that reads and must not keep the payload.
 	OnPong func(payload []byte)
+
+	// OnPeerClose, if set, is called with the peer's close code and
+	// reason when its close frame arrives, before this side's answer is
+	// written. RFC 6455 §5.5.1 lets an endpoint finish sending its
+	// current message before it answers a close; a layer that queues
+	// messages for a writer goroutine of its own uses OnPeerClose to let
+	// that writer finish what was queued, so that messages sent before
+	// the peer's close was read are not lost behind the answer. It runs
+	// on the goroutine that reads, and should return within CloseTimeout:
+	// the answer waits for it, then has CloseTimeout to be written.
+	OnPeerClose func(code CloseCode, reason string)
 }
 
 // Errors returned by Conn methods.

@@ -34,6 +34,8 @@ type gconn struct {
 	ended   bool          // the reader has ended: no goroutine may join wg
 	hold    bool          // PauseReading: the reader waits after its message
 	resumed chan struct{} // closed by ResumeReading or a close, while the reader waits
+	writing bool          // the writer is writing a message or ping it took from queue
+	drained chan struct{} // closed when nothing queued before the peer's close is left to write
 
 	wake chan struct{} // a signal to the writer; capacity 1
 	done chan struct{} // closed once the reader has ended
@@ -170,6 +172,47 @@ func (g *gconn) dropQueueLocked(c *Conn) {
 		}
 	}
 	g.queue, g.queued = nil, 0
+	g.checkDrainedLocked()
+}
+
+// peerClosed runs when the peer's close frame has arrived, before ws.Conn
+// answers it (ws.Options.OnPeerClose). Nothing more is queued from now
+// on, and the messages and pings queued before are written ahead of the
+// answer — RFC 6455 §5.5.1 lets an endpoint finish what it is sending
+// before it answers a close, and Send reported them sent — waiting at
+// most timeout for the writer.
+func (g *gconn) peerClosed(c *Conn, timeout time.Duration) {
+	c.mu.Lock()
+	g.closing = true
+	g.releaseLocked()
+	if g.drainedLocked() {
+		c.mu.Unlock()
+		return
+	}
+	ch := make(chan struct{})
+	g.drained = ch
+	c.mu.Unlock()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-ch:
+	case <-t.C:
+	}
+}
+
+// drainedLocked reports whether the writer has nothing left to write ahead
+// of a close: no message or ping queued or being written. c.mu is held.
+func (g *gconn) drainedLocked() bool {
+	return !g.writing && (len(g.queue) == 0 || g.queue[0].close)
+}
+
+// checkDrainedLocked wakes peerClosed once the writer is drained; c.mu is
+// held.
+func (g *gconn) checkDrainedLocked() {
+	if g.drained != nil && g.drainedLocked() {
+		close(g.drained)
+		g.drained = nil
+	}
 }
 
 func (g *gconn) closeNow(c *Conn) error {
@@ -223,6 +266,7 @@ func (g *gconn) writeLoop(c *Conn) {
 			if it.pm != nil {
 				g.queued--
 			}
+			g.writing = !it.close
 			c.mu.Unlock()
 			var err error
 			switch {
@@ -235,14 +279,17 @@ func (g *gconn) writeLoop(c *Conn) {
 			default:
 				err = g.conn.WritePing(ctx, it.ping)
 			}
+			c.mu.Lock()
+			g.writing = false
 			if err != nil {
-				c.mu.Lock()
 				g.closing = true
 				g.dropQueueLocked(c)
 				c.mu.Unlock()
 				g.conn.CloseNow()
 				return
 			}
+			g.checkDrainedLocked()
+			c.mu.Unlock()
 		}
 	}
 }
@@ -467,6 +514,8 @@ func (s *Server) handshakeConn(c *Conn, nc net.Conn) (*ws.Conn, error) {
 		defer c.g.cbMu.Unlock()
 		c.callPong(p)
 	}
+	closeTimeout := s.closeTimeout()
+	opts.OnPeerClose = func(ws.CloseCode, string) { c.g.peerClosed(c, closeTimeout) }
 	if _, err := nc.Write(neg.AppendResponse(buf[:0])); err != nil {
 		return nil, err
 	}

@@ -47,7 +47,7 @@ import (
 )
 
 var (
-	flagServers = flag.String("servers", "ours,ours-loop,node,zishang", "servers to compare, of ours, ours-loop (ours on the event-loop driver), node, zishang")
+	flagServers = flag.String("servers", "ours,ours-loop,node,zishang,floor", "servers to compare, of ours, ours-loop (ours on the event-loop driver), node, zishang, floor (hand-written on epoll: echo and idle-ws only)")
 	flagPasses  = flag.Int("passes", 2, "passes over every case")
 	flagWindow  = flag.Duration("window", 5*time.Second, "measurement window of the throughput cases")
 	flagWarm    = flag.Duration("warmup", time.Second, "warm-up before each window")
@@ -89,7 +89,7 @@ func main() {
 	bins := map[string][]string{}
 	for _, s := range servers {
 		switch s {
-		case "ours", "ours-loop", "zishang":
+		case "ours", "ours-loop", "zishang", "floor":
 			pkg := strings.TrimSuffix(s, "-loop")
 			bin := filepath.Join(dir, pkg)
 			build := exec.Command("go", "build", "-o", bin, "./servers/"+pkg)
@@ -125,15 +125,19 @@ func main() {
 	ctx := context.Background()
 	for pass := 0; pass < *flagPasses; pass++ {
 		for _, srv := range servers {
-			if slices.Contains(cases, "broadcast") || slices.Contains(cases, "echo") {
+			// The floor serves the echo and idle WebSocket cases only.
+			has := func(c string) bool {
+				return slices.Contains(cases, c) && (srv != "floor" || c == "echo" || c == "idle-ws")
+			}
+			if has("broadcast") || has("echo") {
 				p, err := startServer(srv, bins[srv])
 				if err != nil {
 					log.Fatal(err)
 				}
-				if slices.Contains(cases, "broadcast") {
+				if has("broadcast") {
 					runBroadcast(ctx, rep, srv, p)
 				}
-				if slices.Contains(cases, "echo") {
+				if has("echo") {
 					runEcho(ctx, rep, srv, p)
 				}
 				p.stop()
@@ -142,7 +146,7 @@ func main() {
 				name, transport string
 				n               int
 			}{{"idle-ws", "websocket", *flagIdleWS}, {"idle-polling", "polling", *flagIdlePol}} {
-				if !slices.Contains(cases, c.name) {
+				if !has(c.name) {
 					continue
 				}
 				p, err := startServer(srv, bins[srv])

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -84,6 +85,15 @@ func (r *report) String() string {
 	for _, a := range ours {
 		for _, o := range others {
 			pairs = append(pairs, pair{a, o})
+		}
+	}
+	// The floor against the others: how far below them the machine's
+	// system calls alone are.
+	if slices.Contains(others, "floor") {
+		for _, o := range others {
+			if o != "floor" {
+				pairs = append(pairs, pair{"floor", o})
+			}
 		}
 	}
 	cols := append([]string{"figure"}, r.servers...)
