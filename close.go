@@ -128,12 +128,13 @@ func (c *Conn) awaitPeerClose(deadline time.Time) error {
 			if err != nil {
 				break
 			}
-			if c.pending == nil {
-				c.pending = new(pendingQueue)
+			x := c.extra()
+			if x.pending == nil {
+				x.pending = new(pendingQueue)
 			}
 			// Once one message does not fit, none after it is kept,
 			// so what the application reads has no hole in it.
-			if q := c.pending; !full && q.n+int64(len(msg)) <= limit {
+			if q := x.pending; !full && q.n+int64(len(msg)) <= limit {
 				q.msgs = append(q.msgs, pendingMessage{typ, msg})
 				q.n += int64(len(msg))
 			} else {
@@ -302,10 +303,11 @@ func (c *Conn) keepTail() {
 	if err == nil {
 		c.endMessage()
 	}
-	if c.pending == nil {
-		c.pending = new(pendingQueue)
+	x := c.extra()
+	if x.pending == nil {
+		x.pending = new(pendingQueue)
 	}
-	q := c.pending
+	q := x.pending
 	q.tail, q.tailGen, q.hasTail, q.tailEnd = tail, c.readGen, true, err == nil
 	q.n += int64(len(tail))
 }
@@ -315,7 +317,7 @@ func (c *Conn) keepTail() {
 // returns io.EOF, or the read error if the tail did not reach the
 // message's end. readSem must be held.
 func (c *Conn) readTail(gen uint64, p []byte) (n int, ok bool, err error) {
-	q := c.pending
+	q := c.pendingQueue()
 	if q == nil || !q.hasTail || q.tailGen != gen {
 		return 0, false, nil
 	}
@@ -336,7 +338,7 @@ func (c *Conn) readTail(gen uint64, p []byte) (n int, ok bool, err error) {
 // readSem must be held. What is left of a streamed message's tail is
 // dropped first: the application asked for the next message.
 func (c *Conn) popPending(buf []byte) (MessageType, []byte, bool) {
-	q := c.pending
+	q := c.pendingQueue()
 	if q == nil {
 		return 0, buf, false
 	}

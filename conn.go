@@ -147,10 +147,9 @@ type Conn struct {
 	// readability in the poller and only then takes a pooled buffer (see
 	// rawRead). rawFn is c.rawRead, bound once; rawN and rawErrno carry
 	// its result.
-	raw      syscall.RawConn
-	rawFn    func(fd uintptr) bool
-	rawN     int
-	rawErrno syscall.Errno
+	raw   syscall.RawConn
+	rawFn func(fd uintptr) bool
+	rawN  int
 	// ev is the event the core reports (nextData); kept here rather
 	// than on the stack of the read path.
 	ev wsproto.Event
@@ -161,16 +160,14 @@ type Conn struct {
 	chunkAt  int32
 	chunkN   int32
 	final    bool
-	msgType  MessageType     // type of the data message being read
-	inMsg    bool            // a data message is partly read
-	msgCompr bool            // the data message being read is compressed
-	readGen  uint64          // counts messages started; stale readers check it
-	readErr  error           // sticky: reads after it fail with it
-	pending  *pendingQueue   // read by Close, not yet returned to the application; nil until then
-	readLim  atomic.Int64    // ReadLimit as set now; applied at each message start
-	hookG    atomic.Uint64   // the ID of the goroutine that runs the callbacks
-	hooks    *Handler        // set by Serve for its duration
-	rctx     context.Context // the context of the read in progress, for the pongs it sends
+	msgType  MessageType  // type of the data message being read
+	inMsg    bool         // a data message is partly read
+	msgCompr bool         // the data message being read is compressed
+	rawErrno uint32       // rawRead's syscall.Errno (in the padding above)
+	readGen  uint64       // counts messages started; stale readers check it
+	readErr  error        // sticky: reads after it fail with it
+	readLim  atomic.Int64 // ReadLimit as set now; applied at each message start
+	hooks    *Handler     // set by Serve for its duration
 
 	// Write side.
 	msgSem   sem // held by a data message for its whole duration
@@ -179,13 +176,6 @@ type Conn struct {
 	// is guarded by frameSem, its compressor by msgSem (messages are
 	// compressed in the order they go out).
 	tx wsproto.Sender
-	// sendUsed: a message was compressed since the compressor janitor
-	// last looked; guarded by msgSem.
-	sendUsed bool
-	// lastCompressed is when the last message was compressed with
-	// context takeover, in compressClock ticks (0: never); guarded by
-	// msgSem. It sits in sendUsed's padding.
-	lastCompressed uint32
 	// The fields below are guarded by frameSem.
 	writeErr error
 	// On a socket (raw set), frames are written through the raw
@@ -221,6 +211,48 @@ type connExt struct {
 	abortCause atomic.Pointer[error]      // why abort closed the connection
 
 	pings pingWaiters // the Ping calls waiting for their pong
+
+	// Read side, guarded by readSem: pending holds what Close read and
+	// the application has not taken yet; rctx is the context of the read
+	// in progress when it can end, for the pongs the read sends (nil:
+	// context.Background()).
+	pending *pendingQueue
+	rctx    context.Context
+
+	// hookG is the ID of the goroutine that runs the callbacks (hook.go);
+	// set before inHook.
+	hookG atomic.Uint64
+
+	// Compression with context takeover, guarded by msgSem: sendUsed, a
+	// message was compressed since the compressor janitor last looked;
+	// lastCompressed, when the last message was compressed, in
+	// compressClock ticks (0: never).
+	sendUsed       bool
+	lastCompressed uint32
+}
+
+// pendingQueue returns what Close set aside, or nil; readSem must be held.
+func (c *Conn) pendingQueue() *pendingQueue {
+	if x := c.ext.Load(); x != nil {
+		return x.pending
+	}
+	return nil
+}
+
+// setReadCtx records the context of the read that starts, for the pongs
+// it sends: only one that can end needs recording. readSem must be held;
+// clearReadCtx undoes it.
+func (c *Conn) setReadCtx(ctx context.Context) {
+	if ctx.Done() != nil {
+		c.extra().rctx = ctx
+	}
+}
+
+// clearReadCtx forgets the context of the read that ended.
+func (c *Conn) clearReadCtx() {
+	if x := c.ext.Load(); x != nil {
+		x.rctx = nil
+	}
 }
 
 // extra returns c's connExt, making it on first use.

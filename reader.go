@@ -31,7 +31,7 @@ func (c *Conn) NextReader(ctx context.Context) (MessageType, io.Reader, error) {
 		return 0, nil, err
 	}
 	w := c.watch(ctx, false)
-	c.rctx = ctx
+	c.setReadCtx(ctx)
 	err := c.beginMessage()
 	var whole []byte
 	if err == nil && c.msgCompr {
@@ -40,7 +40,7 @@ func (c *Conn) NextReader(ctx context.Context) (MessageType, io.Reader, error) {
 			c.endMessage()
 		}
 	}
-	c.rctx = nil
+	c.clearReadCtx()
 	if err = c.stopWatch(ctx, w, err); err != nil {
 		return 0, nil, err
 	}
@@ -82,9 +82,9 @@ func (r *messageReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	w := c.watch(r.ctx, false)
-	c.rctx = r.ctx
+	c.setReadCtx(r.ctx)
 	n, err := r.read(p)
-	c.rctx = nil
+	c.clearReadCtx()
 	if err != io.EOF {
 		err = c.stopWatch(r.ctx, w, err)
 	} else {

@@ -31,7 +31,7 @@ func (c *Conn) Serve(ctx context.Context, h Handler) error {
 	defer c.readSem.unlock()
 	c.hooks = &h
 	c.serving = true
-	c.hookG.Store(goid())
+	c.extra().hookG.Store(goid())
 	defer func() {
 		// Also after a callback's panic: the Conn must not believe a
 		// callback still runs.
@@ -44,8 +44,8 @@ func (c *Conn) Serve(ctx context.Context, h Handler) error {
 		return err
 	}
 	w := c.watch(ctx, false)
-	c.rctx = ctx
-	defer func() { c.rctx = nil }()
+	c.setReadCtx(ctx)
+	defer c.clearReadCtx()
 	var buf []byte
 	var err error
 	for {
