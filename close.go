@@ -111,7 +111,7 @@ func (c *Conn) Close(code CloseCode, reason string) error {
 // awaitPeerClose reads until the peer's close frame, keeping the data
 // messages for later reads; readSem must be held.
 func (c *Conn) awaitPeerClose(deadline time.Time) error {
-	if c.readErr == nil {
+	if c.readError() == nil {
 		c.nc.SetReadDeadline(deadline)
 		limit := c.readLim.Load()
 		if limit <= 0 {
@@ -123,7 +123,7 @@ func (c *Conn) awaitPeerClose(deadline time.Time) error {
 			// rest is kept for it, not discarded.
 			c.keepTail()
 		}
-		for c.readErr == nil {
+		for c.readError() == nil {
 			typ, msg, err := c.readMessage(nil)
 			if err != nil {
 				break
@@ -147,8 +147,8 @@ func (c *Conn) awaitPeerClose(deadline time.Time) error {
 		return nil
 	}
 	var fe *failError
-	if errors.As(c.readErr, &fe) {
-		return c.readErr
+	if errors.As(c.readError(), &fe) {
+		return c.readError()
 	}
 	return ErrCloseTimeout
 }
@@ -169,9 +169,9 @@ func (c *Conn) sendClose(ev wsproto.Event, deadline time.Time) error {
 		return errCloseSent
 	}
 	c.setState(StateClosing)
-	if c.writeErr != nil {
+	if c.writeError() != nil {
 		c.tx.MarkCloseSent()
-		return c.writeErr
+		return c.writeError()
 	}
 	bp := writeBufPool.Get().(*[]byte)
 	var b []byte
@@ -197,7 +197,7 @@ func (c *Conn) sendClose(ev wsproto.Event, deadline time.Time) error {
 	}
 	x.dlMu.Unlock()
 	if err != nil {
-		c.writeErr = err
+		c.extra().writeErr = err
 	}
 	return err
 }
@@ -214,7 +214,7 @@ func (c *Conn) gotClose(ev wsproto.Event) error {
 		c.peerCloseHook(ce)
 	}
 	c.sendClose(ev, time.Now().Add(c.opts.CloseTimeout))
-	c.readErr = ce
+	c.extra().readErr = ce
 	c.finishClose()
 	return ce
 }
@@ -256,11 +256,11 @@ func (c *Conn) drain(deadline time.Time) {
 // peer closes (so that the close frame is not lost to a reset), bounded by
 // CloseTimeout, then closes. Reads return the error from then on.
 func (c *Conn) failed(ev wsproto.Event) error {
-	if c.readErr != nil {
-		return c.readErr
+	if c.readError() != nil {
+		return c.readError()
 	}
 	err := &failError{code: ev.Code, cause: ev.Err}
-	c.readErr = err
+	c.extra().readErr = err
 	deadline := time.Now().Add(c.opts.CloseTimeout)
 	if c.sendClose(ev, deadline) == nil {
 		if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
@@ -324,7 +324,7 @@ func (c *Conn) readTail(gen uint64, p []byte) (n int, ok bool, err error) {
 	if len(q.tail) == 0 {
 		q.hasTail, q.tail = false, nil
 		if !q.tailEnd {
-			return 0, true, c.readErr
+			return 0, true, c.readError()
 		}
 		return 0, true, io.EOF
 	}

@@ -91,9 +91,9 @@ func (c *Conn) readCompressed(buf, first []byte) ([]byte, error) {
 	out, err := c.rx.Inflate(buf, first, (*pieceSource)(c))
 	c.inMsg = false
 	if err != nil {
-		if c.readErr != nil {
+		if c.readError() != nil {
 			// The connection failed while the payload was read.
-			return buf, c.readErr
+			return buf, c.readError()
 		}
 		if f := c.rx.Failure(); f.Kind == wsproto.Failed {
 			return buf, c.failed(f)

@@ -165,7 +165,6 @@ type Conn struct {
 	msgCompr bool         // the data message being read is compressed
 	rawErrno uint32       // rawRead's syscall.Errno (in the padding above)
 	readGen  uint64       // counts messages started; stale readers check it
-	readErr  error        // sticky: reads after it fail with it
 	readLim  atomic.Int64 // ReadLimit as set now; applied at each message start
 	hooks    *Handler     // set by Serve for its duration
 
@@ -177,7 +176,6 @@ type Conn struct {
 	// compressed in the order they go out).
 	tx wsproto.Sender
 	// The fields below are guarded by frameSem.
-	writeErr error
 	// On a socket (raw set), frames are written through the raw
 	// connection: rawWFn is c.rawWrite, bound once; it writes wraw, or
 	// wvec when it is set, and reports a failure in wErrno.
@@ -212,6 +210,10 @@ type connExt struct {
 
 	pings pingWaiters // the Ping calls waiting for their pong
 
+	// The sticky errors: reads after readErr fail with it (guarded by
+	// readSem), writes after writeErr (guarded by frameSem).
+	readErr, writeErr error
+
 	// Read side, guarded by readSem: pending holds what Close read and
 	// the application has not taken yet; rctx is the context of the read
 	// in progress when it can end, for the pongs the read sends (nil:
@@ -229,6 +231,24 @@ type connExt struct {
 	// compressClock ticks (0: never).
 	sendUsed       bool
 	lastCompressed uint32
+}
+
+// readError returns the error reads fail with from now on, or nil;
+// readSem must be held.
+func (c *Conn) readError() error {
+	if x := c.ext.Load(); x != nil {
+		return x.readErr
+	}
+	return nil
+}
+
+// writeError returns the error writes fail with from now on, or nil;
+// frameSem must be held.
+func (c *Conn) writeError() error {
+	if x := c.ext.Load(); x != nil {
+		return x.writeErr
+	}
+	return nil
 }
 
 // pendingQueue returns what Close set aside, or nil; readSem must be held.

@@ -84,7 +84,7 @@ func (c *Conn) KeepAlive(ctx context.Context, interval, timeout time.Duration) e
 func (c *Conn) abort(code CloseCode, reason string, cause error) {
 	c.extra().abortCause.CompareAndSwap(nil, &cause)
 	if c.frameSem.tryLock() {
-		if !c.tx.CloseSent() && c.writeErr == nil {
+		if !c.tx.CloseSent() && c.writeError() == nil {
 			bp := writeBufPool.Get().(*[]byte)
 			b, _ := c.tx.AppendClose((*bp)[:0], code, reason)
 			c.tx.MarkCloseSent()

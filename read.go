@@ -51,7 +51,7 @@ func (c *Conn) ReadMessage(ctx context.Context, buf []byte) (MessageType, []byte
 	if err := c.acquireRead(ctx); err != nil {
 		return 0, buf[:0], err
 	}
-	if c.readErr != nil || ctx.Done() != nil || c.hasReadHooks() || c.pendingQueue() != nil {
+	if x := c.ext.Load(); x != nil && (x.readErr != nil || x.pending != nil) || ctx.Done() != nil || c.hasReadHooks() {
 		return c.readMessageMore(ctx, buf[:0])
 	}
 	// The common case, kept shallow (see readMessage): no context to
@@ -90,8 +90,8 @@ func (c *Conn) readMessageMore(ctx context.Context, buf []byte) (MessageType, []
 	if typ, msg, ok := c.popPending(buf); ok {
 		return typ, msg, nil
 	}
-	if c.readErr != nil {
-		return 0, buf, c.readErr
+	if c.readError() != nil {
+		return 0, buf, c.readError()
 	}
 	if err := ctx.Err(); err != nil {
 		// Nothing was read: the connection stays as it was.
@@ -377,8 +377,8 @@ func (c *Conn) nextData() error {
 	ev := &c.ev
 	for {
 		if c.rpos == c.rend {
-			if c.readErr != nil {
-				return c.readErr
+			if c.readError() != nil {
+				return c.readError()
 			}
 			if err := c.fill(); err != nil {
 				return c.readFailed(err)
@@ -490,8 +490,8 @@ func (c *Conn) errnoError(op string, errno syscall.Errno) error {
 // readFailed records an I/O error: the stream position is lost, so the
 // connection is closed and the error sticks.
 func (c *Conn) readFailed(err error) error {
-	if c.readErr != nil {
-		return c.readErr
+	if c.readError() != nil {
+		return c.readError()
 	}
 	if errors.Is(err, io.EOF) {
 		err = io.ErrUnexpectedEOF
@@ -505,7 +505,7 @@ func (c *Conn) readFailed(err error) error {
 		}
 		err = &closeErrorAbnormal{err}
 	}
-	c.readErr = err
+	c.extra().readErr = err
 	c.releaseReadBuf()
 	c.closeTransport()
 	return err

@@ -24,8 +24,8 @@ func (c *Conn) NextReader(ctx context.Context) (MessageType, io.Reader, error) {
 	if typ, msg, ok := c.popPending(nil); ok {
 		return typ, bytes.NewReader(msg), nil
 	}
-	if c.readErr != nil {
-		return 0, nil, c.readErr
+	if c.readError() != nil {
+		return 0, nil, c.readError()
 	}
 	if err := ctx.Err(); err != nil {
 		return 0, nil, err
@@ -75,8 +75,8 @@ func (r *messageReader) Read(p []byte) (int, error) {
 	if r.gen != c.readGen {
 		return 0, ErrStaleReader
 	}
-	if c.readErr != nil {
-		return 0, c.readErr
+	if c.readError() != nil {
+		return 0, c.readError()
 	}
 	if err := r.ctx.Err(); err != nil {
 		return 0, err

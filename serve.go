@@ -51,7 +51,7 @@ func (c *Conn) Serve(ctx context.Context, h Handler) error {
 	for {
 		typ, msg, ok := c.popPending(buf[:0])
 		if !ok {
-			if c.readErr != nil {
+			if c.readError() != nil {
 				break
 			}
 			typ, msg, err = c.readMessage(buf[:0])
@@ -67,7 +67,7 @@ func (c *Conn) Serve(ctx context.Context, h Handler) error {
 		buf = msg
 	}
 	if err == nil {
-		err = c.readErr
+		err = c.readError()
 	}
 	err = c.stopWatch(ctx, w, err)
 	var ce *CloseError
