@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"sync"
 
 	"github.com/rfc6455/ws"
@@ -115,7 +116,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.Handle != nil {
 		e.r = r.WithContext(context.WithoutCancel(r.Context()))
 	}
-	e.remote, e.path = r.RemoteAddr, r.URL.Path
+	// The path is copied: URL.Path is a piece of the request line, which
+	// would otherwise stay for the connection's lifetime.
+	e.remote, e.path = r.RemoteAddr, strings.Clone(r.URL.Path)
 	if sc, ok := c.NetConn().(*streamConn); ok {
 		// HTTP/2: the stream, and the response writer the Conn writes
 		// to, end when this handler returns; it stays until the
