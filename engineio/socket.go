@@ -518,7 +518,7 @@ func (s *Socket) Unblock() bool {
 	s.mu.Lock()
 	g := s.conn.(*goConn) // only its reading goroutine makes detachable calls
 	s.mu.Unlock()
-	go s.readLoop(g, nil)
+	go s.readLoop(g, false)
 	s.release()
 	return true
 }

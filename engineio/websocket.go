@@ -82,7 +82,7 @@ func (s *Server) openWebSocket(w http.ResponseWriter, r *http.Request, b64 bool)
 		c.Close(ws.CloseGoingAway, "server shutting down")
 		return
 	}
-	go sock.readLoop(g, nil)
+	go sock.readLoop(g, true)
 }
 
 // upgrade serves a WebSocket connection for an established polling session
@@ -121,7 +121,10 @@ func (s *Socket) probeLoop(g *goConn) {
 		}
 		switch s.onProbeMessage(g, typ, msg) {
 		case probeUpgraded:
-			s.readLoop(g, nil)
+			// The session's reading goes on on a fresh goroutine,
+			// whose stack has not grown on the upgrade's work (see
+			// readLoop).
+			go s.readLoop(g, false)
 			return
 		case probeEnded:
 			return
@@ -131,16 +134,37 @@ func (s *Socket) probeLoop(g *goConn) {
 }
 
 // readLoop reads the WebSocket transport until it ends and hands each
-// message to onWSMessage.
-func (s *Socket) readLoop(g *goConn, buf []byte) {
-	var scratch []byte
+// message to onWSMessage; first says that it reads the session's first
+// message.
+//
+// A goroutine's stack grows as deep as the Handler's work goes (a
+// Socket.IO connection's CONNECT, its event handlers), and the runtime
+// does not shrink it while the goroutine waits in ReadMessage: an idle
+// session would keep it, twice or more the 2 KiB stack a goroutine starts
+// with, for as long as it stays idle. So the reading moves to a fresh
+// goroutine, whose wait for the next message holds a small stack, after
+// the messages that are often followed by a long quiet: the session's
+// first (a Socket.IO client's CONNECT, an application's hello), and each
+// pong of the heartbeat (protocol v4, "Heartbeat": one per PingInterval,
+// so a session that has gone quiet since its last message has a small
+// reader after at most one interval, and a busy one changes goroutines
+// once per interval). Other messages keep the goroutine, so that a busy
+// session's round trips cost no goroutine and no stack growth each.
+func (s *Socket) readLoop(g *goConn, first bool) {
+	var buf, scratch []byte
 	for {
 		typ, msg, err := g.c.ReadMessage(context.Background(), buf)
 		if err != nil {
 			s.transportEnded(g, err)
 			return
 		}
+		renew := first || (typ == ws.Text && len(msg) == 1 && msg[0] == packetPong)
+		first = false
 		if !s.onWSMessage(typ, msg, &scratch, fromReader) {
+			return
+		}
+		if renew {
+			go s.readLoop(g, false)
 			return
 		}
 		// Keep a small buffer for the next message; let a large one go,
