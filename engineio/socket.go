@@ -56,35 +56,60 @@ type Socket struct {
 	// final is the packet a pending GET gets when the session ends
 	// without one queued: close ('1') when the server ends it, noop ('6')
 	// when the client did.
-	final      byte
-	queue      []*Prepared
-	buffered   int64
-	conn       wsTransport   // the WebSocket transport
-	probe      wsTransport   // the probe connection of an upgrade
-	probeTimer *time.Timer   // the probe's UpgradeTimeout
-	pollWake   chan struct{} // wakes the GET in flight
-	drained    chan struct{} // closed when the queue shrinks, for blocked senders
-	reason     error
-	due        int64 // when the timer's phase is due (nanotime)
-	pollEnd    int64 // when the last GET was answered (nanotime)
-	timer      *time.Timer
-	ctx        context.Context
-	cancel     context.CancelCauseFunc
+	final byte
+	// closeDue and closeDone (below) go with dmu.
+	closeDue atomic.Bool
+	queue    []*Prepared
+	buffered int64
+	conn     wsTransport   // the WebSocket transport
+	more     *sessionMore  // made when first needed
+	pollWake chan struct{} // wakes the GET in flight
+	drained  chan struct{} // closed when the queue shrinks, for blocked senders
+	reason   error
+	due      int64 // when the timer's phase is due (nanotime)
+	pollEnd  int64 // when the last GET was answered (nanotime)
+	timer    *time.Timer
 
 	lastRecv atomic.Int64 // nanotime of the last packet received
 
 	// dmu serialises the calls of the Handler; closeDue asks for the
 	// Close call, closeDone records it.
 	dmu       sync.Mutex
-	closeDue  atomic.Bool
 	closeDone atomic.Bool
+	// onLoop is set while an event loop is in Handler.Message.
+	onLoop atomic.Bool
 	// msgCall is odd while the WebSocket reading goroutine is in
 	// Handler.Message: the call's number (msgSeq, under dmu) shifted left,
 	// plus one. Unblock clears the bit to detach the call.
 	msgCall atomic.Uint64
 	msgSeq  uint64
-	// onLoop is set while an event loop is in Handler.Message.
-	onLoop atomic.Bool
+}
+
+// sessionMore is the state of a Socket that most sessions never use, made
+// when first needed (see Socket.extra): an idle session is smaller without
+// it. Its fields are guarded by Socket.mu.
+type sessionMore struct {
+	probe      wsTransport // the probe connection of an upgrade
+	probeTimer *time.Timer // the probe's UpgradeTimeout
+	ctx        context.Context
+	cancel     context.CancelCauseFunc
+}
+
+// extra returns s.more, making it if needed; s.mu is held.
+func (s *Socket) extra() *sessionMore {
+	if s.more == nil {
+		s.more = new(sessionMore)
+	}
+	return s.more
+}
+
+// probeConn returns the probe connection of an upgrade, or nil; s.mu is
+// held.
+func (s *Socket) probeConn() wsTransport {
+	if s.more == nil {
+		return nil
+	}
+	return s.more.probe
 }
 
 func newSocket(srv *Server, r *http.Request, websocket, b64 bool) *Socket {
@@ -124,13 +149,14 @@ func (s *Socket) Upgraded() bool { return s.Transport() == WebSocket }
 func (s *Socket) Context() context.Context {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ctx == nil {
-		s.ctx, s.cancel = context.WithCancelCause(context.Background())
+	x := s.extra()
+	if x.ctx == nil {
+		x.ctx, x.cancel = context.WithCancelCause(context.Background())
 		if s.state == stateClosed {
-			s.cancel(s.reason)
+			x.cancel(s.reason)
 		}
 	}
-	return s.ctx
+	return x.ctx
 }
 
 // BufferedAmount returns the bytes queued for the session and not yet
@@ -392,15 +418,17 @@ func (s *Socket) terminate(reason error, final byte, code ws.CloseCode) bool {
 		default:
 		}
 	}
-	conn, probe := s.conn, s.probe
-	s.probe = nil
+	conn, probe := s.conn, s.probeConn()
+	if s.more != nil {
+		s.more.probe = nil
+	}
 	s.stopProbeTimer()
 	tombstone := reason == ErrClientClose && !s.ws && !s.polling
 	if s.timer != nil {
 		s.timer.Stop()
 	}
-	if s.cancel != nil {
-		s.cancel(reason)
+	if s.more != nil && s.more.cancel != nil {
+		s.more.cancel(reason)
 	}
 	s.mu.Unlock()
 	s.srv.forget(s)

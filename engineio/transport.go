@@ -57,11 +57,11 @@ func (s *Socket) reserveUpgrade() bool {
 		return false
 	}
 	s.upgrading = true
-	s.probeTimer = time.AfterFunc(s.srv.opts.UpgradeTimeout, func() {
+	s.extra().probeTimer = time.AfterFunc(s.srv.opts.UpgradeTimeout, func() {
 		s.mu.Lock()
-		if s.upgrading && s.probe == nil {
+		if s.upgrading && s.more.probe == nil {
 			s.upgrading = false
-			s.probeTimer = nil
+			s.more.probeTimer = nil
 		}
 		s.mu.Unlock()
 	})
@@ -91,10 +91,11 @@ func (s *Socket) startProbe(t wsTransport) bool {
 		t.close(ws.CloseNormal)
 		return false
 	}
-	s.probe = t
+	x := s.extra()
+	x.probe = t
 	// The timeout forgets the probe before it closes it, so that a client
 	// that sees the close may start another upgrade at once.
-	s.probeTimer = time.AfterFunc(s.srv.opts.UpgradeTimeout, func() { s.abandonUpgrade(t, ws.CloseNormal) })
+	x.probeTimer = time.AfterFunc(s.srv.opts.UpgradeTimeout, func() { s.abandonUpgrade(t, ws.CloseNormal) })
 	s.mu.Unlock()
 	return true
 }
@@ -113,7 +114,7 @@ func (s *Socket) onProbeMessage(t wsTransport, typ ws.MessageType, msg []byte) i
 			return probeEnded
 		}
 		s.mu.Lock()
-		if s.probe == t {
+		if s.probeConn() == t {
 			s.probed = true
 			s.kickPoll()
 		}
@@ -143,9 +144,9 @@ func (s *Socket) kickPoll() {
 
 // stopProbeTimer stops the UpgradeTimeout of the probe; s.mu is held.
 func (s *Socket) stopProbeTimer() {
-	if s.probeTimer != nil {
-		s.probeTimer.Stop()
-		s.probeTimer = nil
+	if s.more != nil && s.more.probeTimer != nil {
+		s.more.probeTimer.Stop()
+		s.more.probeTimer = nil
 	}
 }
 
@@ -154,9 +155,9 @@ func (s *Socket) stopProbeTimer() {
 // connection failed or was closed.
 func (s *Socket) abandonUpgrade(t wsTransport, code ws.CloseCode) {
 	s.mu.Lock()
-	current := s.probe == t
+	current := s.probeConn() == t
 	if current {
-		s.probe = nil
+		s.more.probe = nil
 		s.upgrading = false
 		s.probed = false
 		s.stopProbeTimer()
@@ -174,12 +175,12 @@ func (s *Socket) abandonUpgrade(t wsTransport, code ws.CloseCode) {
 // a noop. It reports false when the session had ended.
 func (s *Socket) completeUpgrade(t wsTransport) bool {
 	s.mu.Lock()
-	if s.probe != t || s.state == stateClosed {
+	if s.probeConn() != t || s.state == stateClosed {
 		s.mu.Unlock()
 		t.close(ws.CloseNormal)
 		return false
 	}
-	s.probe = nil
+	s.more.probe = nil
 	s.stopProbeTimer()
 	s.upgrading = false
 	s.probed = false

@@ -40,24 +40,39 @@ type Socket struct {
 	id        string
 	pid       string // private session id, with connection state recovery
 	auth      json.RawMessage
-	recovered bool
+	recovered bool // set before the socket connects
 
 	mu      sync.Mutex
-	state   int
+	state   uint8
+	running bool   // a goroutine runs the jobs: a worker, or the reading one (inline)
+	idle    bool   // the worker waits for more jobs
+	paused  bool   // the event loop paused the reading behind the full queue
+	gen     uint32 // incremented to retire the waiting worker
 	reason  error
-	rooms   []string // joined before connecting (middlewares, recovery)
-	acks    map[uint64]func(Args)
-	rs      *routes
-	data    any
-	onDisc  []func(error)
+	more    *socketMore // made when first needed
 	jobs    []job
 	queued  int           // bytes held by jobs
 	wake    chan struct{} // while the worker waits for more jobs
-	running bool          // a goroutine runs the jobs: a worker, or the reading one (inline)
-	idle    bool          // the worker waits for more jobs
-	gen     int           // incremented to retire the waiting worker
-	room    chan struct{} // closed when the job queue has room again
-	paused  bool          // the event loop paused the reading behind the full queue
+}
+
+// socketMore is the state of a Socket that many sockets never use, made
+// when first needed (see Socket.extra): an idle socket is smaller without
+// it. Its fields are guarded by Socket.mu.
+type socketMore struct {
+	rooms  []string // joined before connecting (middlewares, recovery)
+	acks   map[uint64]func(Args)
+	rs     *routes
+	data   any
+	onDisc []func(error)
+	room   chan struct{} // closed when the job queue has room again
+}
+
+// extra returns s.more, making it if needed; s.mu is held.
+func (s *Socket) extra() *socketMore {
+	if s.more == nil {
+		s.more = new(socketMore)
+	}
+	return s.more
 }
 
 // A job is a unit of a socket's work, run in order on its worker: the
@@ -152,7 +167,7 @@ type Handshake struct {
 // Handshake returns the details of the socket's handshake.
 func (s *Socket) Handshake() Handshake {
 	r := s.Request()
-	h := Handshake{Auth: s.auth, Time: s.conn.opened}
+	h := Handshake{Auth: s.auth, Time: time.Unix(0, s.conn.opened)}
 	if r != nil {
 		h.Address = r.RemoteAddr
 		h.Headers = r.Header
@@ -169,23 +184,27 @@ func (s *Socket) Handshake() Handshake {
 func (s *Socket) Data() any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.data
+	if s.more == nil {
+		return nil
+	}
+	return s.more.data
 }
 
 // SetData attaches data to the socket.
 func (s *Socket) SetData(v any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.data = v
+	s.extra().data = v
 }
 
 func (s *Socket) routes() *routes {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.rs == nil {
-		s.rs = new(routes)
+	x := s.extra()
+	if x.rs == nil {
+		x.rs = new(routes)
 	}
-	return s.rs
+	return x.rs
 }
 
 // OnDisconnect registers fn to run when the socket disconnects, with the
@@ -193,7 +212,8 @@ func (s *Socket) routes() *routes {
 func (s *Socket) OnDisconnect(fn func(reason error)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.onDisc = append(s.onDisc, fn)
+	x := s.extra()
+	x.onDisc = append(x.onDisc, fn)
 }
 
 // Join adds the socket to rooms of its namespace.
@@ -201,7 +221,8 @@ func (s *Socket) Join(rooms ...string) {
 	s.mu.Lock()
 	c := s.c
 	if c == nil && s.state == stateConnecting {
-		s.rooms = append(s.rooms, rooms...)
+		x := s.extra()
+		x.rooms = append(x.rooms, rooms...)
 	}
 	s.mu.Unlock()
 	if c != nil {
@@ -213,8 +234,8 @@ func (s *Socket) Join(rooms ...string) {
 func (s *Socket) Leave(rooms ...string) {
 	s.mu.Lock()
 	c := s.c
-	if c == nil {
-		s.rooms = slices.DeleteFunc(s.rooms, func(r string) bool { return slices.Contains(rooms, r) })
+	if c == nil && s.more != nil {
+		s.more.rooms = slices.DeleteFunc(s.more.rooms, func(r string) bool { return slices.Contains(rooms, r) })
 	}
 	s.mu.Unlock()
 	if c != nil {
@@ -226,7 +247,10 @@ func (s *Socket) Leave(rooms ...string) {
 func (s *Socket) Rooms() []string {
 	s.mu.Lock()
 	c := s.c
-	pending := slices.Clone(s.rooms)
+	var pending []string
+	if s.more != nil {
+		pending = slices.Clone(s.more.rooms)
+	}
 	s.mu.Unlock()
 	if c != nil {
 		return append([]string{s.id}, c.Rooms()...)
@@ -376,17 +400,20 @@ func (s *Socket) addAck(id uint64, fn func(Args)) bool {
 	if s.state != stateConnected {
 		return false
 	}
-	if s.acks == nil {
-		s.acks = make(map[uint64]func(Args))
+	x := s.extra()
+	if x.acks == nil {
+		x.acks = make(map[uint64]func(Args))
 	}
-	s.acks[id] = fn
+	x.acks[id] = fn
 	return true
 }
 
 func (s *Socket) removeAck(id uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.acks, id)
+	if s.more != nil {
+		delete(s.more.acks, id)
+	}
 }
 
 // packet handles a packet for the connected socket, on the connection's
@@ -403,9 +430,12 @@ func (s *Socket) packet(p *parser.Packet) {
 		}
 		s.enqueueSized(func() { s.event(p) }, size)
 	case parser.Ack, parser.BinaryAck:
+		var fn func(Args)
 		s.mu.Lock()
-		fn := s.acks[p.ID]
-		delete(s.acks, p.ID)
+		if s.more != nil {
+			fn = s.more.acks[p.ID]
+			delete(s.more.acks, p.ID)
+		}
 		s.mu.Unlock()
 		if fn != nil {
 			fn(argsOf(p.Data, 0, p.Attachments))
@@ -501,10 +531,11 @@ func (s *Socket) add(j job) {
 			s.conn.pauseReading()
 			break
 		}
-		if s.room == nil {
-			s.room = make(chan struct{})
+		x := s.extra()
+		if x.room == nil {
+			x.room = make(chan struct{})
 		}
-		room := s.room
+		room := x.room
 		s.mu.Unlock()
 		<-room
 		s.mu.Lock()
@@ -553,10 +584,10 @@ func (s *Socket) work() {
 			return
 		}
 		s.idle = false
-		if s.room != nil {
+		if s.more != nil && s.more.room != nil {
 			// Room for one more: let a blocked reader try again.
-			close(s.room)
-			s.room = nil
+			close(s.more.room)
+			s.more.room = nil
 		}
 		if s.paused && len(s.jobs) < o.MaxQueuedEvents && s.queued <= o.MaxQueuedBytes {
 			// The event loop paused the reading behind a full queue
@@ -656,8 +687,9 @@ func (s *Socket) connect() {
 			unlock = rec.mu.Unlock
 			s.id, s.pid, s.recovered, missed = sess.sid, sess.pid, true, m
 			s.mu.Lock()
-			s.data = sess.data
-			s.rooms = append(s.rooms, sess.rooms...)
+			x := s.extra()
+			x.data = sess.data
+			x.rooms = append(x.rooms, sess.rooms...)
 			s.mu.Unlock()
 		} else {
 			rec.mu.Unlock()
@@ -688,8 +720,11 @@ func (s *Socket) connect() {
 		return
 	}
 	s.c, s.state = c, stateConnected
-	rooms := s.rooms
-	s.rooms = nil
+	var rooms []string
+	if s.more != nil {
+		rooms = s.more.rooms
+		s.more.rooms = nil
+	}
 	s.mu.Unlock()
 	if len(rooms) > 0 {
 		c.Join(rooms...)
@@ -774,8 +809,11 @@ func (s *Socket) event(p *parser.Packet) {
 // lookup returns the handler of event: the socket's own, else its
 // namespace's.
 func (s *Socket) lookup(event string) eventFunc {
+	var rs *routes
 	s.mu.Lock()
-	rs := s.rs
+	if s.more != nil {
+		rs = s.more.rs
+	}
 	s.mu.Unlock()
 	if fn := rs.get(event); fn != nil {
 		return fn
@@ -861,7 +899,9 @@ func (s *Socket) onclose(reason error) {
 	}
 	s.state, s.reason = stateClosed, reason
 	c := s.c
-	s.acks = nil
+	if s.more != nil {
+		s.more.acks = nil
+	}
 	s.mu.Unlock()
 	s.conn.remove(s)
 	if prev != stateConnected {
@@ -883,8 +923,11 @@ func (s *Socket) onclose(reason error) {
 		for _, fn := range ns.disconnectHandlers() {
 			s.guard(func() error { fn(s, reason); return nil })
 		}
+		var fns []func(error)
 		s.mu.Lock()
-		fns := s.onDisc
+		if s.more != nil {
+			fns = s.more.onDisc
+		}
 		s.mu.Unlock()
 		for _, fn := range fns {
 			s.guard(func() error { fn(reason); return nil })
