@@ -66,7 +66,7 @@ func (c *Conn) Close(code CloseCode, reason string) error {
 			return nil
 		}
 		select {
-		case <-c.closed:
+		case <-c.done():
 		case <-time.After(time.Until(deadline)):
 			c.closeTransport()
 		}
@@ -82,7 +82,7 @@ func (c *Conn) Close(code CloseCode, reason string) error {
 		// Should the callback still run at the deadline, the TCP
 		// connection is closed then.
 		time.AfterFunc(time.Until(deadline), func() {
-			if c.peerClose.Load() == nil {
+			if c.peerCloseErr() == nil {
 				c.closeTransport()
 			}
 		})
@@ -90,7 +90,7 @@ func (c *Conn) Close(code CloseCode, reason string) error {
 	}
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	if c.readSem.lock(ctx, c.closed) == nil {
+	if c.readSem.tryLock() || c.readSem.lockSlow(ctx, c.done()) == nil {
 		// Nobody is reading: wait for the peer's close here.
 		err = c.awaitPeerClose(deadline)
 		c.readSem.unlock()
@@ -98,11 +98,11 @@ func (c *Conn) Close(code CloseCode, reason string) error {
 	}
 	// A reader is handling the close, or the deadline passed.
 	select {
-	case <-c.closed:
+	case <-c.done():
 	case <-ctx.Done():
 		c.closeTransport()
 	}
-	if c.peerClose.Load() != nil {
+	if c.peerCloseErr() != nil {
 		return nil
 	}
 	return ErrCloseTimeout
@@ -111,7 +111,7 @@ func (c *Conn) Close(code CloseCode, reason string) error {
 // awaitPeerClose reads until the peer's close frame, keeping the data
 // messages for later reads; readSem must be held.
 func (c *Conn) awaitPeerClose(deadline time.Time) error {
-	if c.readErr == nil {
+	if c.readError() == nil {
 		c.nc.SetReadDeadline(deadline)
 		limit := c.readLim.Load()
 		if limit <= 0 {
@@ -123,17 +123,18 @@ func (c *Conn) awaitPeerClose(deadline time.Time) error {
 			// rest is kept for it, not discarded.
 			c.keepTail()
 		}
-		for c.readErr == nil {
+		for c.readError() == nil {
 			typ, msg, err := c.readMessage(nil)
 			if err != nil {
 				break
 			}
-			if c.pending == nil {
-				c.pending = new(pendingQueue)
+			x := c.extra()
+			if x.pending == nil {
+				x.pending = new(pendingQueue)
 			}
 			// Once one message does not fit, none after it is kept,
 			// so what the application reads has no hole in it.
-			if q := c.pending; !full && q.n+int64(len(msg)) <= limit {
+			if q := x.pending; !full && q.n+int64(len(msg)) <= limit {
 				q.msgs = append(q.msgs, pendingMessage{typ, msg})
 				q.n += int64(len(msg))
 			} else {
@@ -142,12 +143,12 @@ func (c *Conn) awaitPeerClose(deadline time.Time) error {
 		}
 	}
 	c.closeTransport()
-	if c.peerClose.Load() != nil {
+	if c.peerCloseErr() != nil {
 		return nil
 	}
 	var fe *failError
-	if errors.As(c.readErr, &fe) {
-		return c.readErr
+	if errors.As(c.readError(), &fe) {
+		return c.readError()
 	}
 	return ErrCloseTimeout
 }
@@ -168,9 +169,9 @@ func (c *Conn) sendClose(ev wsproto.Event, deadline time.Time) error {
 		return errCloseSent
 	}
 	c.setState(StateClosing)
-	if c.writeErr != nil {
+	if c.writeError() != nil {
 		c.tx.MarkCloseSent()
-		return c.writeErr
+		return c.writeError()
 	}
 	bp := writeBufPool.Get().(*[]byte)
 	var b []byte
@@ -183,11 +184,9 @@ func (c *Conn) sendClose(ev wsproto.Event, deadline time.Time) error {
 	c.nc.SetWriteDeadline(deadline)
 	_, err := c.nc.Write(b)
 	writeBufPool.Put(bp)
-	c.dlMu.Lock()
-	if c.dl == nil {
-		c.dl = new(deadlines)
-	}
-	d := c.dl
+	x := c.extra()
+	x.dlMu.Lock()
+	d := &x.dl
 	c.nc.SetWriteDeadline(d.write)
 	// RFC 6455 §7.1.1: once the close frame is out, the peer has
 	// CloseTimeout to answer; a reader does not wait longer than that.
@@ -196,9 +195,9 @@ func (c *Conn) sendClose(ev wsproto.Event, deadline time.Time) error {
 		d.read = deadline
 		c.nc.SetReadDeadline(deadline)
 	}
-	c.dlMu.Unlock()
+	x.dlMu.Unlock()
 	if err != nil {
-		c.writeErr = err
+		c.extra().writeErr = err
 	}
 	return err
 }
@@ -209,13 +208,13 @@ func (c *Conn) sendClose(ev wsproto.Event, deadline time.Time) error {
 // *CloseError.
 func (c *Conn) gotClose(ev wsproto.Event) error {
 	ce := &CloseError{Code: ev.Code, Reason: ev.Reason}
-	c.peerClose.Store(ce)
+	c.extra().peerClose.Store(ce)
 	c.setState(StateClosing)
 	if c.opts.OnPeerClose != nil {
 		c.peerCloseHook(ce)
 	}
 	c.sendClose(ev, time.Now().Add(c.opts.CloseTimeout))
-	c.readErr = ce
+	c.extra().readErr = ce
 	c.finishClose()
 	return ce
 }
@@ -257,11 +256,11 @@ func (c *Conn) drain(deadline time.Time) {
 // peer closes (so that the close frame is not lost to a reset), bounded by
 // CloseTimeout, then closes. Reads return the error from then on.
 func (c *Conn) failed(ev wsproto.Event) error {
-	if c.readErr != nil {
-		return c.readErr
+	if c.readError() != nil {
+		return c.readError()
 	}
 	err := &failError{code: ev.Code, cause: ev.Err}
-	c.readErr = err
+	c.extra().readErr = err
 	deadline := time.Now().Add(c.opts.CloseTimeout)
 	if c.sendClose(ev, deadline) == nil {
 		if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
@@ -304,10 +303,11 @@ func (c *Conn) keepTail() {
 	if err == nil {
 		c.endMessage()
 	}
-	if c.pending == nil {
-		c.pending = new(pendingQueue)
+	x := c.extra()
+	if x.pending == nil {
+		x.pending = new(pendingQueue)
 	}
-	q := c.pending
+	q := x.pending
 	q.tail, q.tailGen, q.hasTail, q.tailEnd = tail, c.readGen, true, err == nil
 	q.n += int64(len(tail))
 }
@@ -317,14 +317,14 @@ func (c *Conn) keepTail() {
 // returns io.EOF, or the read error if the tail did not reach the
 // message's end. readSem must be held.
 func (c *Conn) readTail(gen uint64, p []byte) (n int, ok bool, err error) {
-	q := c.pending
+	q := c.pendingQueue()
 	if q == nil || !q.hasTail || q.tailGen != gen {
 		return 0, false, nil
 	}
 	if len(q.tail) == 0 {
 		q.hasTail, q.tail = false, nil
 		if !q.tailEnd {
-			return 0, true, c.readErr
+			return 0, true, c.readError()
 		}
 		return 0, true, io.EOF
 	}
@@ -338,7 +338,7 @@ func (c *Conn) readTail(gen uint64, p []byte) (n int, ok bool, err error) {
 // readSem must be held. What is left of a streamed message's tail is
 // dropped first: the application asked for the next message.
 func (c *Conn) popPending(buf []byte) (MessageType, []byte, bool) {
-	q := c.pending
+	q := c.pendingQueue()
 	if q == nil {
 		return 0, buf, false
 	}

@@ -28,10 +28,11 @@ func (c *Conn) compressMessage(p []byte) ([]byte, bool, *[]byte) {
 	bp := compressedBufPool.Get().(*[]byte)
 	park := false
 	if c.tx.CompressionTakeover() {
+		x := c.extra()
 		now := compressClock()
 		switch {
 		case c.tx.HoldsCompressor():
-		case c.lastCompressed == 0 || now-c.lastCompressed > quietTicks:
+		case x.lastCompressed == 0 || now-x.lastCompressed > quietTicks:
 			// The first message of the connection, or the first
 			// after a quiet spell: the compressor goes back to the
 			// pool right after it, and only its history stays.
@@ -44,8 +45,8 @@ func (c *Conn) compressMessage(p []byte) ([]byte, bool, *[]byte) {
 		default:
 			compressJanitor.watch(c)
 		}
-		c.lastCompressed = now
-		c.sendUsed = true
+		x.lastCompressed = now
+		x.sendUsed = true
 	}
 	out := c.tx.Compress((*bp)[:0], p)
 	if park {
@@ -90,9 +91,9 @@ func (c *Conn) readCompressed(buf, first []byte) ([]byte, error) {
 	out, err := c.rx.Inflate(buf, first, (*pieceSource)(c))
 	c.inMsg = false
 	if err != nil {
-		if c.readErr != nil {
+		if c.readError() != nil {
 			// The connection failed while the payload was read.
-			return buf, c.readErr
+			return buf, c.readError()
 		}
 		if f := c.rx.Failure(); f.Kind == wsproto.Failed {
 			return buf, c.failed(f)
@@ -195,8 +196,8 @@ func (j *janitor) sweep(c *Conn) bool {
 	if !c.tx.HoldsCompressor() {
 		return true
 	}
-	if c.sendUsed && !closed {
-		c.sendUsed = false
+	if x := c.extra(); x.sendUsed && !closed {
+		x.sendUsed = false
 		return false
 	}
 	c.tx.ParkCompressor(!closed)

@@ -114,8 +114,11 @@ func getReadBuf() *[]byte {
 // Conn is a WebSocket connection over a net.Conn, past the opening
 // handshake. See the package documentation for its concurrency rules.
 type Conn struct {
-	nc   net.Conn
-	opts Options
+	nc net.Conn
+	// opts are the options with their defaults filled in: connDefaults,
+	// shared, when every option but ReadLimit (kept in readLim) has its
+	// default, as is usual, else a copy of the Conn's own.
+	opts *Options
 	// Small fields share words (each Conn is on the heap for its
 	// connection's lifetime): role, then flags of the read and write
 	// sides, each guarded as the side it belongs to.
@@ -126,6 +129,7 @@ type Conn struct {
 	rawAgain  bool // rawRead found nothing to read and kept its buffer
 	serving   bool // Serve is the reader
 	writev    bool // nc writes net.Buffers in one system call; guarded by frameSem
+	ncClosed  bool // nc was closed; guarded by closeMu
 	state     atomic.Int32
 	inHook    atomic.Bool // a callback is running on the reading goroutine (hook.go)
 
@@ -143,10 +147,9 @@ type Conn struct {
 	// readability in the poller and only then takes a pooled buffer (see
 	// rawRead). rawFn is c.rawRead, bound once; rawN and rawErrno carry
 	// its result.
-	raw      syscall.RawConn
-	rawFn    func(fd uintptr) bool
-	rawN     int
-	rawErrno syscall.Errno
+	raw   syscall.RawConn
+	rawFn func(fd uintptr) bool
+	rawN  int
 	// ev is the event the core reports (nextData); kept here rather
 	// than on the stack of the read path.
 	ev wsproto.Event
@@ -157,16 +160,13 @@ type Conn struct {
 	chunkAt  int32
 	chunkN   int32
 	final    bool
-	msgType  MessageType     // type of the data message being read
-	inMsg    bool            // a data message is partly read
-	msgCompr bool            // the data message being read is compressed
-	readGen  uint64          // counts messages started; stale readers check it
-	readErr  error           // sticky: reads after it fail with it
-	pending  *pendingQueue   // read by Close, not yet returned to the application; nil until then
-	readLim  atomic.Int64    // ReadLimit as set now; applied at each message start
-	hookG    atomic.Uint64   // the ID of the goroutine that runs the callbacks
-	hooks    *Handler        // set by Serve for its duration
-	rctx     context.Context // the context of the read in progress, for the pongs it sends
+	msgType  MessageType  // type of the data message being read
+	inMsg    bool         // a data message is partly read
+	msgCompr bool         // the data message being read is compressed
+	rawErrno uint32       // rawRead's syscall.Errno (in the padding above)
+	readGen  uint64       // counts messages started; stale readers check it
+	readLim  atomic.Int64 // ReadLimit as set now; applied at each message start
+	hooks    *Handler     // set by Serve for its duration
 
 	// Write side.
 	msgSem   sem // held by a data message for its whole duration
@@ -175,15 +175,7 @@ type Conn struct {
 	// is guarded by frameSem, its compressor by msgSem (messages are
 	// compressed in the order they go out).
 	tx wsproto.Sender
-	// sendUsed: a message was compressed since the compressor janitor
-	// last looked; guarded by msgSem.
-	sendUsed bool
-	// lastCompressed is when the last message was compressed with
-	// context takeover, in compressClock ticks (0: never); guarded by
-	// msgSem. It sits in sendUsed's padding.
-	lastCompressed uint32
 	// The fields below are guarded by frameSem.
-	writeErr error
 	// On a socket (raw set), frames are written through the raw
 	// connection: rawWFn is c.rawWrite, bound once; it writes wraw, or
 	// wvec when it is set, and reports a failure in wErrno.
@@ -192,22 +184,156 @@ type Conn struct {
 	wvec   *rawIovecs
 	wErrno syscall.Errno
 
-	// Deadlines set by the user, and closeBy; ctx deadlines are applied
-	// on top of them. dl is nil until one is set (most connections have
-	// none: it is not carried by each).
-	dlMu sync.Mutex
-	dl   *deadlines
+	// closeMu is held while nc is closed (a second closeTransport waits
+	// for the first).
+	closeMu sync.Mutex
 
-	// Close.
-	closeOnce  sync.Once
-	pingSeq    uint32                     // the last Ping's ID (guarded by pingMu; in closeOnce's padding)
-	closed     chan struct{}              // closed when the net.Conn is closed
+	// ext holds what most connections never use, or use only as they
+	// end; nil until first needed (see extra).
+	ext atomic.Pointer[connExt]
+}
+
+// connExt is the part of a Conn that an idle connection does not carry:
+// made by the first deadline, Ping, wait for the close, or close frame.
+type connExt struct {
+	// Deadlines set by the user, and closeBy; ctx deadlines are applied
+	// on top of them.
+	dlMu sync.Mutex
+	dl   deadlines
+
+	// closed is nil until something waits for the close (see done), then
+	// the channel that closes with nc; once nc is closed it is
+	// &closedChan.
+	closed     atomic.Pointer[chan struct{}]
 	peerClose  atomic.Pointer[CloseError] // set when the peer's close frame arrived
 	abortCause atomic.Pointer[error]      // why abort closed the connection
 
-	// Ping.
-	pingMu sync.Mutex
-	pings  map[uint64]chan struct{}
+	pings pingWaiters // the Ping calls waiting for their pong
+
+	// The sticky errors: reads after readErr fail with it (guarded by
+	// readSem), writes after writeErr (guarded by frameSem).
+	readErr, writeErr error
+
+	// Read side, guarded by readSem: pending holds what Close read and
+	// the application has not taken yet; rctx is the context of the read
+	// in progress when it can end, for the pongs the read sends (nil:
+	// context.Background()).
+	pending *pendingQueue
+	rctx    context.Context
+
+	// hookG is the ID of the goroutine that runs the callbacks (hook.go);
+	// set before inHook.
+	hookG atomic.Uint64
+
+	// Compression with context takeover, guarded by msgSem: sendUsed, a
+	// message was compressed since the compressor janitor last looked;
+	// lastCompressed, when the last message was compressed, in
+	// compressClock ticks (0: never).
+	sendUsed       bool
+	lastCompressed uint32
+}
+
+// readError returns the error reads fail with from now on, or nil;
+// readSem must be held.
+func (c *Conn) readError() error {
+	if x := c.ext.Load(); x != nil {
+		return x.readErr
+	}
+	return nil
+}
+
+// writeError returns the error writes fail with from now on, or nil;
+// frameSem must be held.
+func (c *Conn) writeError() error {
+	if x := c.ext.Load(); x != nil {
+		return x.writeErr
+	}
+	return nil
+}
+
+// pendingQueue returns what Close set aside, or nil; readSem must be held.
+func (c *Conn) pendingQueue() *pendingQueue {
+	if x := c.ext.Load(); x != nil {
+		return x.pending
+	}
+	return nil
+}
+
+// setReadCtx records the context of the read that starts, for the pongs
+// it sends: only one that can end needs recording. readSem must be held;
+// clearReadCtx undoes it.
+func (c *Conn) setReadCtx(ctx context.Context) {
+	if ctx.Done() != nil {
+		c.extra().rctx = ctx
+	}
+}
+
+// clearReadCtx forgets the context of the read that ended.
+func (c *Conn) clearReadCtx() {
+	if x := c.ext.Load(); x != nil {
+		x.rctx = nil
+	}
+}
+
+// extra returns c's connExt, making it on first use.
+func (c *Conn) extra() *connExt {
+	if x := c.ext.Load(); x != nil {
+		return x
+	}
+	c.ext.CompareAndSwap(nil, new(connExt))
+	return c.ext.Load()
+}
+
+// peerCloseErr returns the peer's close, if its close frame arrived.
+func (c *Conn) peerCloseErr() *CloseError {
+	if x := c.ext.Load(); x != nil {
+		return x.peerClose.Load()
+	}
+	return nil
+}
+
+// connDefaults are the options of a Conn whose options all have their
+// defaults (ReadLimit aside): it is shared, so that an idle connection does
+// not carry a copy.
+var connDefaults = Options{ReadLimit: DefaultReadLimit, CloseTimeout: DefaultCloseTimeout, FragmentSize: DefaultFragmentSize}
+
+// closedChan is a closed channel: what done returns once the transport is
+// closed.
+var closedChan = func() chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}()
+
+// done returns a channel that is closed when the net.Conn is closed. It is
+// made on first use: most connections never wait for it (the locks need it
+// only under contention), and an idle connection should not carry one.
+func (c *Conn) done() <-chan struct{} {
+	x := c.extra()
+	for {
+		if p := x.closed.Load(); p != nil {
+			return *p
+		}
+		ch := make(chan struct{})
+		if !x.closed.CompareAndSwap(nil, &ch) {
+			continue
+		}
+		if c.State() == StateClosed {
+			// closeTransport may have looked for the channel before
+			// it was there: whichever of the two swaps it out closes
+			// it.
+			x.closeDone()
+		}
+		return ch
+	}
+}
+
+// closeDone closes the channel done returned, if it has not been closed
+// yet, and makes done return closedChan from now on.
+func (x *connExt) closeDone() {
+	if p := x.closed.Swap(&closedChan); p != nil && p != &closedChan {
+		close(*p)
+	}
 }
 
 // NewConn takes over nc after a completed opening handshake and returns the
@@ -220,21 +346,9 @@ func NewConn(nc net.Conn, buffered []byte, role Role, opts *Options) *Conn {
 		panic("ws: NewConn with an invalid role")
 	}
 	c := &Conn{
-		nc:     nc,
-		role:   role,
-		closed: make(chan struct{}),
-	}
-	if opts != nil {
-		c.opts = *opts
-	}
-	if c.opts.ReadLimit == 0 {
-		c.opts.ReadLimit = DefaultReadLimit
-	}
-	if c.opts.CloseTimeout <= 0 {
-		c.opts.CloseTimeout = DefaultCloseTimeout
-	}
-	if c.opts.FragmentSize <= 0 {
-		c.opts.FragmentSize = DefaultFragmentSize
+		nc:   nc,
+		role: role,
+		opts: connOptions(opts),
 	}
 	cfg := wsproto.Config{Role: wsproto.Role(role), PullInflate: true}
 	if c.opts.Compression != nil {
@@ -242,7 +356,11 @@ func NewConn(nc net.Conn, buffered []byte, role Role, opts *Options) *Conn {
 	}
 	c.rx.Init(cfg)
 	c.tx.Init(cfg)
-	c.SetReadLimit(c.opts.ReadLimit)
+	var limit int64
+	if opts != nil {
+		limit = opts.ReadLimit
+	}
+	c.SetReadLimit(limit)
 	c.writev = isWritev(nc)
 	if c.raw = rawConnOf(nc); c.raw != nil {
 		c.rawFn = c.rawRead
@@ -259,6 +377,30 @@ func NewConn(nc net.Conn, buffered []byte, role Role, opts *Options) *Conn {
 	}
 	c.state.Store(int32(StateOpen))
 	return c
+}
+
+// connOptions returns the options of a new Conn: opts with the defaults
+// filled in, connDefaults if they are all the defaults.
+func connOptions(opts *Options) *Options {
+	if opts == nil {
+		return &connDefaults
+	}
+	o := *opts
+	o.ReadLimit = DefaultReadLimit // applied by SetReadLimit, read from readLim
+	if o.CloseTimeout <= 0 {
+		o.CloseTimeout = DefaultCloseTimeout
+	}
+	if o.FragmentSize <= 0 {
+		o.FragmentSize = DefaultFragmentSize
+	}
+	if o.WriteTimeout < 0 {
+		o.WriteTimeout = 0
+	}
+	if o.CloseTimeout == DefaultCloseTimeout && o.FragmentSize == DefaultFragmentSize && o.WriteTimeout == 0 &&
+		o.Compression == nil && o.Subprotocol == "" && o.OnPing == nil && o.OnPong == nil && o.OnPeerClose == nil {
+		return &connDefaults
+	}
+	return &o
 }
 
 // SetReadLimit changes the largest message reads accept (see
@@ -299,8 +441,8 @@ func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
 // RemoteAddr returns the remote network address.
 func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
 
-// deadlines are the user's deadlines of a Conn that has some, and the time
-// by which reads end once a close frame was sent; guarded by dlMu.
+// deadlines are the user's deadlines, and the time by which reads end once
+// a close frame was sent; guarded by connExt.dlMu.
 type deadlines struct {
 	read, write time.Time
 	closeBy     time.Time // reads end by then once a close frame was sent
@@ -308,51 +450,48 @@ type deadlines struct {
 
 // readDeadline returns the user's read deadline (closeBy included).
 func (c *Conn) readDeadline() time.Time {
-	c.dlMu.Lock()
-	defer c.dlMu.Unlock()
-	if c.dl == nil {
+	x := c.ext.Load()
+	if x == nil {
 		return time.Time{}
 	}
-	return c.dl.read
+	x.dlMu.Lock()
+	defer x.dlMu.Unlock()
+	return x.dl.read
 }
 
 // writeDeadline returns the user's write deadline.
 func (c *Conn) writeDeadline() time.Time {
-	c.dlMu.Lock()
-	defer c.dlMu.Unlock()
-	if c.dl == nil {
+	x := c.ext.Load()
+	if x == nil {
 		return time.Time{}
 	}
-	return c.dl.write
+	x.dlMu.Lock()
+	defer x.dlMu.Unlock()
+	return x.dl.write
 }
 
 // SetReadDeadline sets the deadline for reads, as net.Conn does. A read that
 // times out fails the connection. A context deadline given to a read
 // applies as well; the earlier one wins.
 func (c *Conn) SetReadDeadline(t time.Time) error {
-	c.dlMu.Lock()
-	defer c.dlMu.Unlock()
-	if d := c.dl; d != nil {
-		if !d.closeBy.IsZero() && (t.IsZero() || d.closeBy.Before(t)) {
-			t = d.closeBy
-		}
-		d.read = t
-	} else if !t.IsZero() {
-		c.dl = &deadlines{read: t}
+	x := c.extra()
+	x.dlMu.Lock()
+	defer x.dlMu.Unlock()
+	d := &x.dl
+	if !d.closeBy.IsZero() && (t.IsZero() || d.closeBy.Before(t)) {
+		t = d.closeBy
 	}
+	d.read = t
 	return c.nc.SetReadDeadline(t)
 }
 
 // SetWriteDeadline sets the deadline for writes, as net.Conn does. A write
 // that times out fails the connection, since part of a frame may be out.
 func (c *Conn) SetWriteDeadline(t time.Time) error {
-	c.dlMu.Lock()
-	if c.dl != nil {
-		c.dl.write = t
-	} else if !t.IsZero() {
-		c.dl = &deadlines{write: t}
-	}
-	c.dlMu.Unlock()
+	x := c.extra()
+	x.dlMu.Lock()
+	x.dl.write = t
+	x.dlMu.Unlock()
 	return c.nc.SetWriteDeadline(t)
 }
 
@@ -366,7 +505,10 @@ func (c *Conn) SetDeadline(t time.Time) error {
 
 // acquire takes s, giving up when ctx is done or the connection is closed.
 func (c *Conn) acquire(ctx context.Context, s *sem) error {
-	return s.lock(ctx, c.closed)
+	if s.tryLock() {
+		return nil
+	}
+	return s.lockSlow(ctx, c.done())
 }
 
 // acquireRead takes readSem. Unlike acquire it keeps waiting after the
@@ -388,12 +530,17 @@ func (c *Conn) setState(s State) {
 
 // closeTransport closes the net.Conn once and marks the Conn closed.
 func (c *Conn) closeTransport() error {
-	err := ErrClosed
-	c.closeOnce.Do(func() {
-		err = c.nc.Close()
-		c.setState(StateClosed)
-		close(c.closed)
-	})
+	c.closeMu.Lock()
+	defer c.closeMu.Unlock()
+	if c.ncClosed {
+		return ErrClosed
+	}
+	c.ncClosed = true
+	err := c.nc.Close()
+	c.setState(StateClosed)
+	if x := c.ext.Load(); x != nil {
+		x.closeDone()
+	}
 	return err
 }
 

@@ -20,7 +20,7 @@ func (c *Conn) runHook(f func([]byte), payload []byte) {
 	if !c.serving {
 		// Outside Serve, the reading goroutine changes from call to
 		// call; control frames are rare enough to look it up each time.
-		c.hookG.Store(goid())
+		c.extra().hookG.Store(goid())
 	}
 	c.inHook.Store(true)
 	defer c.inHook.Store(false)
@@ -30,7 +30,7 @@ func (c *Conn) runHook(f func([]byte), payload []byte) {
 // inCallback reports whether the calling goroutine is running one of the
 // Conn's callbacks.
 func (c *Conn) inCallback() bool {
-	return c.inHook.Load() && c.hookG.Load() == goid()
+	return c.inHook.Load() && c.extra().hookG.Load() == goid()
 }
 
 // goid returns the calling goroutine's ID, read from the first line of its

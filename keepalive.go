@@ -55,7 +55,7 @@ func (c *Conn) KeepAlive(ctx context.Context, interval, timeout time.Duration) e
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-c.closed:
+		case <-c.done():
 			return ErrClosed
 		case <-t.C:
 		}
@@ -82,9 +82,9 @@ func (c *Conn) KeepAlive(ctx context.Context, interval, timeout time.Duration) e
 // is being written, bounded by abortWriteTimeout, and TCP is closed at once.
 // Reads return an error that wraps cause from then on.
 func (c *Conn) abort(code CloseCode, reason string, cause error) {
-	c.abortCause.CompareAndSwap(nil, &cause)
+	c.extra().abortCause.CompareAndSwap(nil, &cause)
 	if c.frameSem.tryLock() {
-		if !c.tx.CloseSent() && c.writeErr == nil {
+		if !c.tx.CloseSent() && c.writeError() == nil {
 			bp := writeBufPool.Get().(*[]byte)
 			b, _ := c.tx.AppendClose((*bp)[:0], code, reason)
 			c.tx.MarkCloseSent()

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"sync"
 
 	"github.com/rfc6455/ws/frame"
 )
@@ -25,18 +26,19 @@ func (c *Conn) Ping(ctx context.Context) error {
 		return ErrPingFromReader
 	}
 	ch := make(chan struct{})
-	c.pingMu.Lock()
-	c.pingSeq++
-	id := uint64(c.pingSeq)
-	if c.pings == nil {
-		c.pings = make(map[uint64]chan struct{})
+	pw := &c.extra().pings
+	pw.mu.Lock()
+	pw.seq++
+	id := pw.seq
+	if pw.m == nil {
+		pw.m = make(map[uint64]chan struct{})
 	}
-	c.pings[id] = ch
-	c.pingMu.Unlock()
+	pw.m[id] = ch
+	pw.mu.Unlock()
 	defer func() {
-		c.pingMu.Lock()
-		delete(c.pings, id)
-		c.pingMu.Unlock()
+		pw.mu.Lock()
+		delete(pw.m, id)
+		pw.mu.Unlock()
 	}()
 	var payload [8]byte
 	binary.BigEndian.PutUint64(payload[:], id)
@@ -48,7 +50,7 @@ func (c *Conn) Ping(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-c.closed:
+	case <-c.done():
 		return ErrClosed
 	}
 }
@@ -76,13 +78,26 @@ func (c *Conn) gotPong(payload []byte) {
 	if len(payload) != 8 {
 		return
 	}
+	x := c.ext.Load()
+	if x == nil {
+		return // no Ping was ever called
+	}
+	pw := &x.pings
 	id := binary.BigEndian.Uint64(payload)
-	c.pingMu.Lock()
-	for k, ch := range c.pings {
+	pw.mu.Lock()
+	for k, ch := range pw.m {
 		if k <= id {
 			close(ch)
-			delete(c.pings, k)
+			delete(pw.m, k)
 		}
 	}
-	c.pingMu.Unlock()
+	pw.mu.Unlock()
+}
+
+// pingWaiters are the Ping calls of a Conn waiting for their pongs, by
+// the number their ping carries.
+type pingWaiters struct {
+	mu  sync.Mutex
+	seq uint64
+	m   map[uint64]chan struct{}
 }

@@ -65,7 +65,7 @@ func (c *Conn) rawRead(fd uintptr) bool {
 			c.rpooled, c.rbuf = nil, nil
 			return false
 		}
-		c.rawErrno = errno
+		c.rawErrno = uint32(errno)
 		return true
 	}
 }

@@ -51,14 +51,14 @@ func (c *Conn) ReadMessage(ctx context.Context, buf []byte) (MessageType, []byte
 	if err := c.acquireRead(ctx); err != nil {
 		return 0, buf[:0], err
 	}
-	if c.pending != nil || c.readErr != nil || ctx.Done() != nil || c.hasReadHooks() {
+	if x := c.ext.Load(); x != nil && (x.readErr != nil || x.pending != nil) || ctx.Done() != nil || c.hasReadHooks() {
 		return c.readMessageMore(ctx, buf[:0])
 	}
 	// The common case, kept shallow (see readMessage): no context to
 	// watch, nothing set aside by Close, no callback to run. No code but
 	// this package's runs until readSem is let go, so it needs no defer
-	// (whose result slots would deepen this frame).
-	c.rctx = ctx
+	// (whose result slots would deepen this frame). ctx cannot end: the
+	// pongs the read sends need not know it (setReadCtx).
 	buf = buf[:0]
 	var typ MessageType
 	var err error
@@ -71,7 +71,6 @@ func (c *Conn) ReadMessage(ctx context.Context, buf []byte) (MessageType, []byte
 	if err == nil {
 		typ, buf, err = c.readMessage(buf)
 	}
-	c.rctx = nil
 	c.readSem.unlock()
 	return typ, buf, err
 }
@@ -91,17 +90,17 @@ func (c *Conn) readMessageMore(ctx context.Context, buf []byte) (MessageType, []
 	if typ, msg, ok := c.popPending(buf); ok {
 		return typ, msg, nil
 	}
-	if c.readErr != nil {
-		return 0, buf, c.readErr
+	if c.readError() != nil {
+		return 0, buf, c.readError()
 	}
 	if err := ctx.Err(); err != nil {
 		// Nothing was read: the connection stays as it was.
 		return 0, buf, err
 	}
 	w := c.watch(ctx, false)
-	c.rctx = ctx
+	c.setReadCtx(ctx)
 	typ, buf, err := c.readMessage(buf)
-	c.rctx = nil
+	c.clearReadCtx()
 	err = c.stopWatch(ctx, w, err)
 	return typ, buf, err
 }
@@ -378,8 +377,8 @@ func (c *Conn) nextData() error {
 	ev := &c.ev
 	for {
 		if c.rpos == c.rend {
-			if c.readErr != nil {
-				return c.readErr
+			if c.readError() != nil {
+				return c.readError()
 			}
 			if err := c.fill(); err != nil {
 				return c.readFailed(err)
@@ -440,7 +439,7 @@ func (c *Conn) fill() error {
 			c.rpooled, c.rbuf = nil, nil
 			continue
 		case c.rawErrno != 0:
-			return c.errnoError("read", c.rawErrno)
+			return c.errnoError("read", syscall.Errno(c.rawErrno))
 		case c.rawN == 0:
 			return io.EOF
 		}
@@ -491,22 +490,22 @@ func (c *Conn) errnoError(op string, errno syscall.Errno) error {
 // readFailed records an I/O error: the stream position is lost, so the
 // connection is closed and the error sticks.
 func (c *Conn) readFailed(err error) error {
-	if c.readErr != nil {
-		return c.readErr
+	if c.readError() != nil {
+		return c.readError()
 	}
 	if errors.Is(err, io.EOF) {
 		err = io.ErrUnexpectedEOF
 	}
-	if ce := c.peerClose.Load(); ce != nil {
+	if ce := c.peerCloseErr(); ce != nil {
 		// The close handshake already finished; report it as such.
 		err = ce
 	} else {
-		if cause := c.abortCause.Load(); cause != nil {
-			err = *cause // this side gave up on the connection
+		if x := c.ext.Load(); x != nil && x.abortCause.Load() != nil {
+			err = *x.abortCause.Load() // this side gave up on the connection
 		}
 		err = &closeErrorAbnormal{err}
 	}
-	c.readErr = err
+	c.extra().readErr = err
 	c.releaseReadBuf()
 	c.closeTransport()
 	return err
@@ -558,9 +557,9 @@ func (c *Conn) handleEvent(ev *wsproto.Event) error {
 func (c *Conn) gotPing(ping []byte) error {
 	// The pong is bounded by the read's own context, so that a cancelled
 	// read does not stay blocked behind a stuck writer.
-	ctx := c.rctx
-	if ctx == nil {
-		ctx = context.Background()
+	ctx := context.Background()
+	if x := c.ext.Load(); x != nil && x.rctx != nil {
+		ctx = x.rctx
 	}
 	if err := c.writePong(ctx, ping); err != nil && !errors.Is(err, ErrClosed) {
 		return c.readFailed(err)

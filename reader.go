@@ -24,14 +24,14 @@ func (c *Conn) NextReader(ctx context.Context) (MessageType, io.Reader, error) {
 	if typ, msg, ok := c.popPending(nil); ok {
 		return typ, bytes.NewReader(msg), nil
 	}
-	if c.readErr != nil {
-		return 0, nil, c.readErr
+	if c.readError() != nil {
+		return 0, nil, c.readError()
 	}
 	if err := ctx.Err(); err != nil {
 		return 0, nil, err
 	}
 	w := c.watch(ctx, false)
-	c.rctx = ctx
+	c.setReadCtx(ctx)
 	err := c.beginMessage()
 	var whole []byte
 	if err == nil && c.msgCompr {
@@ -40,7 +40,7 @@ func (c *Conn) NextReader(ctx context.Context) (MessageType, io.Reader, error) {
 			c.endMessage()
 		}
 	}
-	c.rctx = nil
+	c.clearReadCtx()
 	if err = c.stopWatch(ctx, w, err); err != nil {
 		return 0, nil, err
 	}
@@ -75,16 +75,16 @@ func (r *messageReader) Read(p []byte) (int, error) {
 	if r.gen != c.readGen {
 		return 0, ErrStaleReader
 	}
-	if c.readErr != nil {
-		return 0, c.readErr
+	if c.readError() != nil {
+		return 0, c.readError()
 	}
 	if err := r.ctx.Err(); err != nil {
 		return 0, err
 	}
 	w := c.watch(r.ctx, false)
-	c.rctx = r.ctx
+	c.setReadCtx(r.ctx)
 	n, err := r.read(p)
-	c.rctx = nil
+	c.clearReadCtx()
 	if err != io.EOF {
 		err = c.stopWatch(r.ctx, w, err)
 	} else {

@@ -57,8 +57,8 @@ func TestSemExclusion(t *testing.T) {
 	if !s.tryLock() {
 		t.Fatal("sem held after every holder released it")
 	}
-	if s.waiters != nil || s.state.Load() != semLocked {
-		t.Fatalf("state %d, waiters %v", s.state.Load(), s.waiters)
+	if w := s.waiterList(); w != nil || s.state.Load() != semLocked {
+		t.Fatalf("state %d, waiters %v", s.state.Load(), w)
 	}
 }
 
@@ -71,10 +71,7 @@ func TestSemDone(t *testing.T) {
 	got := make(chan error, 1)
 	go func() { got <- s.lock(context.Background(), done) }()
 	for {
-		s.mu.Lock()
-		w := s.waiters
-		s.mu.Unlock()
-		if w != nil {
+		if s.waiterList() != nil {
 			break
 		}
 		time.Sleep(time.Millisecond)

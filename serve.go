@@ -31,7 +31,7 @@ func (c *Conn) Serve(ctx context.Context, h Handler) error {
 	defer c.readSem.unlock()
 	c.hooks = &h
 	c.serving = true
-	c.hookG.Store(goid())
+	c.extra().hookG.Store(goid())
 	defer func() {
 		// Also after a callback's panic: the Conn must not believe a
 		// callback still runs.
@@ -44,14 +44,14 @@ func (c *Conn) Serve(ctx context.Context, h Handler) error {
 		return err
 	}
 	w := c.watch(ctx, false)
-	c.rctx = ctx
-	defer func() { c.rctx = nil }()
+	c.setReadCtx(ctx)
+	defer c.clearReadCtx()
 	var buf []byte
 	var err error
 	for {
 		typ, msg, ok := c.popPending(buf[:0])
 		if !ok {
-			if c.readErr != nil {
+			if c.readError() != nil {
 				break
 			}
 			typ, msg, err = c.readMessage(buf[:0])
@@ -67,7 +67,7 @@ func (c *Conn) Serve(ctx context.Context, h Handler) error {
 		buf = msg
 	}
 	if err == nil {
-		err = c.readErr
+		err = c.readError()
 	}
 	err = c.stopWatch(ctx, w, err)
 	var ce *CloseError

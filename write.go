@@ -91,7 +91,7 @@ func (c *Conn) writeData(ctx context.Context, op frame.Opcode, payload []byte, b
 	if err == nil {
 		// No defer (its result slots would deepen this frame): no code
 		// but this package's runs until frameSem is let go.
-		err = c.writeErr
+		err = c.writeError()
 		if err == nil && c.tx.CloseSent() {
 			// RFC 6455 §5.5.1: after sending a close frame, no more
 			// data frames.
@@ -120,7 +120,7 @@ func (c *Conn) writeDataWatched(ctx context.Context, op frame.Opcode, payload []
 //
 //go:noinline
 func (c *Conn) writeFailed(err error) {
-	c.writeErr = err
+	c.extra().writeErr = err
 	c.closeTransport()
 }
 
@@ -156,7 +156,7 @@ func (c *Conn) writePong(ctx context.Context, ping []byte) error {
 		return err
 	}
 	// No defer, as in writeData.
-	err := c.writeErr
+	err := c.writeError()
 	if err == nil && c.tx.CloseSent() {
 		// RFC 6455 §5.5.1: nothing after the close frame.
 		err = ErrClosed
@@ -235,8 +235,8 @@ func (c *Conn) writeUnder(ctx context.Context, fin bool, rsv uint8, op frame.Opc
 		return err
 	}
 	defer c.frameSem.unlock()
-	if c.writeErr != nil {
-		return c.writeErr
+	if c.writeError() != nil {
+		return c.writeError()
 	}
 	// RFC 6455 §5.5.1: after sending a close frame, no more data frames.
 	if c.tx.CloseSent() {

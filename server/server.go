@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"sync"
 
 	"github.com/rfc6455/ws"
@@ -41,10 +42,13 @@ type Server struct {
 	// request: its connections' goroutines do not keep one.
 	fn func(c *ws.Conn)
 
-	mu      sync.Mutex
-	conns   map[*ws.Conn]bool // true once the 101 is written
-	closing bool
-	wg      sync.WaitGroup
+	mu sync.Mutex
+	// sessions are the connections' sessions, in no order; each knows
+	// its index (session.at). A slice rather than a map: an entry costs
+	// a pointer, not a map slot and its share of the table.
+	sessions []*session
+	closing  bool
+	wg       sync.WaitGroup
 }
 
 // Handler returns a Server that runs fn for each WebSocket connection, with
@@ -74,34 +78,32 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	// The connection is registered before the 101 is written: once the
 	// client knows it is connected, Len and Shutdown know it too.
-	var pending *ws.Conn
+	e := &session{s: s, at: -1}
 	c, err := accept(w, r, &s.Options, func(c *ws.Conn) {
+		e.c = c
 		s.mu.Lock()
 		if !s.closing {
-			if s.conns == nil {
-				s.conns = make(map[*ws.Conn]bool)
-			}
-			s.conns[c] = false // Shutdown leaves it to us until the 101 is out
-			pending = c
+			// Shutdown leaves it to us until the 101 is out (ready).
+			e.at = int32(len(s.sessions))
+			s.sessions = append(s.sessions, e)
 		}
 		s.mu.Unlock()
 	})
 	if err != nil {
-		if pending != nil {
-			s.forget(pending)
-		}
+		s.forget(e)
 		s.wg.Done()
 		return // Accept answered the request.
 	}
 	s.mu.Lock()
 	closing := s.closing
-	if !closing && pending != nil {
-		s.conns[c] = true
+	registered := e.at >= 0
+	if !closing && registered {
+		e.ready = true
 	}
 	s.mu.Unlock()
-	if closing || pending == nil {
+	if closing || !registered {
 		c.Close(ws.CloseGoingAway, shutdownReason)
-		s.forget(c)
+		s.forget(e)
 		s.wg.Done()
 		return
 	}
@@ -111,19 +113,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// for the connection's lifetime.
 	// r stays reachable only as long as Handle uses it
 	// (TestServerDoesNotKeepRequest); Handler's function takes none.
-	var hr *http.Request
 	if s.Handle != nil {
-		hr = r.WithContext(context.WithoutCancel(r.Context()))
+		e.r = r.WithContext(context.WithoutCancel(r.Context()))
 	}
+	// The path is copied: URL.Path is a piece of the request line, which
+	// would otherwise stay for the connection's lifetime.
+	e.remote, e.path = r.RemoteAddr, strings.Clone(r.URL.Path)
 	if sc, ok := c.NetConn().(*streamConn); ok {
 		// HTTP/2: the stream, and the response writer the Conn writes
 		// to, end when this handler returns; it stays until the
 		// connection is over and no write is under way.
-		s.serve(&session{s: s, c: c, r: hr, remote: r.RemoteAddr, path: r.URL.Path})
+		s.serve(e)
 		sc.detach()
 		return
 	}
-	go s.serve(&session{s: s, c: c, r: hr, remote: r.RemoteAddr, path: r.URL.Path})
+	go s.serve(e)
 }
 
 // serve runs Handle, or Handler's function, for one connection, then
@@ -146,13 +150,16 @@ func (s *Server) serve(e *session) {
 
 // session is what serve and its deferred end need: the connection, the
 // request for Handle, and the client's address and the path for the log of
-// a panic.
+// a panic; and the connection's entry in the Server's list. It is kept
+// small (64 bytes): every idle connection has one.
 type session struct {
 	s            *Server
 	c            *ws.Conn
 	r            *http.Request
 	remote, path string
-	returned     bool // the function returned
+	at           int32 // index in s.sessions, -1 when not in it; guarded by s.mu
+	ready        bool  // the 101 is written; guarded by s.mu
+	returned     bool  // the function returned
 }
 
 // end closes the connection once Handle is done, and forgets it. A panic
@@ -179,14 +186,25 @@ func (e *session) end() {
 			c.Close(ws.CloseInternalError, "internal error")
 		}
 	}
-	s.forget(c)
+	s.forget(e)
 	s.wg.Done()
 }
 
-// forget drops a connection that ended.
-func (s *Server) forget(c *ws.Conn) {
+// forget drops a connection that ended from the list, if it is in it: the
+// last session takes its place.
+func (s *Server) forget(e *session) {
 	s.mu.Lock()
-	delete(s.conns, c)
+	if i := e.at; i >= 0 {
+		last := len(s.sessions) - 1
+		s.sessions[i] = s.sessions[last]
+		s.sessions[i].at = i
+		s.sessions[last] = nil
+		s.sessions = s.sessions[:last]
+		e.at = -1
+		if len(s.sessions) == 0 && cap(s.sessions) > 1024 {
+			s.sessions = nil // give a burst's table back
+		}
+	}
 	s.mu.Unlock()
 }
 
@@ -206,12 +224,12 @@ const shutdownReason = "server shutting down"
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
-	conns := make([]*ws.Conn, 0, len(s.conns))
-	for c, ready := range s.conns {
+	conns := make([]*ws.Conn, 0, len(s.sessions))
+	for _, e := range s.sessions {
 		// A connection whose 101 is still being written is closed by
 		// ServeHTTP once it is out.
-		if ready {
-			conns = append(conns, c)
+		if e.ready {
+			conns = append(conns, e.c)
 		}
 	}
 	s.mu.Unlock()
@@ -228,8 +246,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		s.mu.Lock()
-		for c := range s.conns {
-			c.CloseNow()
+		for _, e := range s.sessions {
+			e.c.CloseNow()
 		}
 		s.mu.Unlock()
 		return ctx.Err()
@@ -240,5 +258,5 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) Len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.conns)
+	return len(s.sessions)
 }
