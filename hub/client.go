@@ -27,6 +27,9 @@ type Client struct {
 	ns   string
 	data any
 
+	// ctx is made when first asked for (see Context) when its parent is
+	// context.Background, as an attached client's usually is: an idle
+	// client is smaller without it. Guarded by mu then.
 	ctx    context.Context
 	cancel context.CancelFunc
 
@@ -65,7 +68,27 @@ func (c *Client) Conn() *ws.Conn { return c.conn }
 func (c *Client) Transport() Transport { return c.t }
 
 // Context returns the client's context; it ends when the client is gone.
-func (c *Client) Context() context.Context { return c.ctx }
+func (c *Client) Context() context.Context {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ctx == nil {
+		c.ctx, c.cancel = context.WithCancel(context.Background())
+		if c.ended {
+			c.cancel()
+		}
+	}
+	return c.ctx
+}
+
+// endContext ends the client's context, if it was made.
+func (c *Client) endContext() {
+	c.mu.Lock()
+	cancel := c.cancel
+	c.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
 
 // Hub returns the hub the client belongs to.
 func (c *Client) Hub() *Hub { return c.hub }
@@ -212,12 +235,15 @@ func (c *Client) start() {
 func (c *Client) end() {
 	c.mu.Lock()
 	c.ended = true
+	cancel := c.cancel
 	c.mu.Unlock()
 	c.closing.Store(true)
 	if c.ws != nil {
 		c.ws.end()
 	}
-	c.cancel()
+	if cancel != nil {
+		cancel()
+	}
 }
 
 // enqueue queues p without blocking, applying the Overflow policy when the

@@ -332,7 +332,7 @@ func (h *Hub) Serve(ctx context.Context, conn *ws.Conn, info Info) error {
 	c.ws, c.conn, t.c = t, conn, c
 	c.detached.Store(true) // Serve removes it itself; Detach does nothing
 	if err := h.add(c); err != nil {
-		c.cancel()
+		c.endContext()
 		conn.Close(ws.CloseGoingAway, ShutdownReason)
 		return err
 	}
@@ -344,7 +344,7 @@ func (h *Hub) Serve(ctx context.Context, conn *ws.Conn, info Info) error {
 	if h.opts.OnConnect != nil {
 		h.guard(c, "OnConnect", func() { h.opts.OnConnect(c) })
 	}
-	err := conn.Serve(c.ctx, ws.Handler{OnMessage: c.onMessage})
+	err := conn.Serve(c.Context(), ws.Handler{OnMessage: c.onMessage})
 
 	c.end()
 	h.remove(c)
@@ -399,7 +399,9 @@ func (h *Hub) newClient(ctx context.Context, t Transport, info Info) *Client {
 	if c.id == "" {
 		c.id = newID()
 	}
-	c.ctx, c.cancel = context.WithCancel(ctx)
+	if ctx != context.Background() {
+		c.ctx, c.cancel = context.WithCancel(ctx)
+	}
 	return c
 }
 

@@ -81,7 +81,7 @@ type Target struct {
 func (h *Hub) Attach(ctx context.Context, t Transport, info Info) (*Client, error) {
 	c := h.newClient(ctx, t, info)
 	if err := h.add(c); err != nil {
-		c.cancel()
+		c.endContext()
 		return nil, err
 	}
 	h.m.connections.Add(1)

@@ -345,3 +345,19 @@ func (t *countTransport) Send(p hub.Payload) error               { t.n++; return
 func (t *countTransport) Close(ws.CloseCode, string, bool) error { return nil }
 func (t *countTransport) CloseNow() error                        { return nil }
 func (t *countTransport) BufferedAmount() int64                  { return 0 }
+
+// An attached client's context is made when first asked for: asked for
+// only after Detach, it has ended already.
+func TestAttachedContextAskedAfterDetach(t *testing.T) {
+	h := hub.New(nil)
+	c, err := h.Attach(context.Background(), &memTransport{}, hub.Info{ID: "late"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Detach(nil)
+	select {
+	case <-c.Context().Done():
+	default:
+		t.Fatal("the context of a detached client has not ended")
+	}
+}

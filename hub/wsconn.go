@@ -232,14 +232,15 @@ func (t *wsConn) heartbeat(interval, timeout time.Duration) {
 			return
 		case <-tick.C:
 		}
-		ctx, cancel := context.WithTimeout(c.ctx, timeout)
+		cctx := c.Context()
+		ctx, cancel := context.WithTimeout(cctx, timeout)
 		err := t.conn.Ping(ctx)
 		cancel()
 		switch {
 		case err == nil:
 			h.m.pongs.Add(1)
 			continue
-		case errors.Is(err, context.DeadlineExceeded) && c.ctx.Err() == nil:
+		case errors.Is(err, context.DeadlineExceeded) && cctx.Err() == nil:
 			h.m.pongTimeouts.Add(1)
 			h.log.Warn("hub: terminating a client that did not answer a ping", "id", c.id, "user", c.user, "timeout", timeout)
 			c.terminate(ErrPongTimeout)
