@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // TestConnOptionsShared checks that a Conn shares connDefaults only when
@@ -46,5 +47,16 @@ func TestConnOptionsShared(t *testing.T) {
 		if g := reflect.ValueOf(got).Elem().Field(i); g.IsZero() || v.Kind() != reflect.Func && !g.Equal(v) {
 			t.Errorf("Options.%s not kept", f.Name)
 		}
+	}
+}
+
+// TestConnSize keeps a Conn within 512 bytes: every idle connection holds
+// one, and past 512 bytes an object with pointers also carries the
+// allocator's 8-byte header, so a Conn of 513 bytes costs 576 and one of
+// 569, 640 (size classes). What a connection rarely uses belongs in
+// connExt, made when first needed.
+func TestConnSize(t *testing.T) {
+	if n := unsafe.Sizeof(Conn{}); n > 512 {
+		t.Errorf("ws.Conn is %d bytes, over 512: move what an idle connection does not use to connExt", n)
 	}
 }
