@@ -131,7 +131,7 @@ func (s *Socket) poll(w http.ResponseWriter, r *http.Request) {
 	// the next as soon as it has the answer, which a large body can give
 	// it before writePayload returns.
 	s.polling = false
-	s.pollEnd = nanotime()
+	s.extra().pollEnd = nanotime()
 	s.mu.Unlock()
 
 	bp := getBuf()

@@ -163,6 +163,7 @@ type Server struct {
 	// closedPolls holds the ids of polling sessions that their clients
 	// closed with no GET pending, for closedPollGrace (see bury).
 	closedPolls map[string]struct{}
+	hb          heartbeats
 	live        int           // sessions whose Handler.Close has not returned
 	shutdown    bool          // Shutdown was called
 	idle        chan struct{} // closed when live reaches 0 after Shutdown

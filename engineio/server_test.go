@@ -610,7 +610,7 @@ func testLatePingTimer(t *testing.T) {
 		s, rec := newOpen(t)
 		s.mu.Lock()
 		s.due = nanotime() - int64(timeout) - 1 // the ping was due a timeout ago
-		s.pollEnd = s.due - 1                   // and the last GET ended before
+		s.extra().pollEnd = s.due - 1           // and the last GET ended before
 		s.mu.Unlock()
 		s.lastRecv.Store(nanotime() - 2*int64(timeout))
 		if !s.overdue() {
@@ -625,7 +625,7 @@ func testLatePingTimer(t *testing.T) {
 		s.mu.Lock()
 		was := nanotime() - int64(timeout)/2 // the ping was due half a timeout ago
 		s.due = was
-		s.pollEnd = was - 1
+		s.extra().pollEnd = was - 1
 		s.mu.Unlock()
 		s.lastRecv.Store(was - int64(time.Second))
 		if s.overdue() {

@@ -56,7 +56,8 @@ type Socket struct {
 	// final is the packet a pending GET gets when the session ends
 	// without one queued: close ('1') when the server ends it, noop ('6')
 	// when the client did.
-	final byte
+	final   byte
+	beating bool // the heartbeat started
 	// closeDue and closeDone (below) go with dmu.
 	closeDue atomic.Bool
 	queue    []*Prepared
@@ -67,8 +68,11 @@ type Socket struct {
 	drained  chan struct{} // closed when the queue shrinks, for blocked senders
 	reason   error
 	due      int64 // when the timer's phase is due (nanotime)
-	pollEnd  int64 // when the last GET was answered (nanotime)
-	timer    *time.Timer
+	// hbAt and hbIdx are the session's place in the server's heartbeats
+	// (guarded by their lock): when its onTimer is due, and its index
+	// there plus one (0: not there).
+	hbAt  int64
+	hbIdx int32
 
 	lastRecv atomic.Int64 // nanotime of the last packet received
 
@@ -85,14 +89,16 @@ type Socket struct {
 	msgSeq  uint64
 }
 
-// sessionMore is the state of a Socket that most sessions never use, made
-// when first needed (see Socket.extra): an idle session is smaller without
-// it. Its fields are guarded by Socket.mu.
+// sessionMore is the state of a Socket that a WebSocket session seldom
+// uses (an upgrade's probe, the session context, polling's last GET), made
+// when first needed (see Socket.extra): an idle WebSocket session is
+// smaller without it. Its fields are guarded by Socket.mu.
 type sessionMore struct {
 	probe      wsTransport // the probe connection of an upgrade
 	probeTimer *time.Timer // the probe's UpgradeTimeout
 	ctx        context.Context
 	cancel     context.CancelCauseFunc
+	pollEnd    int64 // when the last GET was answered (nanotime)
 }
 
 // extra returns s.more, making it if needed; s.mu is held.
@@ -381,7 +387,7 @@ func (s *Socket) Close() error {
 	d := s.srv.opts.PingInterval + s.srv.opts.PingTimeout
 	s.phase = phaseClosing
 	s.due = nanotime() + int64(d)
-	s.timer.Reset(d)
+	s.srv.hb.schedule(s, s.due)
 	s.mu.Unlock()
 	return nil
 }
@@ -424,8 +430,8 @@ func (s *Socket) terminate(reason error, final byte, code ws.CloseCode) bool {
 	}
 	s.stopProbeTimer()
 	tombstone := reason == ErrClientClose && !s.ws && !s.polling
-	if s.timer != nil {
-		s.timer.Stop()
+	if s.beating {
+		s.srv.hb.cancel(s)
 	}
 	if s.more != nil && s.more.cancel != nil {
 		s.more.cancel(reason)
@@ -576,7 +582,8 @@ func (s *Socket) startHeartbeat(start int64) {
 	s.mu.Lock()
 	s.phase = phaseInterval
 	s.due = start + int64(s.srv.opts.PingInterval)
-	s.timer = time.AfterFunc(time.Duration(max(s.due-nanotime(), 0)), s.onTimer)
+	s.beating = true
+	s.srv.hb.schedule(s, s.due)
 	s.mu.Unlock()
 }
 
@@ -600,7 +607,7 @@ func (s *Socket) onTimer() {
 		timeout := int64(s.srv.opts.PingTimeout)
 		if last := s.lastRecv.Load(); now-last < timeout {
 			s.due = last + timeout
-			s.timer.Reset(time.Duration(s.due - now))
+			s.srv.hb.schedule(s, s.due)
 			s.mu.Unlock()
 			return
 		}
@@ -626,11 +633,14 @@ func (s *Socket) onTimer() {
 func (s *Socket) ping(now int64) {
 	from := now
 	if !s.ws && !s.polling {
-		from = max(s.due, s.pollEnd)
+		from = s.due
+		if s.more != nil {
+			from = max(from, s.more.pollEnd)
+		}
 	}
 	s.phase = phasePong
 	s.due = from + int64(s.srv.opts.PingTimeout)
-	s.timer.Reset(time.Duration(max(s.due-now, 0)))
+	s.srv.hb.schedule(s, s.due)
 	s.push(pingPacket)
 }
 
@@ -642,7 +652,7 @@ func (s *Socket) ping(now int64) {
 func (s *Socket) overdue() bool {
 	s.mu.Lock()
 	now := nanotime()
-	if s.state == stateOpen && s.timer != nil && s.phase == phaseInterval && now >= s.due {
+	if s.state == stateOpen && s.beating && s.phase == phaseInterval && now >= s.due {
 		s.ping(now)
 	}
 	closed := s.state == stateClosed
@@ -665,7 +675,7 @@ func (s *Socket) onPong() {
 	if s.state == stateOpen {
 		s.phase = phaseInterval
 		s.due = nanotime() + int64(d)
-		s.timer.Reset(d)
+		s.srv.hb.schedule(s, s.due)
 	}
 	s.mu.Unlock()
 }
