@@ -26,7 +26,7 @@ import (
 	"github.com/rfc6455/ws/socketio"
 )
 
-// TestIdleReaderStack checks that the goroutine that reads an idle
+// TestIdleStackSocketIOReader checks that the goroutine that reads an idle
 // WebSocket connection (the goroutine driver) waits for the next message
 // on a 2 KiB stack, the size a goroutine starts with: after the
 // connection's CONNECT, whose handling goes deeper than 2 KiB allow, and
@@ -41,7 +41,7 @@ import (
 // new goroutine starts with 2 KiB only if the goroutines the collector
 // scanned use little of theirs on average, which the idle readers are
 // most of).
-func TestIdleReaderStack(t *testing.T) {
+func TestIdleStackSocketIOReader(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts child processes with hundreds of connections")
 	}
@@ -53,7 +53,7 @@ func TestIdleReaderStack(t *testing.T) {
 	}
 	for _, adaptive := range []bool{false, true} {
 		t.Run(fmt.Sprintf("adaptive=%v", adaptive), func(t *testing.T) {
-			cmd := exec.Command(os.Args[0], "-test.run=^TestIdleReaderStack$", "-test.count=1", "-test.timeout=5m")
+			cmd := exec.Command(os.Args[0], "-test.run=^TestIdleStackSocketIOReader$", "-test.count=1", "-test.timeout=5m")
 			cmd.Env = append(os.Environ(), "SIO_READER_STACK_CHILD=1")
 			if !adaptive {
 				cmd.Env = append(cmd.Env, "GODEBUG=adaptivestackstart=0")
@@ -83,9 +83,12 @@ func TestIdleReaderStack(t *testing.T) {
 				return
 			}
 			// Every goroutine starts with 2 KiB: a reader that grew
-			// holds 4 KiB or more. The slack is for the runtime's stack
-			// spans (the test's other goroutines, partly used spans).
-			const limit = 3072
+			// holds 4 KiB or more (4.5–6 KiB per connection measured
+			// without the renewals). The slack is for the runtime's
+			// stack spans (partly used ones) and the few readers a deep
+			// runtime path (a GC assist, a span refill) grows: 2.2–2.7
+			// KiB measured, on a busy machine too.
+			const limit = 3584
 			if connected > limit {
 				t.Errorf("%.0f bytes of stack per idle connection after its CONNECT: the reading goroutine waits on a grown stack", connected)
 			}

@@ -153,11 +153,19 @@ func (cfg *Config) selected(c caseSpec) bool {
 }
 
 // plan lists the server sessions to run, in order: each run goes through
-// every library, so that a drift in the machine's load touches all.
+// every library, so that a drift in the machine's load touches all, and
+// every second run goes through them in the reverse order, so that no
+// library is always the first measured (a cold machine, a load that
+// drifts across a run) or always the last.
 func (cfg *Config) plan() []session {
 	var out []session
 	for run := 1; run <= cfg.Runs; run++ {
-		for _, lib := range cfg.Libs {
+		libs := cfg.Libs
+		if run%2 == 0 {
+			libs = slices.Clone(libs)
+			slices.Reverse(libs)
+		}
+		for _, lib := range libs {
 			idle := caseSpec{section: SecIdle, name: fmt.Sprint(cfg.IdleConns), conns: cfg.IdleConns, size: 16}
 			if cfg.IdleConns > 0 && cfg.selected(idle) {
 				out = append(out, session{run: run, lib: lib, mode: echo.DeflateOff, idle: &idle})

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -108,6 +109,20 @@ func TestCasesFilterSelectsByID(t *testing.T) {
 	}
 	want := "ours echo/8x16B,ours echo/8x64KiB,ours handshake/2,gorilla echo/8x16B,gorilla echo/8x64KiB,gorilla handshake/2"
 	if got := strings.Join(ids, ","); got != want {
+		t.Errorf("plan %s, want %s", got, want)
+	}
+}
+
+func TestPlanAlternatesTheOrderOfLibraries(t *testing.T) {
+	cfg := quickest()
+	cfg.Runs = 3
+	cfg.Cases = regexp.MustCompile(`^handshake`)
+	var order []string
+	for _, s := range cfg.plan() {
+		order = append(order, fmt.Sprint(s.run, s.lib))
+	}
+	want := "1ours,1gorilla,2gorilla,2ours,3ours,3gorilla"
+	if got := strings.Join(order, ","); got != want {
 		t.Errorf("plan %s, want %s", got, want)
 	}
 }
