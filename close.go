@@ -186,7 +186,7 @@ func (c *Conn) sendClose(ev wsproto.Event, deadline time.Time) error {
 	writeBufPool.Put(bp)
 	x := c.extra()
 	x.dlMu.Lock()
-	d := &x.dl
+	d := x.deadlines()
 	c.nc.SetWriteDeadline(d.write)
 	// RFC 6455 §7.1.1: once the close frame is out, the peer has
 	// CloseTimeout to answer; a reader does not wait longer than that.

@@ -197,9 +197,10 @@ type Conn struct {
 // made by the first deadline, Ping, wait for the close, or close frame.
 type connExt struct {
 	// Deadlines set by the user, and closeBy; ctx deadlines are applied
-	// on top of them.
+	// on top of them. dl is nil until one is set (a context that can end
+	// does not need it).
 	dlMu sync.Mutex
-	dl   deadlines
+	dl   *deadlines
 
 	// closed is nil until something waits for the close (see done), then
 	// the channel that closes with nc; once nc is closed it is
@@ -273,6 +274,15 @@ func (c *Conn) clearReadCtx() {
 	if x := c.ext.Load(); x != nil {
 		x.rctx = nil
 	}
+}
+
+// deadlines returns x's deadlines, making them on first use; dlMu must be
+// held.
+func (x *connExt) deadlines() *deadlines {
+	if x.dl == nil {
+		x.dl = new(deadlines)
+	}
+	return x.dl
 }
 
 // extra returns c's connExt, making it on first use.
@@ -456,6 +466,9 @@ func (c *Conn) readDeadline() time.Time {
 	}
 	x.dlMu.Lock()
 	defer x.dlMu.Unlock()
+	if x.dl == nil {
+		return time.Time{}
+	}
 	return x.dl.read
 }
 
@@ -467,6 +480,9 @@ func (c *Conn) writeDeadline() time.Time {
 	}
 	x.dlMu.Lock()
 	defer x.dlMu.Unlock()
+	if x.dl == nil {
+		return time.Time{}
+	}
 	return x.dl.write
 }
 
@@ -477,7 +493,7 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 	x := c.extra()
 	x.dlMu.Lock()
 	defer x.dlMu.Unlock()
-	d := &x.dl
+	d := x.deadlines()
 	if !d.closeBy.IsZero() && (t.IsZero() || d.closeBy.Before(t)) {
 		t = d.closeBy
 	}
@@ -490,7 +506,7 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 func (c *Conn) SetWriteDeadline(t time.Time) error {
 	x := c.extra()
 	x.dlMu.Lock()
-	x.dl.write = t
+	x.deadlines().write = t
 	x.dlMu.Unlock()
 	return c.nc.SetWriteDeadline(t)
 }
