@@ -458,33 +458,26 @@ type deadlines struct {
 	closeBy     time.Time // reads end by then once a close frame was sent
 }
 
-// readDeadline returns the user's read deadline (closeBy included).
-func (c *Conn) readDeadline() time.Time {
+// userDeadlines returns the deadlines the user set (closeBy included),
+// zero when none was.
+func (c *Conn) userDeadlines() deadlines {
 	x := c.ext.Load()
 	if x == nil {
-		return time.Time{}
+		return deadlines{}
 	}
 	x.dlMu.Lock()
 	defer x.dlMu.Unlock()
 	if x.dl == nil {
-		return time.Time{}
+		return deadlines{}
 	}
-	return x.dl.read
+	return *x.dl
 }
 
+// readDeadline returns the user's read deadline (closeBy included).
+func (c *Conn) readDeadline() time.Time { return c.userDeadlines().read }
+
 // writeDeadline returns the user's write deadline.
-func (c *Conn) writeDeadline() time.Time {
-	x := c.ext.Load()
-	if x == nil {
-		return time.Time{}
-	}
-	x.dlMu.Lock()
-	defer x.dlMu.Unlock()
-	if x.dl == nil {
-		return time.Time{}
-	}
-	return x.dl.write
-}
+func (c *Conn) writeDeadline() time.Time { return c.userDeadlines().write }
 
 // SetReadDeadline sets the deadline for reads, as net.Conn does. A read that
 // times out fails the connection. A context deadline given to a read
