@@ -11,7 +11,7 @@ import (
 
 // TestSmallRun runs the whole benchmark at a tiny scale against every
 // server, so that the harness and the servers' event handlers do not rot:
-// every figure must come out for every server (the floor serves the echo
+// every figure must come out for every server (the floors serve the echo
 // and idle WebSocket cases only). Node is required under
 // CI=true (.ci/run installs it), skipped elsewhere when missing.
 func TestSmallRun(t *testing.T) {
@@ -24,7 +24,7 @@ func TestSmallRun(t *testing.T) {
 	} else if os.Getenv("CI") == "true" {
 		t.Fatal("socket.io is not installed: run bash interop/install.sh")
 	}
-	servers = append(servers, "floor") // last: it leaves the broadcast and polling cells empty
+	servers = append(servers, "floor", "floor-uring") // last: they leave the broadcast and polling cells empty
 	cmd := exec.Command("go", "run", "./cmd/siobench", "-servers", strings.Join(servers, ","), "-passes", "1",
 		"-window", "300ms", "-warmup", "100ms", "-broadcast-sockets", "20", "-echo-sockets", "4",
 		"-idle-ws", "50", "-idle-polling", "20", "-idle-wait", "1s")
