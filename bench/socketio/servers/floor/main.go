@@ -6,7 +6,7 @@
 // read against what the machine's system calls alone cost.
 //
 // It is hand-written on epoll(7) with raw system calls: one event loop per
-// CPU, level-triggered, one read(2) per readiness into the loop's buffer,
+// CPU (or $FLOOR_LOOPS), level-triggered, one read(2) per readiness into the loop's buffer,
 // every reply of that read in one write(2). What it answers is package
 // floorproto's (shared with servers/flooruring, the same floor on
 // io_uring): only what the load client sends on the WebSocket transport —
@@ -29,6 +29,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"strconv"
 	"sync/atomic"
 	"syscall"
 
@@ -64,7 +65,13 @@ func main() {
 	if err != nil {
 		log.Fatal("floor: ", err)
 	}
-	loops := make([]*loop, runtime.GOMAXPROCS(0))
+	// One loop per CPU, or $FLOOR_LOOPS (cmd/siobench passes only -addr;
+	// the environment reaches the server).
+	n, _ := strconv.Atoi(os.Getenv("FLOOR_LOOPS"))
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	loops := make([]*loop, n)
 	counters := make([]*floorproto.Counter, len(loops))
 	for i := range loops {
 		ep, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)

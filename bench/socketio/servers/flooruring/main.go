@@ -6,9 +6,9 @@
 // read(2) and one write(2) per message, to measure what fewer system calls
 // per acknowledgement buy on this machine.
 //
-// One ring per CPU (GOMAXPROCS, as the other servers), each run by one
-// goroutine locked to its OS thread, set up with
-// IORING_SETUP_SINGLE_ISSUER and IORING_SETUP_DEFER_TASKRUN (the kernel
+// One ring per CPU (GOMAXPROCS, as servers/floor has one loop per CPU; or
+// -rings, $FLOORURING_RINGS), each run by one goroutine locked to its OS
+// thread, set up with IORING_SETUP_SINGLE_ISSUER and IORING_SETUP_DEFER_TASKRUN (the kernel
 // runs the ring's completion work only when its thread asks for
 // completions; -setup changes that). The first ring accepts with a
 // multishot accept and hands every other connection to the next ring, in
@@ -37,6 +37,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"strconv"
 	"syscall"
 
 	"github.com/rfc6455/ws/bench/socketio/internal/floorproto"
@@ -84,8 +85,15 @@ type loop struct {
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:3005", "listen address")
-	setup := flag.String("setup", "defer", "ring setup: defer (SINGLE_ISSUER|DEFER_TASKRUN), coop (SINGLE_ISSUER|COOP_TASKRUN) or plain (neither)")
+	setup := flag.String("setup", envOr("FLOORURING_SETUP", "defer"), "ring setup: defer (SINGLE_ISSUER|DEFER_TASKRUN), coop (SINGLE_ISSUER|COOP_TASKRUN) or plain (neither); default $FLOORURING_SETUP or defer")
+	rings := flag.Int("rings", 0, "rings (and loop threads); default $FLOORURING_RINGS or GOMAXPROCS, as servers/floor's loops")
 	flag.Parse()
+	if *rings <= 0 {
+		*rings, _ = strconv.Atoi(os.Getenv("FLOORURING_RINGS"))
+	}
+	if *rings <= 0 {
+		*rings = runtime.GOMAXPROCS(0)
+	}
 	ap, err := netip.ParseAddrPort(*addr)
 	if err != nil || !ap.Addr().Is4() {
 		log.Fatalf("flooruring: -addr must be an IPv4 address and port: %v", *addr)
@@ -104,7 +112,7 @@ func main() {
 	if err != nil {
 		log.Fatal("flooruring: ", err)
 	}
-	loops := make([]*loop, runtime.GOMAXPROCS(0))
+	loops := make([]*loop, *rings)
 	counters := make([]*floorproto.Counter, len(loops))
 	ready := make(chan error)
 	start := make(chan struct{})
@@ -124,6 +132,15 @@ func main() {
 	// Exit when the harness goes away.
 	bufio.NewReader(os.Stdin).ReadString('\n')
 	os.Exit(0)
+}
+
+// envOr returns the environment variable's value, or def if it is empty
+// (cmd/siobench passes only -addr; the environment reaches the server).
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
 }
 
 // run sets up the loop's ring on its own OS thread (a SINGLE_ISSUER ring
