@@ -19,19 +19,19 @@ func floorConn(nc net.Conn) {
 	if !ok {
 		return
 	}
-	floorEcho(nc, buf, n, false)
+	floorEcho(nc, buf, n, false, false)
 }
 
 // floorEcho echoes the frames that buf[:n] starts and those read after
 // them, as floorConn describes. With lazy, it returns true (keep going)
 // once every byte read is answered and the last read did not fill the
-// buffer: the connection is idle, and the caller can let go of buf while
-// it waits. It returns false when the connection is over.
-func floorEcho(nc net.Conn, buf []byte, n int, lazy bool) bool {
+// buffer (drained says whether the one that read buf[:n] did): the
+// connection is idle, and the caller can let go of buf while it waits. It
+// returns false when the connection is over.
+func floorEcho(nc net.Conn, buf []byte, n int, drained, lazy bool) bool {
 	// buf[:n] holds bytes received and not yet answered; start is where
 	// the unprocessed ones begin.
 	start := 0
-	drained := false // the last read left nothing behind
 	for {
 		// Parse as many whole frames as buf[start:n] holds.
 		for {

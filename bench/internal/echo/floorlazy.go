@@ -1,6 +1,7 @@
 package echo
 
 import (
+	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -79,26 +80,46 @@ func floorLazy(nc net.Conn, bp *[]byte, n int) {
 	if err != nil {
 		return
 	}
-	// The first call says "not yet", so the poller waits for
-	// readability; the call after the wait says "done".
-	waited := false
-	wait := func(uintptr) bool {
-		done := waited
-		waited = !waited
-		return done
+	// read reads what is there into a pooled buffer; with nothing there
+	// it puts the buffer back and says "not yet", and the poller waits for
+	// readability. (Waiting without trying first could miss data that came
+	// before the wait: RawConn.Read forgets an earlier readiness.)
+	var rerr error
+	read := func(fd uintptr) bool {
+		b := floorBufs.Get().(*[]byte)
+		for {
+			m, err := syscall.Read(int(fd), *b)
+			switch {
+			case err == syscall.EINTR:
+				continue
+			case err == syscall.EAGAIN:
+				floorBufs.Put(b)
+				return false
+			case err != nil:
+				rerr = err
+			case m == 0:
+				rerr = io.EOF
+			}
+			bp, n = b, max(m, 0)
+			return true
+		}
 	}
+	drained := false
 	for {
 		if bp == nil {
-			if err := rc.Read(wait); err != nil {
+			if err := rc.Read(read); err != nil || rerr != nil {
+				if bp != nil {
+					floorBufs.Put(bp)
+				}
 				return
 			}
-			bp = floorBufs.Get().(*[]byte)
+			drained = n < len(*bp)
 		}
-		ok := floorEcho(nc, *bp, n, true)
+		ok := floorEcho(nc, *bp, n, drained, true)
 		floorBufs.Put(bp)
 		if !ok {
 			return
 		}
-		bp, n = nil, 0
+		bp, n, drained = nil, 0, false
 	}
 }
