@@ -410,7 +410,12 @@ func connOptions(opts *Options) *Options {
 		o.Compression == nil && o.Subprotocol == "" && o.OnPing == nil && o.OnPong == nil && o.OnPeerClose == nil {
 		return &connDefaults
 	}
-	return &o
+	// o stays on the stack (returning &o would put it on the heap for
+	// every Conn, those that get the shared defaults too): the copy is
+	// made only here.
+	p := new(Options)
+	*p = o
+	return p
 }
 
 // SetReadLimit changes the largest message reads accept (see
