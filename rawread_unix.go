@@ -4,10 +4,17 @@ package ws
 
 import (
 	"github.com/rfc6455/ws/internal/rawio"
+	"github.com/rfc6455/ws/internal/wsconn"
 	"net"
 	"syscall"
 	"unsafe"
 )
+
+func init() {
+	wsconn.NewServerConn = func(nc net.Conn, rc syscall.RawConn, buffered []byte, opts any) any {
+		return newConn(nc, rc, buffered, RoleServer, opts.(*Options))
+	}
+}
 
 // rawConnOf returns the raw connection that lets reads wait for
 // readability in the runtime's poller before taking a buffer, or nil when

@@ -16,6 +16,7 @@ import (
 
 	"github.com/rfc6455/ws"
 	"github.com/rfc6455/ws/handshake"
+	"github.com/rfc6455/ws/internal/wsconn"
 )
 
 // MaxRequestHeaderBytes bounds the request AcceptConn reads, request line
@@ -118,7 +119,7 @@ func acceptConn(nc net.Conn, opts *Options, q *request) (*ws.Conn, error) {
 		// passes.
 		hb.ak.computeFor(q.raw)
 		if err = hb.answer(nc, opts, q); err == nil {
-			c = ws.NewConn(nc, hb.rest, ws.RoleServer, &hb.p.conn)
+			c = newServerConn(nc, hb.rc, hb.rest, &hb.p.conn)
 		}
 	}
 	hb.reset()
@@ -128,6 +129,16 @@ func acceptConn(nc net.Conn, opts *Options, q *request) (*ws.Conn, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// newServerConn is ws.NewConn for the server side of nc, given rc, nc's
+// raw connection if peekSocket made it (nil otherwise), which the Conn
+// then reads and writes through rather than make it again.
+func newServerConn(nc net.Conn, rc syscall.RawConn, rest []byte, opts *ws.Options) *ws.Conn {
+	if rc != nil && wsconn.NewServerConn != nil {
+		return wsconn.NewServerConn(nc, rc, rest, opts).(*ws.Conn)
+	}
+	return ws.NewConn(nc, rest, ws.RoleServer, opts)
 }
 
 // parse parses the head at the start of b into q.raw, and keeps a copy
