@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -217,4 +218,107 @@ func testUpgradeReservationLapses(t *testing.T) {
 		t.Fatal("no reservation after unreserveUpgrade")
 	}
 	s.unreserveUpgrade()
+}
+
+// TestLoopDoesNotWaitForAPOST: a message read on the event loop while a
+// POST of the same session is still in its Handler's Message call (sent
+// just before an upgrade) must not hold the loop, which serves other
+// connections, until that call returns; it waits in the session's queue
+// and comes after the POST's message.
+func TestLoopDoesNotWaitForAPOST(t *testing.T) {
+	entered := make(chan struct{})
+	release := make(chan struct{})
+	var releaseOnce sync.Once
+	unblock := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(unblock)
+	otherServed := make(chan struct{}, 1)
+	var mu sync.Mutex
+	got := map[string][]string{}
+	srv := NewServer(&Options{Handler: HandlerFuncs{OnMessage: func(s *Socket, _ ws.MessageType, data []byte) {
+		msg := string(data)
+		if msg == "block" {
+			close(entered)
+			<-release
+		}
+		mu.Lock()
+		got[s.ID()] = append(got[s.ID()], msg)
+		mu.Unlock()
+		if msg == "other" {
+			otherServed <- struct{}{}
+		}
+	}}})
+	mux := NewLoopMux()
+	mux.Handle("/engine.io/", srv)
+	ls := mux.Server()
+	ls.Loops = 1 // both sessions on one loop
+	addr, stop := looptest.Serve(t, ls, testTimeout)
+	base := "http://" + addr
+	h := &harness{t: t, srv: srv, addr: addr, url: base + "/engine.io/", wsURL: "ws://" + addr + "/engine.io/",
+		hc: &http.Client{Timeout: testTimeout, Transport: &http.Transport{DisableCompression: true}}}
+	t.Cleanup(func() {
+		unblock()
+		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+		defer cancel()
+		srv.Shutdown(ctx)
+		h.hc.CloseIdleConnections()
+		stop()
+	})
+
+	res := h.get("?EIO=4&transport=polling")
+	var sid string
+	if i := strings.Index(res.body, `"sid":"`); i >= 0 {
+		sid, _, _ = strings.Cut(res.body[i+7:], `"`)
+	}
+	if sid == "" {
+		t.Fatalf("handshake: %d %q", res.status, res.body)
+	}
+	posted := make(chan error, 1)
+	go func() {
+		r, err := h.hc.Post(h.url+pq(sid), "text/plain;charset=UTF-8", strings.NewReader("4block"))
+		if err == nil {
+			b, _ := io.ReadAll(r.Body)
+			r.Body.Close()
+			if r.StatusCode != http.StatusOK || string(b) != "ok" {
+				err = fmt.Errorf("POST answered %d %q", r.StatusCode, b)
+			}
+		}
+		posted <- err
+	}()
+	select {
+	case <-entered:
+	case <-time.After(testTimeout):
+		t.Fatal("the POST's message did not reach the Handler")
+	}
+	c := h.upgrade(sid)
+	c.send(ws.Text, "4after")
+
+	// Another session on the same loop is served meanwhile.
+	other := h.mustDial("?EIO=4&transport=websocket")
+	other.next() // the open packet
+	other.send(ws.Text, "4other")
+	select {
+	case <-otherServed:
+	case <-time.After(testTimeout):
+		t.Fatal("the event loop waited for the POST's Handler call: another session's message was not delivered")
+	}
+
+	unblock()
+	if err := <-posted; err != nil {
+		t.Fatal(err)
+	}
+	c.send(ws.Text, "4later") // the reading paused for the queue resumed
+	deadline := time.Now().Add(testTimeout)
+	want := "[block after later]"
+	for {
+		mu.Lock()
+		seq := fmt.Sprint(got[sid])
+		mu.Unlock()
+		if seq == want {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("session's messages %s, want %s", seq, want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

@@ -1,6 +1,7 @@
 package engineio
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -82,6 +83,8 @@ type Socket struct {
 	closeDone atomic.Bool
 	// onLoop is set while an event loop is in Handler.Message.
 	onLoop atomic.Bool
+	// loopQueued says that more.loopQ is not empty.
+	loopQueued atomic.Bool
 	// msgCall is odd while the WebSocket reading goroutine is in
 	// Handler.Message: the call's number (msgSeq, under dmu) shifted left,
 	// plus one. Unblock clears the bit to detach the call.
@@ -99,6 +102,15 @@ type sessionMore struct {
 	ctx        context.Context
 	cancel     context.CancelCauseFunc
 	pollEnd    int64 // when the last GET was answered (nanotime)
+	// loopQ holds the messages an event loop read while another
+	// goroutine held dmu, in order (see deliverLoop).
+	loopQ []loopMsg
+}
+
+// loopMsg is a message that waits in sessionMore.loopQ for the Handler.
+type loopMsg struct {
+	typ  ws.MessageType
+	data []byte
 }
 
 // extra returns s.more, making it if needed; s.mu is held.
@@ -460,17 +472,77 @@ func (s *Socket) terminate(reason error, final byte, code ws.CloseCode) bool {
 // deliver hands a message to the Handler, unless the session has ended;
 // onLoop says that an event loop calls.
 func (s *Socket) deliver(typ ws.MessageType, data []byte, onLoop bool) {
+	if onLoop {
+		s.deliverLoop(typ, data)
+		return
+	}
 	s.dmu.Lock()
-	if !s.closeDue.Load() {
-		if onLoop {
-			s.onLoop.Store(true)
+	s.call(typ, data, false)
+	s.release()
+}
+
+// call makes the Handler's Message call, unless the session has ended;
+// dmu is held.
+func (s *Socket) call(typ ws.MessageType, data []byte, onLoop bool) {
+	if s.closeDue.Load() {
+		return
+	}
+	if onLoop {
+		s.onLoop.Store(true)
+	}
+	s.srv.handler.Message(s, typ, data)
+	if onLoop {
+		s.onLoop.Store(false)
+	}
+}
+
+// deliverLoop is deliver for an event loop, which serves many connections
+// and must not wait for one: when another goroutine holds dmu (a POST
+// whose Message call blocks during an upgrade, say), the message is copied
+// into the session's queue, the connection's reading is paused so that
+// the queue holds at most one read's worth, and whoever holds dmu makes
+// the queued calls, in order, before it lets go (release). A session's
+// messages come from one loop at a time, so only this goroutine adds to
+// the queue.
+func (s *Socket) deliverLoop(typ ws.MessageType, data []byte) {
+	if !s.loopQueued.Load() && s.dmu.TryLock() {
+		s.call(typ, data, true)
+		s.releaseFrom(true)
+		return
+	}
+	s.mu.Lock()
+	m := s.extra()
+	m.loopQ = append(m.loopQ, loopMsg{typ, bytes.Clone(data)})
+	s.loopQueued.Store(true)
+	if l, ok := s.conn.(*loopConn); ok {
+		l.c.PauseReading()
+	}
+	s.mu.Unlock()
+	// The holder may have let go before it could see the queue.
+	if s.dmu.TryLock() {
+		s.releaseFrom(true)
+	}
+}
+
+// drainLoop makes the Handler's calls for the messages an event loop
+// queued (deliverLoop), then resumes the connection's reading; dmu is
+// held, onLoop says whether an event loop holds it.
+func (s *Socket) drainLoop(onLoop bool) {
+	for s.loopQueued.Load() {
+		s.mu.Lock()
+		q := s.more.loopQ
+		s.more.loopQ = nil
+		s.loopQueued.Store(false)
+		l, _ := s.conn.(*loopConn)
+		s.mu.Unlock()
+		for i := range q {
+			s.call(q[i].typ, q[i].data, onLoop)
+			q[i].data = nil
 		}
-		s.srv.handler.Message(s, typ, data)
-		if onLoop {
-			s.onLoop.Store(false)
+		if l != nil && !s.loopQueued.Load() {
+			l.c.ResumeReading()
 		}
 	}
-	s.release()
 }
 
 // OnEventLoop reports whether the Handler's Message call in progress runs
@@ -560,8 +632,12 @@ func (s *Socket) Unblock() bool {
 // release unlocks dmu, first calling Handler.Close if it is due; it
 // checks again after unlocking, so that a close requested while the
 // Handler was busy (TryLock failed) is never lost.
-func (s *Socket) release() {
+func (s *Socket) release() { s.releaseFrom(false) }
+
+// releaseFrom is release; onLoop says whether an event loop calls.
+func (s *Socket) releaseFrom(onLoop bool) {
 	for {
+		s.drainLoop(onLoop)
 		if s.closeDue.Load() && s.closeDone.CompareAndSwap(false, true) {
 			s.mu.Lock()
 			reason := s.reason
@@ -570,7 +646,11 @@ func (s *Socket) release() {
 			s.srv.ended()
 		}
 		s.dmu.Unlock()
-		if !s.closeDue.Load() || s.closeDone.Load() || !s.dmu.TryLock() {
+		// A close asked for, or a message an event loop queued, while
+		// dmu was held: take it again for them, unless another goroutine
+		// has (it will see them).
+		closing := s.closeDue.Load() && !s.closeDone.Load()
+		if !closing && !s.loopQueued.Load() || !s.dmu.TryLock() {
 			return
 		}
 	}

@@ -50,8 +50,10 @@ var Libs = []string{"ours", "loop", "gorilla", "coder", "gobwas", "gws", "nbio",
 
 // Extra lists servers that run only when asked for: oursconn is the
 // library under test accepting on raw connections (server.AcceptConn)
-// instead of under net/http.
-var Extra = []string{"oursconn"}
+// instead of under net/http; floorraw and floorhttp are the floor without
+// a buffer while a connection is idle, the first on raw connections, the
+// second behind net/http (see floorLazy).
+var Extra = []string{"oursconn", "floorraw", "floorhttp"}
 
 // Known reports whether lib names a server.
 func Known(lib string) bool { return slices.Contains(Libs, lib) || slices.Contains(Extra, lib) }
@@ -88,6 +90,8 @@ func Serve(ctx context.Context, ln net.Listener, cfg Config) error {
 		return serveRaw(ctx, ln, gobwasConn)
 	case "floor":
 		return serveRaw(ctx, ln, floorConn)
+	case "floorraw":
+		return serveRaw(ctx, ln, floorRawConn)
 	case "oursconn":
 		return serveRaw(ctx, ln, oursConnHandler(cfg.Deflate))
 	case "nbio":
@@ -105,6 +109,8 @@ func Serve(ctx context.Context, ln net.Listener, cfg Config) error {
 		h = coderHandler(cfg.Deflate)
 	case "gws":
 		h = gwsHandler(cfg.Deflate)
+	case "floorhttp":
+		h = floorHTTPHandler()
 	}
 	srv := &http.Server{
 		Handler:           h,

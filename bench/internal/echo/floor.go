@@ -19,8 +19,18 @@ func floorConn(nc net.Conn) {
 	if !ok {
 		return
 	}
-	// buf[:n] holds bytes received after the request; start is where the
-	// unprocessed ones begin.
+	floorEcho(nc, buf, n, false, false)
+}
+
+// floorEcho echoes the frames that buf[:n] starts and those read after
+// them, as floorConn describes. With lazy, it returns true (keep going)
+// once every byte read is answered and the last read did not fill the
+// buffer (drained says whether the one that read buf[:n] did): the
+// connection is idle, and the caller can let go of buf while it waits. It
+// returns false when the connection is over.
+func floorEcho(nc net.Conn, buf []byte, n int, drained, lazy bool) bool {
+	// buf[:n] holds bytes received and not yet answered; start is where
+	// the unprocessed ones begin.
 	start := 0
 	for {
 		// Parse as many whole frames as buf[start:n] holds.
@@ -51,7 +61,7 @@ func floorConn(nc net.Conn) {
 				length = int(binary.BigEndian.Uint64(avail[2:]))
 			}
 			if length > ReadLimit {
-				return
+				return false
 			}
 			if len(avail) < hdr+length {
 				if need := hdr + length; need > len(buf)-start {
@@ -93,14 +103,17 @@ func floorConn(nc net.Conn) {
 				binary.BigEndian.PutUint64(out[2:], uint64(length))
 			}
 			if _, err := nc.Write(out); err != nil {
-				return
+				return false
 			}
 			if avail[0]&0x0f == 0x8 { // close: answered above
-				return
+				return false
 			}
 			start += hdr + length
 		}
 		if start == n {
+			if lazy && drained {
+				return true
+			}
 			start, n = 0, 0
 		} else if n == len(buf) {
 			n = copy(buf, buf[start:n])
@@ -108,8 +121,9 @@ func floorConn(nc net.Conn) {
 		}
 		m, err := nc.Read(buf[n:])
 		if err != nil {
-			return
+			return false
 		}
+		drained = m < len(buf)-n
 		n += m
 	}
 }
@@ -150,6 +164,15 @@ func floorHandshake(nc net.Conn, buf []byte) (int, bool) {
 	if key == nil {
 		return 0, false
 	}
+	if _, err := nc.Write(floorResponse(key)); err != nil {
+		return 0, false
+	}
+	return copy(buf, buf[end+4:n]), true
+}
+
+// floorResponse is the 101 that accepts the handshake of key (RFC 6455
+// §4.2.2), and nothing else.
+func floorResponse(key []byte) []byte {
 	h := sha1.New()
 	h.Write(key)
 	h.Write([]byte(websocketGUID))
@@ -157,11 +180,7 @@ func floorHandshake(nc net.Conn, buf []byte) (int, bool) {
 	resp := make([]byte, 0, 160)
 	resp = append(resp, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
 	resp = base64.StdEncoding.AppendEncode(resp, h.Sum(sum[:0]))
-	resp = append(resp, "\r\n\r\n"...)
-	if _, err := nc.Write(resp); err != nil {
-		return 0, false
-	}
-	return copy(buf, buf[end+4:n]), true
+	return append(resp, "\r\n\r\n"...)
 }
 
 // unmask XORs p with the 4-byte key, eight bytes at a time.

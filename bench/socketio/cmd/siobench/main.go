@@ -47,7 +47,7 @@ import (
 )
 
 var (
-	flagServers = flag.String("servers", "ours,ours-loop,node,zishang,floor", "servers to compare, of ours, ours-loop (ours on the event-loop driver), node, zishang, floor (hand-written on epoll: echo and idle-ws only)")
+	flagServers = flag.String("servers", "ours,ours-loop,node,zishang,floor,floor-uring", "servers to compare, of ours, ours-loop (ours on the event-loop driver), node, zishang, floor (hand-written on epoll: echo and idle-ws only), floor-uring (the floor on io_uring, Linux: echo and idle-ws only)")
 	flagPasses  = flag.Int("passes", 2, "passes over every case")
 	flagWindow  = flag.Duration("window", 5*time.Second, "measurement window of the throughput cases")
 	flagWarm    = flag.Duration("warmup", time.Second, "warm-up before each window")
@@ -89,8 +89,8 @@ func main() {
 	bins := map[string][]string{}
 	for _, s := range servers {
 		switch s {
-		case "ours", "ours-loop", "zishang", "floor":
-			pkg := strings.TrimSuffix(s, "-loop")
+		case "ours", "ours-loop", "zishang", "floor", "floor-uring":
+			pkg := strings.ReplaceAll(strings.TrimSuffix(s, "-loop"), "-", "")
 			bin := filepath.Join(dir, pkg)
 			build := exec.Command("go", "build", "-o", bin, "./servers/"+pkg)
 			build.Stdout, build.Stderr = os.Stderr, os.Stderr
@@ -125,9 +125,9 @@ func main() {
 	ctx := context.Background()
 	for pass := 0; pass < *flagPasses; pass++ {
 		for _, srv := range servers {
-			// The floor serves the echo and idle WebSocket cases only.
+			// The floors serve the echo and idle WebSocket cases only.
 			has := func(c string) bool {
-				return slices.Contains(cases, c) && (srv != "floor" || c == "echo" || c == "idle-ws")
+				return slices.Contains(cases, c) && (!isFloor(srv) || c == "echo" || c == "idle-ws")
 			}
 			if has("broadcast") || has("echo") {
 				p, err := startServer(srv, bins[srv])
@@ -167,6 +167,11 @@ func main() {
 		}
 	}
 }
+
+// isFloor reports whether a server is one of the floors (floor,
+// floor-uring): measuring sticks that serve the echo and idle WebSocket
+// cases only.
+func isFloor(srv string) bool { return strings.HasPrefix(srv, "floor") }
 
 func numCPU() int { return runtime.NumCPU() }
 

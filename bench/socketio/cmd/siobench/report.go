@@ -87,14 +87,21 @@ func (r *report) String() string {
 			pairs = append(pairs, pair{a, o})
 		}
 	}
-	// The floor against the others: how far below them the machine's
-	// system calls alone are.
-	if slices.Contains(others, "floor") {
+	// The floors against the others: how far below them the machine's
+	// system calls alone are (floor: epoll, a read and a write per
+	// message; floor-uring: io_uring, one io_uring_enter per loop turn).
+	for _, f := range others {
+		if !isFloor(f) {
+			continue
+		}
 		for _, o := range others {
-			if o != "floor" {
-				pairs = append(pairs, pair{"floor", o})
+			if !isFloor(o) {
+				pairs = append(pairs, pair{f, o})
 			}
 		}
+	}
+	if slices.Contains(others, "floor") && slices.Contains(others, "floor-uring") {
+		pairs = append(pairs, pair{"floor-uring", "floor"})
 	}
 	cols := append([]string{"figure"}, r.servers...)
 	for _, p := range pairs {
