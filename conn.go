@@ -356,7 +356,7 @@ func NewConn(nc net.Conn, buffered []byte, role Role, opts *Options) *Conn {
 }
 
 // newConn is NewConn; rc, if not nil, is nc's raw connection, which a
-// server's handshake has made already (wsconn.NewServerConn).
+// server's handshake has made already (wsconn.NewConn).
 func newConn(nc net.Conn, rc syscall.RawConn, buffered []byte, role Role, opts *Options) *Conn {
 	if role != RoleServer && role != RoleClient {
 		panic("ws: NewConn with an invalid role")

@@ -10,11 +10,7 @@ import (
 	"unsafe"
 )
 
-func init() {
-	wsconn.NewServerConn = func(nc net.Conn, rc syscall.RawConn, buffered []byte, opts any) any {
-		return newConn(nc, rc, buffered, RoleServer, opts.(*Options))
-	}
-}
+func init() { wsconn.NewConn = newConn }
 
 // rawConnOf returns the raw connection that lets reads wait for
 // readability in the runtime's poller before taking a buffer, or nil when

@@ -119,7 +119,15 @@ func acceptConn(nc net.Conn, opts *Options, q *request) (*ws.Conn, error) {
 		// passes.
 		hb.ak.computeFor(q.raw)
 		if err = hb.answer(nc, opts, q); err == nil {
-			c = newServerConn(nc, hb.rc, hb.rest, &hb.p.conn)
+			// With the socket's raw connection if peekSocket made
+			// it, which the Conn then uses rather than make it
+			// again; called from here, not from a helper, so that
+			// the Conn is made one call below, as ws.NewConn would.
+			if hb.rc != nil && newConnRaw != nil {
+				c = newConnRaw(nc, hb.rc, hb.rest, ws.RoleServer, &hb.p.conn)
+			} else {
+				c = ws.NewConn(nc, hb.rest, ws.RoleServer, &hb.p.conn)
+			}
 		}
 	}
 	hb.reset()
@@ -131,15 +139,9 @@ func acceptConn(nc net.Conn, opts *Options, q *request) (*ws.Conn, error) {
 	return c, nil
 }
 
-// newServerConn is ws.NewConn for the server side of nc, given rc, nc's
-// raw connection if peekSocket made it (nil otherwise), which the Conn
-// then reads and writes through rather than make it again.
-func newServerConn(nc net.Conn, rc syscall.RawConn, rest []byte, opts *ws.Options) *ws.Conn {
-	if rc != nil && wsconn.NewServerConn != nil {
-		return wsconn.NewServerConn(nc, rc, rest, opts).(*ws.Conn)
-	}
-	return ws.NewConn(nc, rest, ws.RoleServer, opts)
-}
+// newConnRaw is ws's wsconn.NewConn: ws.NewConn given nc's raw
+// connection, nil where ws has none.
+var newConnRaw, _ = wsconn.NewConn.(func(nc net.Conn, rc syscall.RawConn, buffered []byte, role ws.Role, opts *ws.Options) *ws.Conn)
 
 // parse parses the head at the start of b into q.raw, and keeps a copy
 // of what follows it in hb.rest.

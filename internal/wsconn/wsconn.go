@@ -4,14 +4,14 @@
 // allocation) at each SyscallConn call.
 package wsconn
 
-import (
-	"net"
-	"syscall"
-)
-
-// NewServerConn, set by package ws where it reads through the socket's
-// raw connection, is ws.NewConn(nc, buffered, ws.RoleServer, opts) given
-// rc, nc's raw connection (from nc's SyscallConn), instead of making it
-// again. opts is a *ws.Options, the result a *ws.Conn. Nil where package
-// ws does not use raw connections.
-var NewServerConn func(nc net.Conn, rc syscall.RawConn, buffered []byte, opts any) any
+// NewConn, set by package ws where it reads through the socket's raw
+// connection, is its
+//
+//	func(nc net.Conn, rc syscall.RawConn, buffered []byte, role ws.Role, opts *ws.Options) *ws.Conn
+//
+// that ws.NewConn(nc, buffered, role, opts) calls with rc nil: given nc's
+// raw connection (from nc's SyscallConn) it does not make it again. It is
+// the function itself, not a wrapper, so that calling it takes no more
+// stack than ws.NewConn (a server's goroutine should keep the 2 KiB stack
+// it starts with). Nil where package ws does not use raw connections.
+var NewConn any
