@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/rfc6455/ws"
 	"github.com/rfc6455/ws/client"
@@ -320,5 +321,13 @@ func TestLoopDoesNotWaitForAPOST(t *testing.T) {
 			t.Fatalf("session's messages %s, want %s", seq, want)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestSocketSize: every idle session has a Socket; 224 bytes is a size
+// class of the allocator, and state few sessions use goes to sessionMore.
+func TestSocketSize(t *testing.T) {
+	if n := unsafe.Sizeof(Socket{}); n > 224 {
+		t.Errorf("engineio.Socket is %d bytes, over 224: move what an idle WebSocket session does not use to sessionMore", n)
 	}
 }

@@ -81,10 +81,8 @@ type Socket struct {
 	// Close call, closeDone records it.
 	dmu       sync.Mutex
 	closeDone atomic.Bool
-	// onLoop is set while an event loop is in Handler.Message.
-	onLoop atomic.Bool
-	// loopQueued says that more.loopQ is not empty.
-	loopQueued atomic.Bool
+	// loopFlags holds flagOnLoop and flagLoopQueued.
+	loopFlags atomic.Uint32
 	// msgCall is odd while the WebSocket reading goroutine is in
 	// Handler.Message: the call's number (msgSeq, under dmu) shifted left,
 	// plus one. Unblock clears the bit to detach the call.
@@ -106,6 +104,15 @@ type sessionMore struct {
 	// goroutine held dmu, in order (see deliverLoop).
 	loopQ []loopMsg
 }
+
+// The bits of Socket.loopFlags.
+const (
+	flagOnLoop     = 1 << iota // an event loop is in Handler.Message
+	flagLoopQueued             // more.loopQ is not empty
+)
+
+// loopQueued reports whether more.loopQ is not empty.
+func (s *Socket) loopQueued() bool { return s.loopFlags.Load()&flagLoopQueued != 0 }
 
 // loopMsg is a message that waits in sessionMore.loopQ for the Handler.
 type loopMsg struct {
@@ -488,11 +495,11 @@ func (s *Socket) call(typ ws.MessageType, data []byte, onLoop bool) {
 		return
 	}
 	if onLoop {
-		s.onLoop.Store(true)
+		s.loopFlags.Or(flagOnLoop)
 	}
 	s.srv.handler.Message(s, typ, data)
 	if onLoop {
-		s.onLoop.Store(false)
+		s.loopFlags.And(^uint32(flagOnLoop))
 	}
 }
 
@@ -505,7 +512,7 @@ func (s *Socket) call(typ ws.MessageType, data []byte, onLoop bool) {
 // messages come from one loop at a time, so only this goroutine adds to
 // the queue.
 func (s *Socket) deliverLoop(typ ws.MessageType, data []byte) {
-	if !s.loopQueued.Load() && s.dmu.TryLock() {
+	if !s.loopQueued() && s.dmu.TryLock() {
 		s.call(typ, data, true)
 		s.releaseFrom(true)
 		return
@@ -513,7 +520,7 @@ func (s *Socket) deliverLoop(typ ws.MessageType, data []byte) {
 	s.mu.Lock()
 	m := s.extra()
 	m.loopQ = append(m.loopQ, loopMsg{typ, bytes.Clone(data)})
-	s.loopQueued.Store(true)
+	s.loopFlags.Or(flagLoopQueued)
 	if l, ok := s.conn.(*loopConn); ok {
 		l.c.PauseReading()
 	}
@@ -528,18 +535,18 @@ func (s *Socket) deliverLoop(typ ws.MessageType, data []byte) {
 // queued (deliverLoop), then resumes the connection's reading; dmu is
 // held, onLoop says whether an event loop holds it.
 func (s *Socket) drainLoop(onLoop bool) {
-	for s.loopQueued.Load() {
+	for s.loopQueued() {
 		s.mu.Lock()
 		q := s.more.loopQ
 		s.more.loopQ = nil
-		s.loopQueued.Store(false)
+		s.loopFlags.And(^uint32(flagLoopQueued))
 		l, _ := s.conn.(*loopConn)
 		s.mu.Unlock()
 		for i := range q {
 			s.call(q[i].typ, q[i].data, onLoop)
 			q[i].data = nil
 		}
-		if l != nil && !s.loopQueued.Load() {
+		if l != nil && !s.loopQueued() {
 			l.c.ResumeReading()
 		}
 	}
@@ -548,7 +555,7 @@ func (s *Socket) drainLoop(onLoop bool) {
 // OnEventLoop reports whether the Handler's Message call in progress runs
 // on an event loop (the event-loop driver: see LoopMux), which serves
 // many connections: the call must not block. Call it from inside Message.
-func (s *Socket) OnEventLoop() bool { return s.onLoop.Load() }
+func (s *Socket) OnEventLoop() bool { return s.loopFlags.Load()&flagOnLoop != 0 }
 
 // PauseReading stops reading the session's messages on the event-loop
 // driver until ResumeReading: for a Handler that hands them to a bounded
@@ -650,7 +657,7 @@ func (s *Socket) releaseFrom(onLoop bool) {
 		// dmu was held: take it again for them, unless another goroutine
 		// has (it will see them).
 		closing := s.closeDue.Load() && !s.closeDone.Load()
-		if !closing && !s.loopQueued.Load() || !s.dmu.TryLock() {
+		if !closing && !s.loopQueued() || !s.dmu.TryLock() {
 			return
 		}
 	}

@@ -57,6 +57,10 @@ const (
 	bufGroup = 0
 	bufCount = 128     // receive buffers per ring
 	bufSize  = 4 << 10 // bytes each
+
+	// keepOut is the largest send buffer a connection keeps between
+	// sends (an acknowledgement of the echo case takes under 100 bytes).
+	keepOut = 256
 )
 
 // conn is one connection's state; it belongs to its loop.
@@ -322,6 +326,8 @@ func (l *loop) sentDone(c *conn, res int32) {
 		return
 	case c.closing:
 		l.drop(c)
+	case cap(c.out) > keepOut:
+		c.out = nil // the handshake's replies: an idle socket keeps no buffer that size
 	}
 	l.closeIfIdle(c)
 }
