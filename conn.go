@@ -352,6 +352,12 @@ func (x *connExt) closeDone() {
 // packet as its request); they are consumed first and the Conn keeps the
 // slice. role says which side this is. opts may be nil.
 func NewConn(nc net.Conn, buffered []byte, role Role, opts *Options) *Conn {
+	return newConn(nc, nil, buffered, role, opts)
+}
+
+// newConn is NewConn; rc, if not nil, is nc's raw connection, which a
+// server's handshake has made already (wsconn.NewConn).
+func newConn(nc net.Conn, rc syscall.RawConn, buffered []byte, role Role, opts *Options) *Conn {
 	if role != RoleServer && role != RoleClient {
 		panic("ws: NewConn with an invalid role")
 	}
@@ -372,7 +378,10 @@ func NewConn(nc net.Conn, buffered []byte, role Role, opts *Options) *Conn {
 	}
 	c.SetReadLimit(limit)
 	c.writev = isWritev(nc)
-	if c.raw = rawConnOf(nc); c.raw != nil {
+	if rc == nil {
+		rc = rawConnOf(nc)
+	}
+	if c.raw = rc; c.raw != nil {
 		c.rawFn = c.rawRead
 		c.rawWFn = c.rawWrite
 	} else {
@@ -410,7 +419,12 @@ func connOptions(opts *Options) *Options {
 		o.Compression == nil && o.Subprotocol == "" && o.OnPing == nil && o.OnPong == nil && o.OnPeerClose == nil {
 		return &connDefaults
 	}
-	return &o
+	// o stays on the stack (returning &o would put it on the heap for
+	// every Conn, those that get the shared defaults too): the copy is
+	// made only here.
+	p := new(Options)
+	*p = o
+	return p
 }
 
 // SetReadLimit changes the largest message reads accept (see

@@ -4,10 +4,13 @@ package ws
 
 import (
 	"github.com/rfc6455/ws/internal/rawio"
+	"github.com/rfc6455/ws/internal/wsconn"
 	"net"
 	"syscall"
 	"unsafe"
 )
+
+func init() { wsconn.NewConn = newConn }
 
 // rawConnOf returns the raw connection that lets reads wait for
 // readability in the runtime's poller before taking a buffer, or nil when

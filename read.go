@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
+	"os"
 	"syscall"
 
 	"github.com/rfc6455/ws/closecode"
@@ -439,7 +441,9 @@ func (c *Conn) fill() error {
 			c.rpooled, c.rbuf = nil, nil
 			continue
 		case c.rawErrno != 0:
-			return c.errnoError("read", syscall.Errno(c.rawErrno))
+			// The error is made by readFailed, which every caller
+			// hands it to, from c.rawErrno (see errnoEnd).
+			return errReadErrno
 		case c.rawN == 0:
 			return io.EOF
 		}
@@ -499,16 +503,51 @@ func (c *Conn) readFailed(err error) error {
 	if ce := c.peerCloseErr(); ce != nil {
 		// The close handshake already finished; report it as such.
 		err = ce
+	} else if x := c.ext.Load(); x != nil && x.abortCause.Load() != nil {
+		// This side gave up on the connection.
+		err = &closeErrorAbnormal{*x.abortCause.Load()}
+	} else if err == errReadErrno {
+		err = c.readErrnoEnd()
 	} else {
-		if x := c.ext.Load(); x != nil && x.abortCause.Load() != nil {
-			err = *x.abortCause.Load() // this side gave up on the connection
-		}
 		err = &closeErrorAbnormal{err}
 	}
 	c.extra().readErr = err
 	c.releaseReadBuf()
 	c.closeTransport()
 	return err
+}
+
+// errReadErrno is what fill returns when read(2) on the socket failed
+// with c.rawErrno: readFailed, which fill's callers hand it to at once,
+// makes the error from it (readErrnoEnd). It never reaches the
+// application.
+var errReadErrno = errors.New("ws: read failed (errno in Conn.rawErrno)")
+
+// errnoEnd is what a connection whose read(2) failed (a reset, as a
+// client's that goes away) needs, in one allocation rather than four: the
+// error reads return from now on — the *net.OpError and *os.SyscallError
+// that the net.Conn's Read returns, wrapped in closeErrorAbnormal — and
+// the Conn's connExt, where it is kept, if the Conn has none yet.
+type errnoEnd struct {
+	abn closeErrorAbnormal
+	op  net.OpError
+	sc  os.SyscallError
+	x   connExt
+}
+
+// readErrnoEnd returns the error of the read that failed with
+// c.rawErrno, as readFailed reports it: 1006 wrapping the net.Conn's
+// error. readSem must be held.
+//
+//go:noinline
+func (c *Conn) readErrnoEnd() error {
+	e := new(errnoEnd)
+	rawio.FillErrnoError(&e.op, &e.sc, "read", syscall.Errno(c.rawErrno), c.nc.LocalAddr(), c.nc.RemoteAddr())
+	e.abn.err = &e.op
+	// A connExt made meanwhile (by a Close on another goroutine) wins;
+	// e.x is then unused.
+	c.ext.CompareAndSwap(nil, &e.x)
+	return &e.abn
 }
 
 // closeErrorAbnormal reports a connection that ended without a close frame

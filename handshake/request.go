@@ -42,14 +42,21 @@ type Request struct {
 // and the key do not exist there. The origin is not checked here: see
 // CheckOrigin.
 func CheckRequest(r *http.Request) (*Request, error) {
-	if r.ProtoMajor >= 2 {
-		return checkRequest2(r)
-	}
+	// Small enough to be inlined, so that a caller that does not keep
+	// the Request has it on its stack.
 	req := new(Request)
-	if err := checkRequest1(req, r.ProtoMajor, r.ProtoMinor, r.Proto, r.Method, r.Host, r.Header); err != nil {
+	if err := checkRequest(req, r); err != nil {
 		return nil, err
 	}
 	return req, nil
+}
+
+// checkRequest is CheckRequest, filling req.
+func checkRequest(req *Request, r *http.Request) error {
+	if r.ProtoMajor >= 2 {
+		return checkRequest2(req, r)
+	}
+	return checkRequest1(req, r.ProtoMajor, r.ProtoMinor, r.Proto, r.Method, r.Host, r.Header)
 }
 
 // headerValues is what the checks read of a request's header fields:
@@ -119,27 +126,24 @@ func requestError(sentinel error, got string, h headerValues) error {
 }
 
 // checkRequest2 checks an HTTP/2 (or HTTP/3) request.
-func checkRequest2(r *http.Request) (*Request, error) {
+func checkRequest2(req *Request, r *http.Request) error {
 	// RFC 8441 §4: the :method is CONNECT and the :protocol pseudo-header
 	// names the protocol; net/http hands :protocol over in the header map.
 	if r.Method != http.MethodConnect {
-		return nil, fmt.Errorf("%w: got %s over %s; WebSocket over HTTP/2 uses an extended CONNECT (RFC 8441)", ErrMethod, r.Method, r.Proto)
+		return fmt.Errorf("%w: got %s over %s; WebSocket over HTTP/2 uses an extended CONNECT (RFC 8441)", ErrMethod, r.Method, r.Proto)
 	}
 	if p := r.Header.Get(":protocol"); p != "websocket" {
-		return nil, fmt.Errorf("%w: got %q", ErrProtocol2, p)
+		return fmt.Errorf("%w: got %q", ErrProtocol2, p)
 	}
 	// RFC 8441 §5: :authority carries what Host carried.
 	if r.Host == "" {
-		return nil, ErrHost
+		return ErrHost
 	}
 	if err := checkVersion(r.Header); err != nil {
-		return nil, err
+		return err
 	}
-	req := &Request{HTTP2: true}
-	if err := parseOffers(r.Header, req); err != nil {
-		return nil, err
-	}
-	return req, nil
+	*req = Request{HTTP2: true}
+	return parseOffers(r.Header, req)
 }
 
 // checkVersion enforces RFC 6455 §4.2.1 item 6: |Sec-WebSocket-Version|

@@ -91,7 +91,12 @@ var ErrExtensionRejected = &handshake.Error{Status: http.StatusBadRequest, Reaso
 
 // plan is the outcome of a successful negotiation.
 type plan struct {
+	// req is what the client asked for (see request) when it was
+	// parsed in place: a part of the RawRequest; hreq, when it came
+	// from net/http (Accept). Not a pointer to hreq, which would put a
+	// plan on the stack on the heap.
 	req  *handshake.Request
+	hreq handshake.Request
 	conn ws.Options
 	// accept, if not nil, is the accept key computed before, for the
 	// key it says.
@@ -99,6 +104,14 @@ type plan struct {
 	// header holds the response headers other than the status line and
 	// the framing ones; nil when there are none.
 	header http.Header
+}
+
+// request returns what the client asked for.
+func (p *plan) request() *handshake.Request {
+	if p.req != nil {
+		return p.req
+	}
+	return &p.hreq
 }
 
 // request is the handshake request being negotiated: one from net/http
@@ -142,7 +155,12 @@ func negotiate(q *request, opts *Options, extra http.Header, p *plan) error {
 	if q.raw != nil {
 		req, err = q.raw.Check()
 	} else {
-		req, err = handshake.CheckRequest(q.hr)
+		// CheckRequest is inlined: its Request is on this stack, and
+		// p keeps a copy, not a second allocation.
+		var hr *handshake.Request
+		if hr, err = handshake.CheckRequest(q.hr); err == nil {
+			p.hreq = *hr
+		}
 	}
 	if err != nil {
 		return err
@@ -159,11 +177,11 @@ func negotiate(q *request, opts *Options, extra http.Header, p *plan) error {
 	if err != nil {
 		return err
 	}
-	p.req = req
+	p.req = req // nil for a request from net/http: see request
 	p.conn = opts.Conn
 	p.header = nil
 	if len(opts.Subprotocols) == 0 && opts.Compression == nil && len(extra) == 0 &&
-		opts.ResponseHeader == nil && (opts.NegotiateExtensions == nil || len(req.Extensions) == 0) {
+		opts.ResponseHeader == nil && (opts.NegotiateExtensions == nil || len(p.request().Extensions) == 0) {
 		// No subprotocol can be chosen, no extension accepted, no
 		// header added: the plain 101.
 		p.conn.Subprotocol = ""
@@ -187,7 +205,7 @@ func checkOriginHook(q *request, opts *Options) error {
 //
 //go:noinline
 func negotiateMore(q *request, opts *Options, extra http.Header, p *plan) error {
-	req := p.req
+	req := p.request()
 	// RFC 6455 §4.2.2 item 5, /subprotocol/: one of the client's offers,
 	// or none.
 	p.conn.Subprotocol = handshake.SelectSubprotocol(req.Subprotocols, opts.Subprotocols)
@@ -300,7 +318,7 @@ func accept(w http.ResponseWriter, r *http.Request, opts *Options, onConn func(*
 		handshake.WriteError(w, r, err)
 		return nil, err
 	}
-	if p.req.HTTP2 {
+	if p.hreq.HTTP2 {
 		return acceptStream(w, r, &p, onConn)
 	}
 	nc, buffered, err := hijack(w, r)
@@ -446,10 +464,11 @@ func appendResponse(b []byte, p *plan) []byte {
 		"Upgrade: websocket\r\n"+
 		"Connection: Upgrade\r\n"+
 		"Sec-WebSocket-Accept: "...)
-	if a := p.accept; a != nil && a.key == p.req.Key && len(a.key) == 24 {
+	key := p.request().Key
+	if a := p.accept; a != nil && a.key == key && len(a.key) == 24 {
 		b = append(b, a.b[:]...)
 	} else {
-		b = appendAcceptKey(b, p.req.Key)
+		b = appendAcceptKey(b, key)
 	}
 	b = append(b, "\r\n"...)
 	if len(p.header) > 0 {

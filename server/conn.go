@@ -16,6 +16,7 @@ import (
 
 	"github.com/rfc6455/ws"
 	"github.com/rfc6455/ws/handshake"
+	"github.com/rfc6455/ws/internal/wsconn"
 )
 
 // MaxRequestHeaderBytes bounds the request AcceptConn reads, request line
@@ -118,7 +119,15 @@ func acceptConn(nc net.Conn, opts *Options, q *request) (*ws.Conn, error) {
 		// passes.
 		hb.ak.computeFor(q.raw)
 		if err = hb.answer(nc, opts, q); err == nil {
-			c = ws.NewConn(nc, hb.rest, ws.RoleServer, &hb.p.conn)
+			// With the socket's raw connection if peekSocket made
+			// it, which the Conn then uses rather than make it
+			// again; called from here, not from a helper, so that
+			// the Conn is made one call below, as ws.NewConn would.
+			if hb.rc != nil && newConnRaw != nil {
+				c = newConnRaw(nc, hb.rc, hb.rest, ws.RoleServer, &hb.p.conn)
+			} else {
+				c = ws.NewConn(nc, hb.rest, ws.RoleServer, &hb.p.conn)
+			}
 		}
 	}
 	hb.reset()
@@ -129,6 +138,10 @@ func acceptConn(nc net.Conn, opts *Options, q *request) (*ws.Conn, error) {
 	}
 	return c, nil
 }
+
+// newConnRaw is ws's wsconn.NewConn: ws.NewConn given nc's raw
+// connection, nil where ws has none.
+var newConnRaw, _ = wsconn.NewConn.(func(nc net.Conn, rc syscall.RawConn, buffered []byte, role ws.Role, opts *ws.Options) *ws.Conn)
 
 // parse parses the head at the start of b into q.raw, and keeps a copy
 // of what follows it in hb.rest.

@@ -41,7 +41,7 @@ func NegotiateRaw(raw *handshake.RawRequest, remote string, state *tls.Connectio
 func (n *Negotiated) Conn() *ws.Options { return &n.p.conn }
 
 // Request returns what the client asked for.
-func (n *Negotiated) Request() *handshake.Request { return n.p.req }
+func (n *Negotiated) Request() *handshake.Request { return n.p.request() }
 
 // AppendResponse appends the 101 Switching Protocols response (RFC 6455
 // §4.2.2 item 5) to b, as UpgradeConn writes it.

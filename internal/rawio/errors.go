@@ -24,6 +24,14 @@ func OpError(err error, op string) error {
 //
 //go:noinline
 func ErrnoError(op string, errno syscall.Errno, local, remote net.Addr) error {
-	return &net.OpError{Op: op, Net: local.Network(), Source: local, Addr: remote,
-		Err: os.NewSyscallError(op, errno)}
+	oe, se := new(net.OpError), new(os.SyscallError)
+	FillErrnoError(oe, se, op, errno, local, remote)
+	return oe
+}
+
+// FillErrnoError fills oe and se, which the caller may have allocated
+// together with something else, with ErrnoError's error: oe wraps se.
+func FillErrnoError(oe *net.OpError, se *os.SyscallError, op string, errno syscall.Errno, local, remote net.Addr) {
+	*se = os.SyscallError{Syscall: op, Err: errno}
+	*oe = net.OpError{Op: op, Net: local.Network(), Source: local, Addr: remote, Err: se}
 }
