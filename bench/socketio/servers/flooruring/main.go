@@ -10,7 +10,8 @@
 // -rings, $FLOORURING_RINGS), each run by one goroutine locked to its OS
 // thread, set up with IORING_SETUP_SINGLE_ISSUER and IORING_SETUP_DEFER_TASKRUN (the kernel
 // runs the ring's completion work only when its thread asks for
-// completions; -setup changes that). The first ring accepts with a
+// completions; -setup changes that, and -setup sqpoll tries
+// IORING_SETUP_SQPOLL, not the headline figure). The first ring accepts with a
 // multishot accept and hands every other connection to the next ring, in
 // turn, with IORING_OP_MSG_RING (servers/floor deals them out the same
 // way). Each connection has one multishot receive armed, which takes its
@@ -89,7 +90,7 @@ type loop struct {
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:3005", "listen address")
-	setup := flag.String("setup", envOr("FLOORURING_SETUP", "defer"), "ring setup: defer (SINGLE_ISSUER|DEFER_TASKRUN), coop (SINGLE_ISSUER|COOP_TASKRUN) or plain (neither); default $FLOORURING_SETUP or defer")
+	setup := flag.String("setup", envOr("FLOORURING_SETUP", "defer"), "ring setup: defer (SINGLE_ISSUER|DEFER_TASKRUN), coop (SINGLE_ISSUER|COOP_TASKRUN), plain (neither) or sqpoll (SQPOLL|SINGLE_ISSUER, a kernel polling thread, its CPU counted in the process's); default $FLOORURING_SETUP or defer")
 	rings := flag.Int("rings", 0, "rings (and loop threads); default $FLOORURING_RINGS or GOMAXPROCS, as servers/floor's loops")
 	flag.Parse()
 	if *rings <= 0 {
@@ -109,6 +110,10 @@ func main() {
 	case "coop":
 		flags |= setupSingleIssuer | setupCoopTaskrun
 	case "plain":
+	case "sqpoll":
+		// Not the headline: the kernel's polling thread spins on the
+		// queue; its CPU time is the process's (Linux 5.12 and later).
+		flags |= setupSQPoll | setupSingleIssuer
 	default:
 		log.Fatalf("flooruring: unknown -setup %q", *setup)
 	}

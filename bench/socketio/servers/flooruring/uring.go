@@ -18,6 +18,7 @@ const (
 	sysIOUringRegister = 427
 
 	// io_uring_setup(2) flags.
+	setupSQPoll       = 1 << 1
 	setupCQSize       = 1 << 3
 	setupSubmitAll    = 1 << 7
 	setupCoopTaskrun  = 1 << 8
@@ -28,6 +29,11 @@ const (
 
 	// io_uring_enter(2) flags.
 	enterGetEvents = 1 << 0
+	enterSQWakeup  = 1 << 1
+	enterSQWait    = 1 << 2
+
+	// SQ ring flags.
+	sqNeedWakeup = 1 << 0
 
 	// mmap offsets.
 	offSQRing = 0
@@ -127,6 +133,8 @@ type ring struct {
 	sqes           []sqe
 	sqLocal        uint32 // our tail: SQEs filled but not yet published
 	sqPending      uint32 // SQEs published since the last io_uring_enter
+	sqFlags        *uint32
+	sqpoll         bool // IORING_SETUP_SQPOLL: a kernel thread of the process submits
 
 	cqHead, cqTail *uint32
 	cqMask         uint32
@@ -137,6 +145,9 @@ type ring struct {
 
 func newRing(entries, cqEntries uint32, flags uint32) (*ring, error) {
 	p := params{flags: flags | setupCQSize, cqEntries: cqEntries}
+	if flags&setupSQPoll != 0 {
+		p.sqThreadIdle = 1 // ms the kernel's polling thread spins without work before it sleeps
+	}
 	fd, _, errno := syscall.Syscall(sysIOUringSetup, uintptr(entries), uintptr(unsafe.Pointer(&p)), 0)
 	if errno != 0 {
 		return nil, fmt.Errorf("io_uring_setup: %w", errno)
@@ -168,6 +179,8 @@ func newRing(entries, cqEntries uint32, flags uint32) (*ring, error) {
 	r.cqTail = (*uint32)(unsafe.Pointer(&rm[p.cqOff.tail]))
 	r.cqMask = *(*uint32)(unsafe.Pointer(&rm[p.cqOff.ringMask]))
 	r.cqes = unsafe.Slice((*cqe)(unsafe.Pointer(&rm[p.cqOff.cqes])), p.cqEntries)
+	r.sqFlags = (*uint32)(unsafe.Pointer(&rm[p.sqOff.flags]))
+	r.sqpoll = flags&setupSQPoll != 0
 	r.sqLocal = atomic.LoadUint32(r.sqTail)
 	return r, nil
 }
@@ -206,11 +219,24 @@ func (r *ring) enter(minComplete uint32) error {
 	if minComplete > 0 {
 		flags = enterGetEvents
 	}
+	if r.sqpoll {
+		// The polling thread takes the SQEs; wake it if it sleeps, and
+		// wait for room in the queue if that is what the caller needs.
+		r.sqPending = 0
+		if atomic.LoadUint32(r.sqFlags)&sqNeedWakeup != 0 {
+			flags |= enterSQWakeup
+		}
+		if minComplete == 0 {
+			flags |= enterSQWait
+		}
+	}
 	for {
 		n, _, errno := syscall.Syscall6(sysIOUringEnter, uintptr(r.fd), uintptr(r.sqPending), uintptr(minComplete), flags, 0, 0)
 		switch errno {
 		case 0:
-			r.sqPending -= uint32(n)
+			if !r.sqpoll {
+				r.sqPending -= uint32(n)
+			}
 			return nil
 		case syscall.EINTR:
 			continue
