@@ -67,18 +67,64 @@ func ParseRequest(b []byte) (*RawRequest, int, error) {
 	if end < 0 {
 		return nil, 0, ErrIncomplete
 	}
-	r := &RawRequest{head: string(b[:end])}
-	// One allocation for the fields' names and values, of their size
-	// (the lines after the request line), made here rather than in
-	// parse, whose frame is large: a server's goroutine parses a request
-	// before it serves the connection, and should not need more than the
-	// 2 KiB of stack it starts with for that.
-	_, fields, _ := strings.Cut(r.head, "\n")
-	kv := make([]string, 2*strings.Count(fields, "\n"))
+	head := string(b[:end])
+	// The fields' names and values, of their size (the lines after the
+	// request line), are made with the RawRequest, in one allocation
+	// (newRawRequest), here rather than in parse, whose frame is large:
+	// a server's goroutine parses a request before it serves the
+	// connection, and should not need more than the 2 KiB of stack it
+	// starts with for that.
+	_, fields, _ := strings.Cut(head, "\n")
+	r, kv := newRawRequest(2 * strings.Count(fields, "\n"))
+	r.head = head
 	if err := r.parse(kv); err != nil {
 		return nil, 0, err
 	}
 	return r, end, nil
+}
+
+// RawRequests made together with room for the names and values of their
+// header fields (newRawRequest), sized so that the whole lands on the
+// allocator's size classes (RawRequest is 368 bytes: 576, 640, 768 and 896
+// bytes), about what the two allocations it saves would have taken.
+type (
+	rawRequest12 struct {
+		r  RawRequest
+		kv [12]string
+	}
+	rawRequest16 struct {
+		r  RawRequest
+		kv [16]string
+	}
+	rawRequest24 struct {
+		r  RawRequest
+		kv [24]string
+	}
+	rawRequest32 struct {
+		r  RawRequest
+		kv [32]string
+	}
+)
+
+// newRawRequest returns a RawRequest and room for n names and values: in
+// one allocation for up to 16 header fields (a browser's WebSocket request
+// has about 13), else two.
+func newRawRequest(n int) (*RawRequest, []string) {
+	switch {
+	case n <= 12:
+		x := new(rawRequest12)
+		return &x.r, x.kv[:n:n]
+	case n <= 16:
+		x := new(rawRequest16)
+		return &x.r, x.kv[:n:n]
+	case n <= 24:
+		x := new(rawRequest24)
+		return &x.r, x.kv[:n:n]
+	case n <= 32:
+		x := new(rawRequest32)
+		return &x.r, x.kv[:n:n]
+	}
+	return new(RawRequest), make([]string, n)
 }
 
 // parse parses r.head into r's fields.
