@@ -20,33 +20,52 @@ import (
 type Client struct {
 	hub  *Hub
 	t    Transport
-	ws   *wsConn  // t, for the clients Serve runs; nil for attached ones
-	conn *ws.Conn // ws.conn, or nil
+	ws   *wsConn // t, for the clients Serve runs; nil for attached ones
 	id   string
 	user string
 	ns   string
 	data any
 
-	// ctx is made when first asked for (see Context) when its parent is
-	// context.Background, as an attached client's usually is: an idle
-	// client is smaller without it. Guarded by mu then.
-	ctx    context.Context
-	cancel context.CancelFunc
-
-	dropped  atomic.Uint64
-	sent     atomic.Uint64
-	closing  atomic.Bool // no more messages are queued
-	detached atomic.Bool // removed from the hub (Serve's end or Detach)
-
-	mu        sync.Mutex
-	ended     bool // the connection has ended; no goroutine may start
-	closeMode int  // notClosing, closeQueued or closeStarted
-	why       error
-	values    map[any]any
-
-	drops dropLog
+	sent atomic.Uint64
+	// more holds what an idle client seldom needs, made when first
+	// needed (see extra): an idle client is smaller without it.
+	more atomic.Pointer[clientMore]
 
 	rooms map[string]struct{} // guarded by hub.mu
+
+	mu        sync.Mutex
+	closing   atomic.Bool // no more messages are queued
+	detached  atomic.Bool // removed from the hub (Serve's end or Detach)
+	ended     bool        // the connection has ended; no goroutine may start; guarded by mu
+	closeMode uint8       // notClosing, closeQueued or closeStarted; guarded by mu
+	// (The order of the fields packs the struct in 144 bytes.)
+}
+
+// clientMore is the state of a Client that an idle attached client seldom
+// uses, made when first needed (see Client.extra).
+type clientMore struct {
+	// ctx is made when first asked for (see Context) when its parent is
+	// context.Background, as an attached client's usually is. ctx,
+	// cancel, why and values are guarded by Client.mu.
+	ctx    context.Context
+	cancel context.CancelFunc
+	why    error
+	values map[any]any
+
+	dropped atomic.Uint64
+	drops   dropLog
+}
+
+// extra returns c.more, making it if needed.
+func (c *Client) extra() *clientMore {
+	if m := c.more.Load(); m != nil {
+		return m
+	}
+	m := new(clientMore)
+	if c.more.CompareAndSwap(nil, m) {
+		return m
+	}
+	return c.more.Load()
 }
 
 // ID returns the client's ID: unique in the hub, unpredictable, and safe to
@@ -62,32 +81,47 @@ func (c *Client) Data() any { return c.data }
 // Conn returns the WebSocket connection of a client that Serve runs, nil
 // for an attached client. Write to it through the client (Send) so that
 // the queue and its accounting stay right; reading belongs to the hub.
-func (c *Client) Conn() *ws.Conn { return c.conn }
+func (c *Client) Conn() *ws.Conn {
+	if c.ws == nil {
+		return nil
+	}
+	return c.ws.conn
+}
 
 // Transport returns the client's transport.
 func (c *Client) Transport() Transport { return c.t }
 
 // Context returns the client's context; it ends when the client is gone.
 func (c *Client) Context() context.Context {
+	m := c.extra()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.ctx == nil {
-		c.ctx, c.cancel = context.WithCancel(context.Background())
+	if m.ctx == nil {
+		m.ctx, m.cancel = context.WithCancel(context.Background())
 		if c.ended {
-			c.cancel()
+			m.cancel()
 		}
 	}
-	return c.ctx
+	return m.ctx
 }
 
 // endContext ends the client's context, if it was made.
 func (c *Client) endContext() {
-	c.mu.Lock()
-	cancel := c.cancel
-	c.mu.Unlock()
-	if cancel != nil {
+	if cancel := c.cancelFunc(); cancel != nil {
 		cancel()
 	}
+}
+
+// cancelFunc returns the cancel function of the client's context, if it
+// was made; c.mu must not be held.
+func (c *Client) cancelFunc() context.CancelFunc {
+	m := c.more.Load()
+	if m == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return m.cancel
 }
 
 // Hub returns the hub the client belongs to.
@@ -99,19 +133,24 @@ func (c *Client) Namespace() Namespace { return Namespace{h: c.hub, name: c.ns} 
 // Set attaches a value to the client under key, as per-connection metadata
 // that handlers share.
 func (c *Client) Set(key, value any) {
+	m := c.extra()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.values == nil {
-		c.values = make(map[any]any)
+	if m.values == nil {
+		m.values = make(map[any]any)
 	}
-	c.values[key] = value
+	m.values[key] = value
 }
 
 // Get returns the value attached under key, or nil.
 func (c *Client) Get(key any) any {
+	m := c.more.Load()
+	if m == nil {
+		return nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.values[key]
+	return m.values[key]
 }
 
 // BufferedAmount returns the payload bytes queued for the client and not
@@ -134,7 +173,12 @@ func (c *Client) Sent() uint64 { return c.sent.Load() }
 
 // Dropped returns the number of messages dropped because the client's queue
 // was full.
-func (c *Client) Dropped() uint64 { return c.dropped.Load() }
+func (c *Client) Dropped() uint64 {
+	if m := c.more.Load(); m != nil {
+		return m.dropped.Load()
+	}
+	return 0
+}
 
 // Send queues a message for the client and returns at once; the client's
 // writer sends it. data is copied. It returns ErrQueueFull when the queue
@@ -181,10 +225,14 @@ const (
 // once and the messages waiting are dropped. It reports whether it started
 // an immediate close.
 func (c *Client) closeWith(why error, code ws.CloseCode, reason string, flush bool) bool {
+	var m *clientMore
+	if why != nil {
+		m = c.extra()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.why == nil {
-		c.why = why
+	if m != nil && m.why == nil {
+		m.why = why
 	}
 	c.closing.Store(true)
 	if c.ended || c.closeMode == closeStarted || (c.closeMode == closeQueued && flush) {
@@ -205,9 +253,10 @@ func (c *Client) closeWith(why error, code ws.CloseCode, reason string, flush bo
 
 // terminate closes the connection at once, recording why.
 func (c *Client) terminate(why error) {
+	m := c.extra()
 	c.mu.Lock()
-	if c.why == nil {
-		c.why = why
+	if m.why == nil {
+		m.why = why
 	}
 	c.mu.Unlock()
 	c.closing.Store(true)
@@ -216,9 +265,13 @@ func (c *Client) terminate(why error) {
 
 // reason returns why the hub ended the client, or nil.
 func (c *Client) reason() error {
+	m := c.more.Load()
+	if m == nil {
+		return nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.why
+	return m.why
 }
 
 // start runs the goroutines of a WebSocket client.
@@ -233,9 +286,13 @@ func (c *Client) start() {
 // end marks the connection over: no more messages are queued, and the
 // client's goroutines stop.
 func (c *Client) end() {
+	m := c.more.Load()
 	c.mu.Lock()
 	c.ended = true
-	cancel := c.cancel
+	var cancel context.CancelFunc
+	if m != nil {
+		cancel = m.cancel
+	}
 	c.mu.Unlock()
 	c.closing.Store(true)
 	if c.ws != nil {
@@ -287,9 +344,10 @@ func (c *Client) overflow() error {
 		}
 		return ErrQueueFull
 	}
-	c.dropped.Add(1)
+	m := c.extra()
+	m.dropped.Add(1)
 	h.m.dropped.Add(1)
-	c.drops.add(c)
+	m.drops.add(c)
 	return ErrQueueFull
 }
 
@@ -311,10 +369,15 @@ func (d *dropLog) add(c *Client) {
 	if every < 0 {
 		return
 	}
+	// A drop that raced with the client's end, after its records ended
+	// (finish) or before this log was made, is counted but not logged.
+	c.mu.Lock()
+	gone := c.ended
+	c.mu.Unlock()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.pending++
-	if d.timer != nil || d.ended {
+	if d.timer != nil || d.ended || gone {
 		return
 	}
 	d.flushLocked(c)
@@ -349,7 +412,7 @@ func (d *dropLog) end(c *Client) {
 
 func (d *dropLog) flushLocked(c *Client) {
 	c.hub.log.Warn("hub: dropped messages for a slow client (send queue full)",
-		"id", c.id, "user", c.user, "dropped", d.pending, "dropped_total", c.dropped.Load(),
+		"id", c.id, "user", c.user, "dropped", d.pending, "dropped_total", c.Dropped(),
 		"queued", c.Queued(), "buffered", c.BufferedAmount())
 	d.pending = 0
 }

@@ -329,7 +329,7 @@ func New(opts *Options) *Hub {
 func (h *Hub) Serve(ctx context.Context, conn *ws.Conn, info Info) error {
 	t := newWSConn(conn, h.opts.QueueSize)
 	c := h.newClient(ctx, t, info)
-	c.ws, c.conn, t.c = t, conn, c
+	c.ws, t.c = t, c
 	c.detached.Store(true) // Serve removes it itself; Detach does nothing
 	if err := h.add(c); err != nil {
 		c.endContext()
@@ -367,7 +367,9 @@ func (h *Hub) finish(c *Client, err error) {
 	if h.opts.RateLimit != nil && !h.opts.RateLimitPerUser {
 		h.opts.RateLimit.Forget(c.id)
 	}
-	c.drops.end(c)
+	if m := c.more.Load(); m != nil {
+		m.drops.end(c)
+	}
 	h.log.Debug("hub: client disconnected", "id", c.id, "user", c.user, "reason", err)
 	if h.opts.OnDisconnect != nil {
 		h.guard(c, "OnDisconnect", func() { h.opts.OnDisconnect(c, err) })
@@ -400,7 +402,9 @@ func (h *Hub) newClient(ctx context.Context, t Transport, info Info) *Client {
 		c.id = newID()
 	}
 	if ctx != context.Background() {
-		c.ctx, c.cancel = context.WithCancel(ctx)
+		m := new(clientMore)
+		m.ctx, m.cancel = context.WithCancel(ctx)
+		c.more.Store(m)
 	}
 	return c
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"testing"
+	"unsafe"
 
 	"github.com/rfc6455/ws"
 )
@@ -21,7 +22,7 @@ func TestSendAfterWritersLastDrainLeavesNoCount(t *testing.T) {
 	conn := ws.NewConn(a, nil, ws.RoleServer, nil)
 	tr := newWSConn(conn, 16)
 	c := h.newClient(context.Background(), tr, Info{})
-	c.ws, c.conn, tr.c = tr, conn, c
+	c.ws, tr.c = tr, c
 	c.mu.Lock()
 	tr.start()
 	c.mu.Unlock()
@@ -33,5 +34,14 @@ func TestSendAfterWritersLastDrainLeavesNoCount(t *testing.T) {
 	}
 	if q, buf := h.Stats().QueuedBytes, tr.BufferedAmount(); q != 0 || buf != 0 {
 		t.Fatalf("after a send that no writer will take: QueuedBytes %d, BufferedAmount %d", q, buf)
+	}
+}
+
+// TestClientSize: every attached client (each Socket.IO socket) has a
+// Client; 144 bytes is a size class of the allocator, and state an idle
+// client does not use goes to clientMore.
+func TestClientSize(t *testing.T) {
+	if n := unsafe.Sizeof(Client{}); n > 144 {
+		t.Errorf("hub.Client is %d bytes, over 144: move what an idle client does not use to clientMore", n)
 	}
 }
