@@ -85,7 +85,7 @@ func (s *Socket) poll(w http.ResponseWriter, r *http.Request) {
 		if wake == nil {
 			wake = make(chan struct{}, 1)
 		}
-		s.pollWake = wake
+		s.extra().pollWake = wake
 		s.mu.Unlock()
 		select {
 		case <-wake:
@@ -94,14 +94,14 @@ func (s *Socket) poll(w http.ResponseWriter, r *http.Request) {
 			lateC = nil
 		case <-r.Context().Done():
 			s.mu.Lock()
-			s.pollWake = nil
+			s.more.pollWake = nil
 			s.polling = false
 			s.mu.Unlock()
 			s.terminate(fmt.Errorf("%w: poll connection closed prematurely", ErrTransportError), 0, ws.CloseNormal)
 			return
 		}
 		s.mu.Lock()
-		s.pollWake = nil
+		s.more.pollWake = nil
 	}
 	if late && s.ws && s.state != stateClosed {
 		s.polling = false

@@ -114,6 +114,18 @@ type Handler interface {
 	Close(s *Socket, reason error)
 }
 
+// An OpenDataHandler is a Handler that attaches a value of its own to each
+// session: the Server calls OpenData in place of Open, at the same point
+// and with the same guarantees, and keeps what it returns for the
+// session's life, where Socket.Data returns it. A protocol layer keeps its
+// state of the session there, found from each Message and Close without a
+// lookup of its own. Only OpenData sets the value, so no other code can
+// replace it.
+type OpenDataHandler interface {
+	Handler
+	OpenData(s *Socket) any
+}
+
 // HandlerFuncs adapts functions to a Handler; nil fields are skipped.
 type HandlerFuncs struct {
 	OnOpen    func(s *Socket)
@@ -148,6 +160,7 @@ func (h HandlerFuncs) Close(s *Socket, reason error) {
 type Server struct {
 	opts          Options
 	handler       Handler
+	dataHandler   OpenDataHandler // handler, if it is one
 	polling       bool
 	websocket     bool
 	maxBuffered   int64
@@ -210,6 +223,7 @@ func NewServer(opts *Options) *Server {
 	if s.handler == nil {
 		s.handler = HandlerFuncs{}
 	}
+	s.dataHandler, _ = s.handler.(OpenDataHandler)
 	s.cors = o.CORS
 	s.wsOpts = o.WebSocket
 	s.wsOpts.Conn.ReadLimit = o.MaxPayload

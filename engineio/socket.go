@@ -63,12 +63,13 @@ type Socket struct {
 	closeDue atomic.Bool
 	queue    []*Prepared
 	buffered int64
-	conn     wsTransport   // the WebSocket transport
-	more     *sessionMore  // made when first needed
-	pollWake chan struct{} // wakes the GET in flight
-	drained  chan struct{} // closed when the queue shrinks, for blocked senders
-	reason   error
-	due      int64 // when the timer's phase is due (nanotime)
+	conn     wsTransport  // the WebSocket transport
+	more     *sessionMore // made when first needed
+	// data is what the Handler's OpenData returned (see OpenDataHandler),
+	// stored once before any Message.
+	data   atomic.Value
+	reason error
+	due    int64 // when the timer's phase is due (nanotime)
 	// hbAt and hbIdx are the session's place in the server's heartbeats
 	// (guarded by their lock): when its onTimer is due, and its index
 	// there plus one (0: not there).
@@ -91,7 +92,8 @@ type Socket struct {
 }
 
 // sessionMore is the state of a Socket that a WebSocket session seldom
-// uses (an upgrade's probe, the session context, polling's last GET), made
+// uses (an upgrade's probe, the session context, polling's GETs, the
+// channel of senders blocked on a full buffer), made
 // when first needed (see Socket.extra): an idle WebSocket session is
 // smaller without it. Its fields are guarded by Socket.mu.
 type sessionMore struct {
@@ -99,7 +101,9 @@ type sessionMore struct {
 	probeTimer *time.Timer // the probe's UpgradeTimeout
 	ctx        context.Context
 	cancel     context.CancelCauseFunc
-	pollEnd    int64 // when the last GET was answered (nanotime)
+	pollEnd    int64         // when the last GET was answered (nanotime)
+	pollWake   chan struct{} // wakes the GET in flight
+	drained    chan struct{} // closed when the queue shrinks, for blocked senders
 	// loopQ holds the messages an event loop read while another
 	// goroutine held dmu, in order (see deliverLoop).
 	loopQ []loopMsg
@@ -142,6 +146,11 @@ func newSocket(srv *Server, r *http.Request, websocket, b64 bool) *Socket {
 	s.lastRecv.Store(nanotime())
 	return s
 }
+
+// Data returns the value the server's Handler attached to the session
+// when it opened (see OpenDataHandler), or nil. It is safe to call from
+// any goroutine.
+func (s *Socket) Data() any { return s.data.Load() }
 
 // ID returns the session id (the sid).
 func (s *Socket) ID() string { return s.id }
@@ -222,7 +231,7 @@ func (s *Socket) Writable() bool {
 	if s.ws {
 		return !s.writing
 	}
-	return s.pollWake != nil
+	return s.more != nil && s.more.pollWake != nil
 }
 
 // Send queues one message packet: "4" and the text, or a binary message
@@ -292,10 +301,11 @@ func (s *Socket) enqueue(ctx context.Context, wait, write bool, ps ...*Prepared)
 			s.mu.Unlock()
 			return ErrBufferFull
 		}
-		if s.drained == nil {
-			s.drained = make(chan struct{})
+		m := s.extra()
+		if m.drained == nil {
+			m.drained = make(chan struct{})
 		}
-		drained := s.drained
+		drained := m.drained
 		// The event-loop driver holds what it was handed in its own
 		// queue, and tells no one when that drains: a sender waiting
 		// for it looks again after a while.
@@ -369,12 +379,7 @@ func (s *Socket) kick() {
 		}
 		return
 	}
-	if s.pollWake != nil {
-		select {
-		case s.pollWake <- struct{}{}:
-		default:
-		}
-	}
+	s.kickPoll()
 }
 
 // take removes and returns everything queued; s.mu is held.
@@ -382,9 +387,9 @@ func (s *Socket) take() []*Prepared {
 	q := s.queue
 	s.queue = nil
 	s.buffered = 0
-	if s.drained != nil {
-		close(s.drained)
-		s.drained = nil
+	if m := s.more; m != nil && m.drained != nil {
+		close(m.drained)
+		m.drained = nil
 	}
 	return q
 }
@@ -437,12 +442,7 @@ func (s *Socket) terminate(reason error, final byte, code ws.CloseCode) bool {
 	s.reason = reason
 	s.final = final
 	s.take()
-	if s.pollWake != nil {
-		select {
-		case s.pollWake <- struct{}{}:
-		default:
-		}
-	}
+	s.kickPoll()
 	conn, probe := s.conn, s.probeConn()
 	if s.more != nil {
 		s.more.probe = nil
@@ -839,7 +839,13 @@ func (s *Socket) open(write func() bool) bool {
 		s.startHeartbeat(start)
 	}
 	// Open comes first even then, so that every Close has its Open.
-	s.srv.handler.Open(s)
+	if s.srv.dataHandler != nil {
+		if v := s.srv.dataHandler.OpenData(s); v != nil {
+			s.data.Store(v)
+		}
+	} else {
+		s.srv.handler.Open(s)
+	}
 	s.release()
 	return true
 }

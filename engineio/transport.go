@@ -134,9 +134,9 @@ func (s *Socket) onProbeMessage(t wsTransport, typ ws.MessageType, msg []byte) i
 
 // kickPoll wakes the GET in flight; s.mu is held.
 func (s *Socket) kickPoll() {
-	if s.pollWake != nil {
+	if s.more != nil && s.more.pollWake != nil {
 		select {
-		case s.pollWake <- struct{}{}:
+		case s.more.pollWake <- struct{}{}:
 		default:
 		}
 	}

@@ -147,7 +147,6 @@ type Server struct {
 	mu      sync.RWMutex
 	nsps    map[string]*Namespace
 	parents []*Namespace
-	conns   map[*engineio.Socket]*conn
 
 	cluster *cluster // with Options.Broker
 }
@@ -155,8 +154,7 @@ type Server struct {
 // NewServer returns a server configured by opts (nil means the defaults).
 func NewServer(opts *Options) *Server {
 	srv := &Server{
-		nsps:  make(map[string]*Namespace),
-		conns: make(map[*engineio.Socket]*conn),
+		nsps: make(map[string]*Namespace),
 	}
 	if opts != nil {
 		srv.opts = *opts
@@ -375,31 +373,26 @@ func (srv *Server) Except(rooms ...string) Operator { return srv.main.Except(roo
 // be lost (see Operator.Volatile).
 func (srv *Server) Volatile() Operator { return srv.main.Volatile() }
 
-// engineHandler connects the Engine.IO sessions to the server.
+// engineHandler connects the Engine.IO sessions to the server: each
+// session's conn is its Data (engineio.OpenDataHandler), found without a
+// lookup of the server's.
 type engineHandler struct{ srv *Server }
 
-func (h engineHandler) Open(es *engineio.Socket) {
-	c := newConn(h.srv, es)
-	h.srv.mu.Lock()
-	h.srv.conns[es] = c
-	h.srv.mu.Unlock()
-}
+// OpenData makes the session's conn.
+func (h engineHandler) OpenData(es *engineio.Socket) any { return newConn(h.srv, es) }
+
+// Open is not called: the server calls OpenData instead.
+func (h engineHandler) Open(es *engineio.Socket) {}
 
 func (h engineHandler) Message(es *engineio.Socket, typ ws.MessageType, data []byte) {
-	h.srv.mu.RLock()
-	c := h.srv.conns[es]
-	h.srv.mu.RUnlock()
-	if c != nil {
+	if c, _ := es.Data().(*conn); c != nil {
 		c.message(typ, data)
 	}
 }
 
+// Close is called once per session, after its last Message.
 func (h engineHandler) Close(es *engineio.Socket, reason error) {
-	h.srv.mu.Lock()
-	c := h.srv.conns[es]
-	delete(h.srv.conns, es)
-	h.srv.mu.Unlock()
-	if c != nil {
+	if c, _ := es.Data().(*conn); c != nil {
 		c.closed(reason)
 	}
 }
