@@ -1,7 +1,6 @@
 package socketio
 
 import (
-	"encoding/json"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -197,10 +196,13 @@ func (c *conn) socket(nsp string) *Socket {
 
 // connect starts a socket for a CONNECT packet; it connects on its worker.
 func (c *conn) connect(nsp string, auth []byte) {
-	if auth == nil {
-		auth = []byte("{}")
+	// A string: no allocation for the usual "{}", and 8 bytes less in
+	// every Socket than a slice.
+	a := "{}"
+	if auth != nil {
+		a = string(auth)
 	}
-	s := newSocket(c, nsp, json.RawMessage(auth))
+	s := newSocket(c, nsp, a)
 	c.mu.Lock()
 	if c.gone {
 		c.mu.Unlock()

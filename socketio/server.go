@@ -295,7 +295,7 @@ func (srv *Server) addParent(ns *Namespace) *Namespace {
 
 // namespace returns the namespace a client asks for, creating a dynamic
 // one's child, or nil when there is none.
-func (srv *Server) namespace(name string, auth json.RawMessage) *Namespace {
+func (srv *Server) namespace(name string, auth string) *Namespace {
 	srv.mu.RLock()
 	ns := srv.nsps[name]
 	parents := srv.parents
@@ -304,7 +304,7 @@ func (srv *Server) namespace(name string, auth json.RawMessage) *Namespace {
 		return ns
 	}
 	for _, p := range parents {
-		if p.match(name, auth) {
+		if p.match(name, json.RawMessage(auth)) {
 			srv.mu.Lock()
 			defer srv.mu.Unlock()
 			if ns := srv.nsps[name]; ns != nil {

@@ -39,8 +39,8 @@ type Socket struct {
 	c         *hub.Client // once connected
 	id        string
 	pid       string // private session id, with connection state recovery
-	auth      json.RawMessage
-	recovered bool // set before the socket connects
+	auth      string // the CONNECT payload (a JSON object); "{}" if there was none
+	recovered bool   // set before the socket connects
 
 	mu      sync.Mutex
 	state   uint8
@@ -84,7 +84,7 @@ type job struct {
 	loop   bool // queued by an event loop, which must not wait for room
 }
 
-func newSocket(c *conn, nsp string, auth json.RawMessage) *Socket {
+func newSocket(c *conn, nsp string, auth string) *Socket {
 	return &Socket{conn: c, nsp: nsp, auth: auth, id: newID()}
 }
 
@@ -146,7 +146,7 @@ func (s *Socket) Request() *http.Request { return s.conn.es.Request() }
 // Auth decodes the auth payload of the socket's CONNECT packet (the
 // client's auth option) into v.
 func (s *Socket) Auth(v any) error {
-	if err := json.Unmarshal(s.auth, v); err != nil {
+	if err := json.Unmarshal([]byte(s.auth), v); err != nil {
 		return &Error{Code: CodeInvalidPayload, Message: "auth: " + jsonErrorText(err)}
 	}
 	return nil
@@ -167,7 +167,7 @@ type Handshake struct {
 // Handshake returns the details of the socket's handshake.
 func (s *Socket) Handshake() Handshake {
 	r := s.Request()
-	h := Handshake{Auth: s.auth, Time: time.Unix(0, s.conn.opened)}
+	h := Handshake{Auth: json.RawMessage(s.auth), Time: time.Unix(0, s.conn.opened)}
 	if r != nil {
 		h.Address = r.RemoteAddr
 		h.Headers = r.Header
@@ -682,7 +682,7 @@ func (s *Socket) connect() {
 		// under the lock that orders the namespace's broadcasts, so that
 		// none comes between the missed ones and the next.
 		rec.mu.Lock()
-		sess, m := rec.restoreLocked(s.auth)
+		sess, m := rec.restoreLocked([]byte(s.auth))
 		if sess != nil {
 			unlock = rec.mu.Unlock
 			s.id, s.pid, s.recovered, missed = sess.sid, sess.pid, true, m
