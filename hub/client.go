@@ -472,10 +472,10 @@ func (c *Client) Join(rooms ...string) {
 	h := c.hub
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.clients[c.id] != c {
+	ns := h.namespaces[c.ns]
+	if ns == nil || ns.clients[c.id] != c {
 		return
 	}
-	ns := h.nsLocked(c.ns, true)
 	if c.rooms == nil {
 		c.rooms = make(map[string]struct{})
 	}

@@ -224,7 +224,7 @@ type Hub struct {
 	panicMsg  *ws.PreparedMessage
 
 	mu         sync.RWMutex
-	clients    map[string]*Client
+	n          int // live clients
 	users      map[string]map[*Client]struct{}
 	namespaces map[string]*nsState
 	closing    bool
@@ -242,16 +242,18 @@ type Hub struct {
 	unsubscribe   func() // ends the broker subscription; guarded by subMu
 }
 
-// nsState holds a namespace's members and rooms; guarded by Hub.mu.
+// nsState holds a namespace's members and rooms; guarded by Hub.mu. The
+// hub's clients are its namespaces' clients: one map entry per client,
+// found by ID in its namespace (a lookup by ID alone goes through the
+// namespaces, usually one or a few).
 type nsState struct {
-	clients map[*Client]struct{}
+	clients map[string]*Client // by ID
 	rooms   map[string]map[*Client]struct{}
 }
 
 // New returns a Hub. opts may be nil.
 func New(opts *Options) *Hub {
 	h := &Hub{
-		clients:    make(map[string]*Client),
 		users:      make(map[string]map[*Client]struct{}),
 		namespaces: make(map[string]*nsState),
 	}
@@ -424,11 +426,11 @@ func (h *Hub) add(c *Client) error {
 	if h.closing {
 		return ErrShutdown
 	}
-	if h.clients[c.id] != nil {
+	if h.clientLocked(c.id) != nil {
 		return ErrDuplicateID
 	}
 	h.wg.Add(1)
-	h.clients[c.id] = c
+	h.n++
 	if c.user != "" {
 		set := h.users[c.user]
 		if set == nil {
@@ -438,7 +440,18 @@ func (h *Hub) add(c *Client) error {
 		set[c] = struct{}{}
 	}
 	ns := h.nsLocked(c.ns, true)
-	ns.clients[c] = struct{}{}
+	ns.clients[c.id] = c
+	return nil
+}
+
+// clientLocked returns the live client with the given ID, or nil; h.mu
+// must be held.
+func (h *Hub) clientLocked(id string) *Client {
+	for _, ns := range h.namespaces {
+		if c := ns.clients[id]; c != nil {
+			return c
+		}
+	}
 	return nil
 }
 
@@ -446,7 +459,6 @@ func (h *Hub) add(c *Client) error {
 func (h *Hub) remove(c *Client) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	delete(h.clients, c.id)
 	if set := h.users[c.user]; set != nil {
 		delete(set, c)
 		if len(set) == 0 {
@@ -461,7 +473,10 @@ func (h *Hub) remove(c *Client) {
 		h.leaveLocked(ns, room, c)
 	}
 	c.rooms = nil
-	delete(ns.clients, c)
+	if ns.clients[c.id] == c {
+		delete(ns.clients, c.id)
+		h.n--
+	}
 	if len(ns.clients) == 0 && len(ns.rooms) == 0 {
 		delete(h.namespaces, c.ns)
 	}
@@ -472,7 +487,7 @@ func (h *Hub) remove(c *Client) {
 func (h *Hub) nsLocked(name string, create bool) *nsState {
 	ns := h.namespaces[name]
 	if ns == nil && create {
-		ns = &nsState{clients: make(map[*Client]struct{}), rooms: make(map[string]map[*Client]struct{})}
+		ns = &nsState{clients: make(map[string]*Client), rooms: make(map[string]map[*Client]struct{})}
 		h.namespaces[name] = ns
 	}
 	return ns
@@ -482,23 +497,30 @@ func (h *Hub) nsLocked(name string, create bool) *nsState {
 func (h *Hub) Len() int {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	return len(h.clients)
+	return h.n
 }
 
 // Client returns the live client with the given ID, or nil.
 func (h *Hub) Client(id string) *Client {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	return h.clients[id]
+	return h.clientLocked(id)
 }
 
 // Clients returns the live clients, in no particular order.
 func (h *Hub) Clients() []*Client {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	cs := make([]*Client, 0, len(h.clients))
-	for _, c := range h.clients {
-		cs = append(cs, c)
+	return h.clientsLocked()
+}
+
+// clientsLocked returns the live clients; h.mu must be held.
+func (h *Hub) clientsLocked() []*Client {
+	cs := make([]*Client, 0, h.n)
+	for _, ns := range h.namespaces {
+		for _, c := range ns.clients {
+			cs = append(cs, c)
+		}
 	}
 	return cs
 }
@@ -531,10 +553,8 @@ func (h *Hub) broadcastLocal(pm Payload, except []*Client) int {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	n := 0
-	for _, c := range h.clients {
-		if !excluded(c, except) && c.enqueue(pm) == nil {
-			n++
-		}
+	for _, ns := range h.namespaces {
+		n += sendEach(ns.clients, pm, except)
 	}
 	return n
 }
@@ -570,10 +590,7 @@ func (h *Hub) sendToUserLocal(user string, pm Payload) int {
 func (h *Hub) Shutdown(ctx context.Context) error {
 	h.mu.Lock()
 	h.closing = true
-	cs := make([]*Client, 0, len(h.clients))
-	for _, c := range h.clients {
-		cs = append(cs, c)
-	}
+	cs := h.clientsLocked()
 	h.mu.Unlock()
 	h.log.Info("hub: shutting down", "clients", len(cs))
 	for _, c := range cs {
@@ -631,6 +648,17 @@ func excluded(c *Client, except []*Client) bool {
 func sendAll(set map[*Client]struct{}, pm Payload, except []*Client) int {
 	n := 0
 	for c := range set {
+		if !excluded(c, except) && c.enqueue(pm) == nil {
+			n++
+		}
+	}
+	return n
+}
+
+// sendEach queues pm for the clients of cs not in except.
+func sendEach(cs map[string]*Client, pm Payload, except []*Client) int {
+	n := 0
+	for _, c := range cs {
 		if !excluded(c, except) && c.enqueue(pm) == nil {
 			n++
 		}

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"maps"
 	"slices"
 
 	"github.com/rfc6455/ws"
@@ -44,7 +45,7 @@ func (ns Namespace) Clients() []*Client {
 	ns.h.mu.RLock()
 	defer ns.h.mu.RUnlock()
 	if s := ns.h.namespaces[ns.name]; s != nil {
-		return keys(s.clients)
+		return slices.Collect(maps.Values(s.clients))
 	}
 	return nil
 }
@@ -84,7 +85,7 @@ func (ns Namespace) broadcastLocal(pm Payload, except []*Client) int {
 	ns.h.mu.RLock()
 	defer ns.h.mu.RUnlock()
 	if s := ns.h.namespaces[ns.name]; s != nil {
-		return sendAll(s.clients, pm, except)
+		return sendEach(s.clients, pm, except)
 	}
 	return 0
 }
@@ -116,8 +117,8 @@ func (h *Hub) roomLocked(s *nsState, ns, room string) (set map[*Client]struct{},
 	if s != nil {
 		set = s.rooms[room]
 	}
-	if h.opts.ClientRooms {
-		if c := h.clients[room]; c != nil && c.ns == ns {
+	if h.opts.ClientRooms && s != nil {
+		if c := s.clients[room]; c != nil {
 			if _, in := set[c]; !in {
 				self = c
 			}
@@ -161,7 +162,8 @@ func (r Room) Clients() []*Client {
 func (r Room) Has(c *Client) bool {
 	r.h.mu.RLock()
 	defer r.h.mu.RUnlock()
-	return c.ns == r.ns && r.h.clients[c.id] == c && r.h.inRoomLocked(c, r.name)
+	s := r.h.namespaces[r.ns]
+	return c.ns == r.ns && s != nil && s.clients[c.id] == c && r.h.inRoomLocked(c, r.name)
 }
 
 // Broadcast queues pm for every member of the room except those listed,
@@ -252,7 +254,7 @@ func (h *Hub) selectLocked(ns string, t Target, fn func(*Client)) {
 		return false
 	}
 	if len(t.Rooms) == 0 {
-		for c := range s.clients {
+		for _, c := range s.clients {
 			if !skip(c) {
 				fn(c)
 			}

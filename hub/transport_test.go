@@ -361,3 +361,69 @@ func TestAttachedContextAskedAfterDetach(t *testing.T) {
 		t.Fatal("the context of a detached client has not ended")
 	}
 }
+
+// The hub keeps its clients in their namespaces (one map entry per client):
+// lookups by ID alone, the counts, the hub-wide broadcast and the
+// duplicate-ID check go across namespaces, and a client that leaves is
+// gone from all of them.
+func TestClientsAcrossNamespaces(t *testing.T) {
+	h := hub.New(&hub.Options{Logger: quiet(), PingInterval: -1, ClientRooms: true})
+	attach := func(id, ns string) (*hub.Client, *memTransport) {
+		t.Helper()
+		tr := &memTransport{}
+		c, err := h.Attach(context.Background(), tr, hub.Info{ID: id, Namespace: ns})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c, tr
+	}
+	a, ta := attach("a", "")
+	b, tb := attach("b", "/x")
+	c, tc := attach("c", "/x")
+	if _, err := h.Attach(context.Background(), &memTransport{}, hub.Info{ID: "b", Namespace: ""}); !errors.Is(err, hub.ErrDuplicateID) {
+		t.Fatalf("an ID live in another namespace: %v", err)
+	}
+	if h.Len() != 3 || len(h.Clients()) != 3 || h.Namespace("/x").Len() != 2 || len(h.Namespace("/x").Clients()) != 2 {
+		t.Fatalf("Len %d, Clients %d, /x Len %d", h.Len(), len(h.Clients()), h.Namespace("/x").Len())
+	}
+	if h.Client("a") != a || h.Client("b") != b || h.Client("c") != c || h.Client("d") != nil {
+		t.Fatal("Client by ID")
+	}
+	if n := h.Broadcast(prepared(t, "all")); n != 3 {
+		t.Fatalf("hub broadcast reached %d", n)
+	}
+	if n := h.Namespace("/x").Broadcast(prepared(t, "x"), c); n != 1 {
+		t.Fatalf("namespace broadcast reached %d", n)
+	}
+	// ClientRooms: a client's ID names a room in its namespace only.
+	if n := h.Namespace("/x").Room("b").Broadcast(prepared(t, "to b")); n != 1 {
+		t.Fatalf("room of b's ID reached %d", n)
+	}
+	if n := h.Namespace("").Room("b").Broadcast(prepared(t, "no")); n != 0 {
+		t.Fatalf("room of b's ID in another namespace reached %d", n)
+	}
+	if !h.Namespace("/x").Room("b").Has(b) || h.Namespace("").Room("b").Has(b) {
+		t.Fatal("Room.Has of the ID's room")
+	}
+	for _, x := range []struct {
+		tr   *memTransport
+		want []string
+	}{{ta, []string{"all"}}, {tb, []string{"all", "x", "to b"}}, {tc, []string{"all"}}} {
+		if got := x.tr.texts(); !slices.Equal(got, x.want) {
+			t.Fatalf("sent %q, want %q", got, x.want)
+		}
+	}
+	b.Detach(nil)
+	b.Join("late") // gone: joins nothing
+	if h.Len() != 2 || h.Client("b") != nil || h.Namespace("/x").Len() != 1 || h.Namespace("/x").Room("late").Len() != 0 {
+		t.Fatalf("after Detach: Len %d, /x Len %d", h.Len(), h.Namespace("/x").Len())
+	}
+	if _, err := h.Attach(context.Background(), &memTransport{}, hub.Info{ID: "b"}); err != nil {
+		t.Fatalf("the ID of a client gone: %v", err)
+	}
+	a.Detach(nil)
+	c.Detach(nil)
+	if h.Len() != 1 || h.Namespace("/x").Len() != 0 {
+		t.Fatalf("Len %d", h.Len())
+	}
+}
