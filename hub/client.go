@@ -115,13 +115,12 @@ func (c *Client) endContext() {
 // cancelFunc returns the cancel function of the client's context, if it
 // was made; c.mu must not be held.
 func (c *Client) cancelFunc() context.CancelFunc {
-	m := c.more.Load()
-	if m == nil {
-		return nil
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return m.cancel
+	if m := c.more.Load(); m != nil {
+		return m.cancel
+	}
+	return nil
 }
 
 // Hub returns the hub the client belongs to.
@@ -265,13 +264,12 @@ func (c *Client) terminate(why error) {
 
 // reason returns why the hub ended the client, or nil.
 func (c *Client) reason() error {
-	m := c.more.Load()
-	if m == nil {
-		return nil
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return m.why
+	if m := c.more.Load(); m != nil {
+		return m.why
+	}
+	return nil
 }
 
 // start runs the goroutines of a WebSocket client.
@@ -286,11 +284,12 @@ func (c *Client) start() {
 // end marks the connection over: no more messages are queued, and the
 // client's goroutines stop.
 func (c *Client) end() {
-	m := c.more.Load()
 	c.mu.Lock()
 	c.ended = true
+	// more is loaded under mu: a Context made concurrently either comes
+	// first (and its cancel is seen here) or sees ended.
 	var cancel context.CancelFunc
-	if m != nil {
+	if m := c.more.Load(); m != nil {
 		cancel = m.cancel
 	}
 	c.mu.Unlock()

@@ -427,3 +427,24 @@ func TestClientsAcrossNamespaces(t *testing.T) {
 		t.Fatalf("Len %d", h.Len())
 	}
 }
+
+// A client's context asked for while the client ends (its context is made
+// on first use) still ends.
+func TestAttachedContextAskedWhileDetaching(t *testing.T) {
+	h := hub.New(&hub.Options{Logger: quiet(), PingInterval: -1})
+	for range 300 {
+		c, err := h.Attach(context.Background(), &memTransport{}, hub.Info{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make(chan context.Context)
+		go func() { got <- c.Context() }()
+		c.Detach(nil)
+		ctx := <-got
+		select {
+		case <-ctx.Done():
+		case <-time.After(10 * time.Second):
+			t.Fatal("the context of a detached client did not end")
+		}
+	}
+}
