@@ -19,8 +19,7 @@ import (
 // transport their owner gave. Its methods are safe for concurrent use.
 type Client struct {
 	hub  *Hub
-	t    Transport
-	ws   *wsConn // t, for the clients Serve runs; nil for attached ones
+	t    Transport // a *wsConn for the clients Serve runs (see ws)
 	id   string
 	user string
 	ns   string
@@ -34,11 +33,29 @@ type Client struct {
 	rooms map[string]struct{} // guarded by hub.mu
 
 	mu        sync.Mutex
-	closing   atomic.Bool // no more messages are queued
-	detached  atomic.Bool // removed from the hub (Serve's end or Detach)
-	ended     bool        // the connection has ended; no goroutine may start; guarded by mu
-	closeMode uint8       // notClosing, closeQueued or closeStarted; guarded by mu
-	// (The order of the fields packs the struct in 144 bytes.)
+	flags     atomic.Uint32 // flagClosing, flagDetached
+	ended     bool          // the connection has ended; no goroutine may start; guarded by mu
+	closeMode uint8         // notClosing, closeQueued or closeStarted; guarded by mu
+	// (The order of the fields packs the struct in 128 bytes.)
+}
+
+// The bits of Client.flags.
+const (
+	flagClosing  = 1 << iota // no more messages are queued
+	flagDetached             // removed from the hub (Serve's end or Detach)
+)
+
+// closing reports whether the client takes no more messages.
+func (c *Client) closing() bool { return c.flags.Load()&flagClosing != 0 }
+
+// setClosing marks the client closing.
+func (c *Client) setClosing() { c.flags.Or(flagClosing) }
+
+// ws returns the WebSocket transport of a client that Serve runs, nil for
+// an attached client.
+func (c *Client) ws() *wsConn {
+	w, _ := c.t.(*wsConn)
+	return w
 }
 
 // clientMore is the state of a Client that an idle attached client seldom
@@ -82,10 +99,10 @@ func (c *Client) Data() any { return c.data }
 // for an attached client. Write to it through the client (Send) so that
 // the queue and its accounting stay right; reading belongs to the hub.
 func (c *Client) Conn() *ws.Conn {
-	if c.ws == nil {
-		return nil
+	if w := c.ws(); w != nil {
+		return w.conn
 	}
-	return c.ws.conn
+	return nil
 }
 
 // Transport returns the client's transport.
@@ -233,7 +250,7 @@ func (c *Client) closeWith(why error, code ws.CloseCode, reason string, flush bo
 	if m != nil && m.why == nil {
 		m.why = why
 	}
-	c.closing.Store(true)
+	c.setClosing()
 	if c.ended || c.closeMode == closeStarted || (c.closeMode == closeQueued && flush) {
 		return false
 	}
@@ -258,7 +275,7 @@ func (c *Client) terminate(why error) {
 		m.why = why
 	}
 	c.mu.Unlock()
-	c.closing.Store(true)
+	c.setClosing()
 	c.t.CloseNow()
 }
 
@@ -276,8 +293,8 @@ func (c *Client) reason() error {
 func (c *Client) start() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.ws != nil {
-		c.ws.start()
+	if w := c.ws(); w != nil {
+		w.start()
 	}
 }
 
@@ -293,9 +310,9 @@ func (c *Client) end() {
 		cancel = m.cancel
 	}
 	c.mu.Unlock()
-	c.closing.Store(true)
-	if c.ws != nil {
-		c.ws.end()
+	c.setClosing()
+	if w := c.ws(); w != nil {
+		w.end()
 	}
 	if cancel != nil {
 		cancel()
@@ -305,12 +322,12 @@ func (c *Client) end() {
 // enqueue queues p without blocking, applying the Overflow policy when the
 // queue is full.
 func (c *Client) enqueue(p Payload) error {
-	if c.closing.Load() {
+	if c.closing() {
 		return ErrClosed
 	}
 	switch err := c.t.Send(p); {
 	case err == nil:
-		if c.ws == nil {
+		if c.ws() == nil {
 			c.sent.Add(1)
 			c.hub.m.messagesOut.Add(1)
 			c.hub.m.bytesOut.Add(uint64(payloadSize(p)))

@@ -331,8 +331,8 @@ func New(opts *Options) *Hub {
 func (h *Hub) Serve(ctx context.Context, conn *ws.Conn, info Info) error {
 	t := newWSConn(conn, h.opts.QueueSize)
 	c := h.newClient(ctx, t, info)
-	c.ws, t.c = t, c
-	c.detached.Store(true) // Serve removes it itself; Detach does nothing
+	t.c = c
+	c.flags.Or(flagDetached) // Serve removes it itself; Detach does nothing
 	if err := h.add(c); err != nil {
 		c.endContext()
 		conn.Close(ws.CloseGoingAway, ShutdownReason)

@@ -104,7 +104,7 @@ func (c *Client) Receive(typ ws.MessageType, data []byte) { c.onMessage(typ, dat
 // reason (nil for a normal end). Only the first call does anything. Serve
 // does this itself for the clients it runs.
 func (c *Client) Detach(reason error) {
-	if !c.detached.CompareAndSwap(false, true) {
+	if c.flags.Or(flagDetached)&flagDetached != 0 {
 		return
 	}
 	c.end()

@@ -162,7 +162,7 @@ func (t *wsConn) writeLoop() {
 			t.buffered.Add(-n)
 			h.m.queued.Add(-n)
 			if err != nil {
-				c.closing.Store(true)
+				c.setClosing()
 				t.abort.Store(true)
 				t.lastDrain()
 				return

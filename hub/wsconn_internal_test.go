@@ -22,7 +22,7 @@ func TestSendAfterWritersLastDrainLeavesNoCount(t *testing.T) {
 	conn := ws.NewConn(a, nil, ws.RoleServer, nil)
 	tr := newWSConn(conn, 16)
 	c := h.newClient(context.Background(), tr, Info{})
-	c.ws, tr.c = tr, c
+	tr.c = c
 	c.mu.Lock()
 	tr.start()
 	c.mu.Unlock()
@@ -38,10 +38,10 @@ func TestSendAfterWritersLastDrainLeavesNoCount(t *testing.T) {
 }
 
 // TestClientSize: every attached client (each Socket.IO socket) has a
-// Client; 144 bytes is a size class of the allocator, and state an idle
+// Client; 128 bytes is a size class of the allocator, and state an idle
 // client does not use goes to clientMore.
 func TestClientSize(t *testing.T) {
-	if n := unsafe.Sizeof(Client{}); n > 144 {
-		t.Errorf("hub.Client is %d bytes, over 144: move what an idle client does not use to clientMore", n)
+	if n := unsafe.Sizeof(Client{}); n > 128 {
+		t.Errorf("hub.Client is %d bytes, over 128: move what an idle client does not use to clientMore", n)
 	}
 }
