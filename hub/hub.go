@@ -5,7 +5,10 @@ import (
 	crand "crypto/rand"
 	"encoding/base64"
 	"errors"
+	"iter"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -529,7 +532,7 @@ func (h *Hub) clientsLocked() []*Client {
 func (h *Hub) UserClients(user string) []*Client {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	return keys(h.users[user])
+	return slices.Collect(maps.Keys(h.users[user]))
 }
 
 // Broadcast queues pm for every live client except those listed, in every
@@ -554,7 +557,7 @@ func (h *Hub) broadcastLocal(pm Payload, except []*Client) int {
 	defer h.mu.RUnlock()
 	n := 0
 	for _, ns := range h.namespaces {
-		n += sendEach(ns.clients, pm, except)
+		n += sendTo(maps.Values(ns.clients), pm, except)
 	}
 	return n
 }
@@ -574,7 +577,7 @@ func (h *Hub) SendToUser(user string, pm *ws.PreparedMessage) int {
 func (h *Hub) sendToUserLocal(user string, pm Payload) int {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	return sendAll(h.users[user], pm, nil)
+	return sendTo(maps.Keys(h.users[user]), pm, nil)
 }
 
 // Shutdown stops accepting clients (Serve refuses new ones), closes every
@@ -644,32 +647,14 @@ func excluded(c *Client, except []*Client) bool {
 	return false
 }
 
-// sendAll queues pm for the clients of set not in except.
-func sendAll(set map[*Client]struct{}, pm Payload, except []*Client) int {
+// sendTo queues pm for the clients of cs not in except: the members of a
+// set (maps.Keys) or a namespace's clients (maps.Values).
+func sendTo(cs iter.Seq[*Client], pm Payload, except []*Client) int {
 	n := 0
-	for c := range set {
+	for c := range cs {
 		if !excluded(c, except) && c.enqueue(pm) == nil {
 			n++
 		}
 	}
 	return n
-}
-
-// sendEach queues pm for the clients of cs not in except.
-func sendEach(cs map[string]*Client, pm Payload, except []*Client) int {
-	n := 0
-	for _, c := range cs {
-		if !excluded(c, except) && c.enqueue(pm) == nil {
-			n++
-		}
-	}
-	return n
-}
-
-func keys(set map[*Client]struct{}) []*Client {
-	cs := make([]*Client, 0, len(set))
-	for c := range set {
-		cs = append(cs, c)
-	}
-	return cs
 }

@@ -85,7 +85,7 @@ func (ns Namespace) broadcastLocal(pm Payload, except []*Client) int {
 	ns.h.mu.RLock()
 	defer ns.h.mu.RUnlock()
 	if s := ns.h.namespaces[ns.name]; s != nil {
-		return sendEach(s.clients, pm, except)
+		return sendTo(maps.Values(s.clients), pm, except)
 	}
 	return 0
 }
@@ -151,7 +151,7 @@ func (r Room) Clients() []*Client {
 	r.h.mu.RLock()
 	defer r.h.mu.RUnlock()
 	set, self := r.members()
-	cs := keys(set)
+	cs := slices.Collect(maps.Keys(set))
 	if self != nil {
 		cs = append(cs, self)
 	}
@@ -186,7 +186,7 @@ func (r Room) broadcastLocal(pm Payload, except []*Client) int {
 	r.h.mu.RLock()
 	defer r.h.mu.RUnlock()
 	set, self := r.members()
-	n := sendAll(set, pm, except)
+	n := sendTo(maps.Keys(set), pm, except)
 	if self != nil && !excluded(self, except) && self.enqueue(pm) == nil {
 		n++
 	}
