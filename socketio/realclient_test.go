@@ -281,8 +281,14 @@ func (s *scenarioServer) setupMain(io *socketio.Server) {
 		}
 		return err == nil, err
 	})
+	// Volatile ticks in bursts of ten, 5 ms apart: within a burst the
+	// transport is busy after the first and drops some; each burst starts
+	// on a transport that had time to drain.
 	socketio.On(io, "volatile-burst", func(ctx context.Context, sk *socketio.Socket, n int) error {
 		for i := 1; i <= n; i++ {
+			if i > 1 && i%10 == 1 {
+				time.Sleep(5 * time.Millisecond)
+			}
 			sk.Volatile().Emit("tick", i)
 		}
 		return sk.Emit("ticked")
