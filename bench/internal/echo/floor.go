@@ -14,6 +14,7 @@ import (
 // the payload. It validates nothing, does not reassemble fragments (each
 // frame is echoed as it came) and answers a close frame with a close frame.
 func floorConn(nc net.Conn) {
+	defer nc.Close()
 	buf := make([]byte, 4096)
 	n, ok := floorHandshake(nc, buf)
 	if !ok {

@@ -27,6 +27,7 @@ var floorBufs = sync.Pool{New: func() any {
 // floorRawConn does floorConn's handshake with a pooled buffer, then
 // echoes as floorLazy does.
 func floorRawConn(nc net.Conn) {
+	defer nc.Close()
 	bp := floorBufs.Get().(*[]byte)
 	n, ok := floorHandshake(nc, *bp)
 	if !ok {

@@ -12,6 +12,7 @@ import (
 // wsutil.ReadClientData and wsutil.WriteServerMessage, which answer
 // control frames on the way.
 func gobwasConn(nc net.Conn) {
+	defer nc.Close()
 	if _, err := ws.Upgrade(nc); err != nil {
 		return
 	}
