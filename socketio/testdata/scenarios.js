@@ -228,9 +228,9 @@
       // Reconnection after a server restart on the same port. The restart
       // waits for the transport the mode ends on: socket.io-client's
       // engine pauses polling once the probe answers, and a probe closed
-      // before the client sent "5" leaves it paused, with no transport,
-      // until its heartbeat times out (engine.io-client, Socket._probe),
-      // whatever the server does.
+      // by the restart before the client sent "5" leaves it paused, with
+      // no transport, until its heartbeat times out: a failed probe does
+      // not resume polling (engine.io-client 6, Socket._probe).
       async restart() {
         const s = io(base, Object.assign(opts(), { reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 500 }));
         opened.push(s);
