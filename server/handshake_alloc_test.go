@@ -25,17 +25,23 @@ type handshakeAllocs struct {
 // handshake of TestHandshakeAllocs: read the request, write a canned 101,
 // read until the client goes away, close.
 func floorRaw(ln net.Listener, done chan<- struct{}) func() {
+	return acceptEach(ln, func(nc net.Conn) {
+		floorConn(nc, false)
+		nc.Close()
+		done <- struct{}{}
+	})
+}
+
+// acceptEach serves ln with handle, each connection on a goroutine of its
+// own, until the listener is closed (by the function it returns).
+func acceptEach(ln net.Listener, handle func(nc net.Conn)) func() {
 	go func() {
 		for {
 			nc, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			go func() {
-				floorConn(nc, false)
-				nc.Close()
-				done <- struct{}{}
-			}()
+			go handle(nc)
 		}
 	}()
 	return func() { ln.Close() }
@@ -84,22 +90,13 @@ func readUntilEnd(c *ws.Conn) {
 var handshakeAllocServers = []handshakeAllocs{
 	{"floor-raw", floorRaw},
 	{"UpgradeConn", func(ln net.Listener, done chan<- struct{}) func() {
-		go func() {
-			for {
-				nc, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				go func() {
-					if c, _, err := UpgradeConn(nc, nil); err == nil {
-						readUntilEnd(c)
-						c.CloseNow()
-					}
-					done <- struct{}{}
-				}()
+		return acceptEach(ln, func(nc net.Conn) {
+			if c, _, err := UpgradeConn(nc, nil); err == nil {
+				readUntilEnd(c)
+				c.CloseNow()
 			}
-		}()
-		return func() { ln.Close() }
+			done <- struct{}{}
+		})
 	}},
 	{"floor-http", func(ln net.Listener, done chan<- struct{}) func() {
 		// net/http reads the request; the handler takes the
